@@ -1,0 +1,6 @@
+"""``python -m huggingtweets`` is the ``huggingtweets`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,206 @@
+"""From sources to a balanced, split, saved dataset; and from texts to token blocks.
+
+Order of work (each step a function):
+1. ``load_sources``: fetch each source (downloads are cached on disk by the source
+   before anything else touches them);
+2. ``build_dataset``: clean each author, check there is enough text, split held-out
+   tweets per author, seeded;
+3. ``TweetDataset.balanced_train``: each author oversampled to the largest so the mix
+   sounds like all of them;
+4. ``pack_blocks``: tokenize, join tweets with the end-of-text marker, cut into blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+from .cleaning import AuthorStats, CleanedAuthor, check_enough, clean_author
+from .errors import HuggingTweetsError
+from .sources import AuthorTweets, FetchOptions, Progress, detect, sample_archive_path
+from .sources.base import Author
+
+DATASET_FILE = "dataset.json"
+
+
+def load_sources(
+    specs: Sequence[str],
+    options: Optional[FetchOptions] = None,
+    sample: bool = False,
+    progress: Optional[Progress] = None,
+) -> list[AuthorTweets]:
+    """Fetch every source in order; ``sample`` adds the bundled sample archive first."""
+    specs = ([str(sample_archive_path())] if sample else []) + list(specs)
+    if not specs:
+        raise HuggingTweetsError("No source given: name an X handle, an archive or a text file (or use --sample).")
+    options = options or FetchOptions()
+    sources = [detect(s, options) for s in specs]  # validate every spec before any download
+    fetched = [source.fetch(progress) for source in sources]
+    seen: set[str] = set()
+    for at in fetched:
+        key = at.author.handle.lower()
+        if key in seen:
+            raise HuggingTweetsError(f"@{at.author.handle} is given twice: name each author once.")
+        seen.add(key)
+    return fetched
+
+
+@dataclass
+class AuthorData:
+    author: Author
+    stats: AuthorStats
+    train: list[str] = field(default_factory=list)
+    valid: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TweetDataset:
+    authors: list[AuthorData]
+    seed: int = 42
+    validation_fraction: float = 0.1
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def stats(self) -> list[AuthorStats]:
+        return [a.stats for a in self.authors]
+
+    @property
+    def handles(self) -> list[str]:
+        return [a.author.handle for a in self.authors]
+
+    @property
+    def slug(self) -> str:
+        """The published name: handles sorted and joined by '-' (``ladygaga-snoopdogg``)."""
+        return "-".join(sorted(h.lower() for h in self.handles))
+
+    def all_train_tweets(self) -> list[str]:
+        return [t for a in self.authors for t in a.train]
+
+    def valid_texts(self) -> list[str]:
+        return [t for a in self.authors for t in a.valid]
+
+    def balanced_train(self) -> list[str]:
+        """Every author's training tweets oversampled to the largest author's count, shuffled.
+
+        Whole repeats first, then a seeded sample of the remainder, so each author
+        appears in proportion 1 : 1 : 1 whatever their volume.
+        """
+        rng = random.Random(self.seed)
+        largest = max((len(a.train) for a in self.authors), default=0)
+        texts: list[str] = []
+        for a in self.authors:
+            if not a.train:
+                continue
+            repeats, rest = divmod(largest, len(a.train))
+            texts.extend(a.train * repeats)
+            texts.extend(rng.sample(a.train, rest))
+        rng.shuffle(texts)
+        return texts
+
+    # --- on disk -------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "seed": self.seed,
+            "validation_fraction": self.validation_fraction,
+            "warnings": self.warnings,
+            "authors": [
+                {"author": vars(a.author), "stats": a.stats.to_dict(), "train": a.train, "valid": a.valid}
+                for a in self.authors
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TweetDataset":
+        authors = [
+            AuthorData(Author(**a["author"]), AuthorStats(**a["stats"]), list(a["train"]), list(a["valid"]))
+            for a in d["authors"]
+        ]
+        return cls(authors, d.get("seed", 42), d.get("validation_fraction", 0.1), list(d.get("warnings", [])))
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / DATASET_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(path)  # never leave a half-written dataset
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "TweetDataset":
+        path = Path(folder)
+        if path.is_dir():
+            path = path / DATASET_FILE
+        if not path.exists():
+            raise HuggingTweetsError(f"No dataset at {path}: run 'huggingtweets data ... --out DIR' first.")
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def split_tweets(tweets: Sequence[str], fraction: float, rng: random.Random) -> tuple[list[str], list[str]]:
+    """Hold out about ``fraction`` of the distinct texts; a text never lands in both parts."""
+    distinct = list(dict.fromkeys(tweets))
+    if fraction <= 0 or len(distinct) < 2:
+        return list(tweets), []
+    n_valid = min(len(distinct) - 1, max(1, round(len(distinct) * fraction)))
+    held = set(rng.sample(distinct, n_valid))
+    train = [t for t in tweets if t not in held]
+    valid = [t for t in tweets if t in held]
+    return train, valid
+
+
+def build_dataset(
+    raw: Iterable[AuthorTweets],
+    validation_fraction: float = 0.1,
+    seed: int = 42,
+    keep_newlines: bool = False,
+    require_enough: bool = True,
+) -> TweetDataset:
+    """Clean every author, check the volume, split held-out tweets per author (seeded)."""
+    if not 0 <= validation_fraction < 1:
+        raise HuggingTweetsError(f"validation fraction must be in [0, 1), got {validation_fraction}.")
+    cleaned: list[CleanedAuthor] = [clean_author(r, keep_newlines) for r in raw]
+    if not cleaned:
+        raise HuggingTweetsError("No authors given: name at least one source.")
+    warnings = check_enough([c.stats for c in cleaned]) if require_enough else []
+    rng = random.Random(seed)
+    authors = []
+    for c in cleaned:
+        train, valid = split_tweets(c.tweets, validation_fraction, rng)
+        authors.append(AuthorData(c.author, c.stats, train, valid))
+    return TweetDataset(authors, seed, validation_fraction, warnings)
+
+
+def pack_blocks(texts: Sequence[str], tokenizer, block_size: int) -> list[dict]:
+    """Tokenize, put end-of-text after every tweet, and cut the stream into ``block_size`` blocks.
+
+    The last partial block is padded (labels -100 on padding) rather than dropped, so a
+    small held-out set still gives at least one block. Padding is masked here, not by a
+    collator, because many tokenizers pad with the end-of-text token, which must still
+    be learned where it ends a tweet.
+    """
+    eos = tokenizer.eos_token_id
+    if eos is None:
+        raise HuggingTweetsError("The tokenizer has no end-of-text token: choose a causal language model.")
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    stream: list[int] = [eos]  # every tweet starts after end-of-text, as prompts will
+    if texts:
+        for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
+            stream.extend(ids)
+            stream.append(eos)
+    blocks = []
+    for start in range(0, len(stream), block_size):
+        chunk = stream[start : start + block_size]
+        n_pad = block_size - len(chunk)
+        if len(chunk) < 2:  # nothing to predict
+            continue
+        blocks.append(
+            {
+                "input_ids": chunk + [pad] * n_pad,
+                "attention_mask": [1] * len(chunk) + [0] * n_pad,
+                "labels": chunk + [-100] * n_pad,
+            }
+        )
+    return blocks

@@ -1,0 +1,18 @@
+"""The one error type users see.
+
+Anything a person can fix (a bad path, a missing token, a handle that does not
+exist) is raised as ``HuggingTweetsError`` with a single line that says what
+went wrong and what to do. The CLI prints it without a traceback and exits 1;
+the notebook shows it in the step's output.
+"""
+
+
+class HuggingTweetsError(Exception):
+    """A problem the user can fix; ``str(err)`` is one line that says how."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))  # always one line
+
+
+class NotEnoughTweets(HuggingTweetsError):
+    """Too little text kept after cleaning to fine-tune on."""
