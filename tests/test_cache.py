@@ -1,0 +1,95 @@
+"""The on-disk tweet cache: layout, append-as-you-go, de-duplication, state."""
+
+import json
+
+import pytest
+
+from huggingtweets.cache import TweetCache, default_cache_dir
+from huggingtweets.sources.base import Tweet
+
+
+def tweet(i, **kw):
+    return Tweet(id=str(i), text=f"tweet {i}", created_at="2024-01-01T00:00:00.000Z", **kw)
+
+
+def test_layout_is_source_then_lowercased_handle(tmp_path):
+    cache = TweetCache(tmp_path).for_author("x", "@JackDorsey", key="timeline")
+    assert not cache.exists()
+    assert not (tmp_path / "x").exists()  # opening creates nothing
+    cache.append([tweet(1)])
+    cache.state["newest_id"] = "1"
+    cache.save_state()
+    folder = tmp_path / "x" / "jackdorsey"
+    assert sorted(p.name for p in folder.iterdir()) == ["timeline.json", "timeline.jsonl"]
+    assert json.loads((folder / "timeline.json").read_text())["newest_id"] == "1"
+    assert cache.exists()
+
+
+def test_append_is_on_disk_immediately_and_reading_dedups(tmp_path):
+    cache = TweetCache(tmp_path).for_author("x", "jack")
+    cache.append([tweet(3), tweet(2)])
+    # A second reader (another process) sees the page before anything else happens.
+    assert [t.id for t in TweetCache(tmp_path).for_author("x", "JACK").tweets()] == ["3", "2"]
+    cache.append([tweet(2), tweet(1, is_reply=True)])
+    lines = cache.tweets_path.read_text().splitlines()
+    assert len(lines) == 4  # append-only: the duplicate is on disk...
+    got = cache.tweets()
+    assert [t.id for t in got] == ["3", "2", "1"]  # ...but read once
+    assert got[2].is_reply and got[2] == tweet(1, is_reply=True)
+
+
+def test_append_accepts_dicts_and_empty_pages(tmp_path):
+    cache = TweetCache(tmp_path).for_author("bluesky", "alice.bsky.social")
+    assert cache.append([]) == 0
+    assert not cache.tweets_path.exists()
+    assert cache.append([{"id": "a1", "text": "hi"}]) == 1
+    assert cache.tweets() == [Tweet(id="a1", text="hi")]
+
+
+def test_torn_last_line_costs_only_itself(tmp_path):
+    cache = TweetCache(tmp_path).for_author("x", "jack")
+    cache.append([tweet(1)])
+    with open(cache.tweets_path, "a") as f:
+        f.write('{"id": "2", "te')  # a crash mid-write
+    reopened = TweetCache(tmp_path).for_author("x", "jack")
+    reopened.append([tweet(3)])
+    assert [t.id for t in reopened.tweets()] == ["1", "3"]
+
+
+def test_state_round_trips_and_survives_damage(tmp_path):
+    cache = TweetCache(tmp_path).for_author("x", "jack", key="timeline-no-replies")
+    assert cache.state == {}
+    cache.state.update(newest_id="9", reached_oldest=True, profile={"name": "Jack"})
+    cache.save_state()
+    assert TweetCache(tmp_path).for_author("x", "jack", key="timeline-no-replies").state == cache.state
+    assert not list(cache.folder.glob("*.tmp"))  # written atomically, temp file gone
+    cache.state_path.write_text("{not json")
+    assert TweetCache(tmp_path).for_author("x", "jack", key="timeline-no-replies").state == {}
+
+
+def test_keys_keep_downloads_apart(tmp_path):
+    root = TweetCache(tmp_path)
+    root.for_author("x", "jack", key="timeline").append([tweet(1)])
+    root.for_author("x", "jack", key="timeline-no-retweets").append([tweet(2)])
+    assert [t.id for t in root.for_author("x", "jack", key="timeline").tweets()] == ["1"]
+    assert [t.id for t in root.for_author("x", "jack", key="timeline-no-retweets").tweets()] == ["2"]
+
+
+@pytest.mark.parametrize("bad", ["", "..", "."])
+def test_names_that_cannot_be_folders_are_refused(tmp_path, bad):
+    with pytest.raises(ValueError):
+        TweetCache(tmp_path).for_author("x", bad)
+
+
+def test_odd_characters_cannot_escape_the_root(tmp_path):
+    cache = TweetCache(tmp_path).for_author("x", "../../etc/passwd")
+    assert tmp_path in cache.folder.parents
+
+
+def test_default_dir_honours_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("HUGGINGTWEETS_CACHE", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c"
+    assert TweetCache().root == tmp_path / "c"
+    assert TweetCache(tmp_path / "explicit").root == tmp_path / "explicit"
+    monkeypatch.delenv("HUGGINGTWEETS_CACHE")
+    assert default_cache_dir().parts[-2:] == (".cache", "huggingtweets")
