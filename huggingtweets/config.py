@@ -149,3 +149,12 @@ class SamplingConfig(_JsonConfig):
         _check(self.top_k >= 0, f"top-k must be >= 0, got {self.top_k}.")
         _check(1 <= self.max_new_tokens <= 1024, f"max new tokens must be between 1 and 1024, got {self.max_new_tokens}.")
         _check(self.repetition_penalty > 0, f"repetition penalty must be > 0, got {self.repetition_penalty}.")
+
+
+def field_help(cls) -> dict[str, str]:
+    """Each field's trailing ``# comment`` in this file, for the CLI's ``--help`` and widget tooltips."""
+    import inspect
+    import re
+
+    pattern = re.compile(r"^\s+(\w+):[^=]+=.*?#\s*(.+)$")
+    return {m.group(1): m.group(2).strip() for line in inspect.getsource(cls).splitlines() if (m := pattern.match(line))}

@@ -8,7 +8,11 @@ real pipeline end to end (save, ``from_pretrained``, ``pipeline``).
 
 from __future__ import annotations
 
-from typing import Iterable
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .errors import HuggingTweetsError
 
 EOS = "<|endoftext|>"
 
@@ -23,3 +27,109 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000):
     # GPT2TokenizerFast(vocab_file, merges_file) silently yields an empty vocabulary in
     # transformers 5; wrapping the trained object keeps the vocabulary.
     return PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token=EOS, bos_token=EOS, unk_token=EOS, pad_token=EOS)
+
+
+# The ``tiny`` model: small enough to train in about a minute on 2 CPU cores,
+# large enough to pick up the author's words and rhythm from a few hundred tweets.
+TINY_VOCAB = 2000
+TINY_LAYERS = 4
+TINY_HEADS = 4
+TINY_WIDTH = 128
+
+
+def build_tiny(texts: Sequence[str], block_size: int = 128, seed: int = 42):
+    """A fresh small GPT-2 and a byte-level BPE tokenizer trained on ``texts``."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    tokenizer = train_tokenizer(texts, vocab_size=TINY_VOCAB)
+    eos = tokenizer.eos_token_id
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=max(block_size, 256),
+        n_embd=TINY_WIDTH,
+        n_layer=TINY_LAYERS,
+        n_head=TINY_HEADS,
+        bos_token_id=eos,
+        eos_token_id=eos,
+        pad_token_id=eos,
+    )
+    torch.manual_seed(seed)  # the initial weights are part of the run's reproducibility
+    return GPT2LMHeadModel(config), tokenizer
+
+
+def load_pretrained(name: str):
+    """Any causal LM on the Hub or in a local folder, with a pad token set when missing."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    local = Path(name).expanduser()
+    if local.exists() and not (local / "config.json").exists():
+        raise HuggingTweetsError(f"{name} is a folder but holds no model (no config.json): give a model folder or a Hub name.")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForCausalLM.from_pretrained(name)
+    except (OSError, ValueError, KeyError) as err:
+        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false")
+        hint = " (Hub access is off: HF_HUB_OFFLINE is set)" if offline else ""
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise HuggingTweetsError(
+            f"Could not load model '{name}'{hint}: {first} Check the name, or use a local folder or --model tiny."
+        ) from None
+    if tokenizer.eos_token_id is None:
+        raise HuggingTweetsError(f"Model '{name}' has no end-of-text token: choose a causal language model.")
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token  # batched generation and packing need one
+    if getattr(model.config, "pad_token_id", None) is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def check_model(name: str) -> None:
+    """Fail fast, before any (paid) download of tweets, on a model that cannot load.
+
+    Catches a missing or empty local folder, and a Hub name that is not cached while
+    Hub access is off. Online Hub names are checked when they load.
+    """
+    if name == "tiny":
+        return
+    local = Path(name).expanduser()
+    # A Hub id is "name" or "org/name"; anything else path-shaped is a folder.
+    path_shaped = name.startswith((".", "/", "~")) or name.count("/") >= 2 or "\\" in name
+    if local.exists() or path_shaped:
+        if not (local / "config.json").exists():
+            raise HuggingTweetsError(f"No model in {name} (no config.json): give a model folder, a Hub name like gpt2, or tiny.")
+        return
+    if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false"):
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(name, "config.json"), str):
+            raise HuggingTweetsError(f"Model '{name}' is not in the local Hub cache and Hub access is off (HF_HUB_OFFLINE): use a local folder or --model tiny.")
+
+
+def load_model(name: str, texts: Sequence[str] = (), block_size: int = 128, seed: int = 42):
+    """``tiny`` builds a model from scratch on ``texts``; anything else is loaded."""
+    if name == "tiny":
+        return build_tiny(texts, block_size, seed)
+    return load_pretrained(name)
+
+
+def ensure_eos_prefix(tokenizer) -> None:
+    """Make the tokenizer put end-of-text before every prompt, as the model saw before every tweet.
+
+    The original huggingtweets prefixed prompts with ``<|endoftext|>`` by hand; doing it in
+    the tokenizer's post-processor (saved in tokenizer.json) means the card's plain
+    ``pipeline('text-generation', model=...)`` snippet gets it too. Tokenizers that
+    already add a start token (Llama's ``<s>``) are left alone.
+    """
+    from tokenizers import processors
+
+    eos, eos_id = tokenizer.eos_token, tokenizer.eos_token_id
+    probe = tokenizer("a")["input_ids"]
+    if probe and probe[0] in (eos_id, tokenizer.bos_token_id) and tokenizer("a", add_special_tokens=False)["input_ids"] != probe:
+        return  # already adds a start token
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return  # a slow tokenizer: generation.py still prefixes prompts itself
+    template = processors.TemplateProcessing(single=f"{eos} $A", pair=f"{eos} $A {eos} $B", special_tokens=[(eos, eos_id)])
+    current = backend.post_processor
+    backend.post_processor = template if current is None else processors.Sequence([current, template])

@@ -27,3 +27,48 @@ def tiny_tokenizer():
     from huggingtweets.models import train_tokenizer
 
     return train_tokenizer(make_texts(400), vocab_size=300)
+
+
+def tweet_dataset(n: int = 220, handle: str = "wren", seed: int = 0):
+    """A TweetDataset of ``n`` pseudo-tweets by one author (enough text to pass the volume check)."""
+    from huggingtweets.dataset import build_dataset
+    from huggingtweets.sources.base import Author, AuthorTweets, Tweet
+
+    texts = make_texts(n, seed)
+    raw = AuthorTweets(Author(handle, handle.title()), [Tweet(str(i), t) for i, t in enumerate(texts)])
+    return build_dataset([raw], validation_fraction=0.1, seed=seed)
+
+
+def _save_model(folder, config, tokenizer):
+    from transformers import AutoModelForCausalLM
+
+    import torch
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def gpt2_folder(tmp_path_factory, tiny_tokenizer):
+    """A small pretrained-style GPT-2 folder, as `--model PATH` would get."""
+    from transformers import GPT2Config
+
+    eos = tiny_tokenizer.eos_token_id
+    config = GPT2Config(vocab_size=len(tiny_tokenizer), n_positions=128, n_embd=32, n_layer=2, n_head=2, bos_token_id=eos, eos_token_id=eos)
+    return _save_model(tmp_path_factory.mktemp("gpt2"), config, tiny_tokenizer)
+
+
+@pytest.fixture(scope="session")
+def llama_folder(tmp_path_factory, tiny_tokenizer):
+    """A small non-GPT-2 architecture (Llama) folder."""
+    from transformers import LlamaConfig
+
+    eos = tiny_tokenizer.eos_token_id
+    config = LlamaConfig(
+        vocab_size=len(tiny_tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128, bos_token_id=eos, eos_token_id=eos,
+    )
+    return _save_model(tmp_path_factory.mktemp("llama"), config, tiny_tokenizer)

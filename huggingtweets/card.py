@@ -1,0 +1,395 @@
+"""The model card (README.md) written beside every trained model.
+
+Same layout as the published huggingtweets cards, section for section: YAML front
+matter, an HTML header (avatars, BOT or CYBORG, names, handles), then "How does it
+work?", "Training data", "Training procedure", "How to use", "Limitations and bias"
+and "About". Display names, handles and URLs are user-controlled: every one is
+HTML-escaped, avatar and W&B URLs are kept only with an http(s) scheme and are
+percent-encoded so they cannot leave their CSS string or Markdown link.
+
+``metrics`` may hold any of: ``eval_loss_before``, ``eval_loss``, ``perplexity_before``,
+``perplexity``, ``train_loss``, ``epoch``, ``global_step``, ``train_runtime`` (seconds),
+``train_tweets`` and ``eval_tweets`` (held-out tweet counts) and ``precision`` (the
+precision "auto" resolved to). Only the keys present are shown.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Optional, Sequence
+from urllib.parse import quote, urlsplit
+
+from .cleaning import AuthorStats, stats_table
+from .config import TrainConfig
+from .errors import HuggingTweetsError
+from .sources.base import Author
+
+CARD_FILE = "README.md"
+PROMPT = "My dream is"
+SECTIONS = ("How does it work?", "Training data", "Training procedure", "How to use", "Limitations and bias", "About")
+
+_HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
+_X_HANDLE = re.compile(r"^\w{1,15}$")
+_YAML_PLAIN = re.compile(r"^[A-Za-z0-9][\w./:%?=&~+,-]*$")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+# --- escaping ------------------------------------------------------------------------
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+def _h(text) -> str:
+    """Text for HTML: one line, every special character escaped."""
+    return html.escape(_one_line(text), quote=True)
+
+
+def _md(text) -> str:
+    """Text for Markdown (prose or a table cell): HTML-escaped, Markdown punctuation and ``|`` backslashed."""
+    return _MD_SPECIAL.sub(r"\\\1", _h(text))
+
+
+def safe_url(url) -> str:
+    """``url`` if it is http(s) with a host, percent-encoded so it cannot close a CSS string,
+    a Markdown link or an HTML attribute; "" otherwise."""
+    url = str(url or "").strip()
+    if not url.lower().startswith(("https://", "http://")) or any(ord(c) < 32 or ord(c) == 127 for c in url):
+        return ""
+    try:
+        if not urlsplit(url).netloc:
+            return ""
+    except ValueError:
+        return ""
+    # quotes, parentheses, backslashes, spaces and angle brackets are not in ``safe``: they get %-encoded.
+    return quote(url, safe=":/?#[]@!$&*+,;=%~-._")
+
+
+def _yaml_scalar(value: str) -> str:
+    value = _one_line(value)
+    if not value:
+        return ""
+    return value if _YAML_PLAIN.match(value) else json.dumps(value)  # a JSON string is a YAML double-quoted scalar
+
+
+# --- pieces ----------------------------------------------------------------------------
+def _handle(author: Author) -> str:
+    return author.handle if author.handle.startswith("@") else "@" + author.handle
+
+
+def _slug(authors: Sequence[Author]) -> str:
+    return "-".join(sorted(a.handle.lower().lstrip("@") for a in authors))
+
+
+def _initials(author: Author) -> str:
+    letters = [next((c for c in word if c.isalnum()), "") for word in _one_line(author.name).split()]
+    letters = [c for c in letters if c][:2] or [c for c in author.handle if c.isalnum()][:1] or ["?"]
+    return "".join(letters).upper()
+
+
+def _avatar(author: Author, size: int) -> str:
+    style = f"display:inherit; margin-left: 4px; margin-right: 4px; width: {size}px; height:{size}px; border-radius: 50%;"
+    url = safe_url(author.avatar_url)
+    if url:
+        style += f" background-size: cover; background-image: url('{url}')"
+        return f'        <div style="{html.escape(style, quote=True)}">\n        </div>'
+    style += (
+        " background-color: #8a9ba8; color: white; align-items: center; justify-content: center;"
+        f" font-size: {size // 3}px; font-weight: 800"
+    )
+    return f'        <div style="{html.escape(style, quote=True)}">{_h(_initials(author))}</div>'
+
+
+def _header(authors: Sequence[Author]) -> str:
+    size = 132 if len(authors) == 1 else 92
+    title = "🤖 AI BOT 🤖" if len(authors) == 1 else "🤖 AI CYBORG 🤖"
+    names = " & ".join(_h(a.name) for a in authors)
+    return "\n".join(
+        [
+            '<div class="inline-flex flex-col" style="line-height: 1.5;">',
+            '    <div class="flex">',
+            *[_avatar(a, size) for a in authors],
+            "    </div>",
+            f'    <div style="text-align: center; margin-top: 3px; font-size: 16px; font-weight: 800">{title}</div>',
+            f'    <div style="text-align: center; font-size: 16px; font-weight: 800">{names}</div>',
+            f'    <div style="text-align: center; font-size: 14px;">@{_h(_slug(authors))}</div>',
+            "</div>",
+        ]
+    )
+
+
+def _author_md(author: Author) -> str:
+    """``Name (@handle)``, the handle linked to the X profile when the tweets came from X."""
+    handle = _md(_handle(author))
+    if author.source in ("x", "archive") and _X_HANDLE.match(author.handle):
+        handle = f"[{handle}](https://x.com/{author.handle})"
+    if _one_line(author.name).lower() in ("", author.handle.lower(), _handle(author).lower()):
+        return handle
+    return f"{_md(author.name)} ({handle})"
+
+
+def _join(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _is_tiny(config: TrainConfig) -> bool:
+    return str(config.model).strip().lower() == "tiny"
+
+
+def _base_model(config: TrainConfig) -> str:
+    """The base model in Markdown: a Hub link for Hub names, the escaped path for local folders."""
+    model = str(config.model).strip()
+    if _is_tiny(config):
+        return "a small GPT-2 trained from scratch"
+    if _HUB_NAME.match(model) and not os.path.exists(model):
+        return f"[{_md(model)}](https://huggingface.co/{model})"
+    return _md(model)
+
+
+def _number(value, digits: int) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return _md(value)
+    if math.isnan(v) or math.isinf(v):
+        return str(v)
+    return f"{v:.{digits}g}" if abs(v) >= 1e6 else f"{v:.{digits}f}"
+
+
+def _duration(value) -> str:
+    try:
+        s = float(value)
+    except (TypeError, ValueError):
+        return _md(value)
+    if s < 60:
+        return f"{s:.1f} s"
+    m, s = divmod(round(s), 60)
+    return f"{m} min {s:02d} s" if m < 60 else f"{m // 60} h {m % 60:02d} min"
+
+
+METRIC_ROWS = (
+    ("eval_loss_before", "Held-out loss before training", lambda v: _number(v, 4)),
+    ("eval_loss", "Held-out loss after training", lambda v: _number(v, 4)),
+    ("perplexity_before", "Held-out perplexity before training", lambda v: _number(v, 2)),
+    ("perplexity", "Held-out perplexity after training", lambda v: _number(v, 2)),
+    ("train_loss", "Average training loss", lambda v: _number(v, 4)),
+    ("epoch", "Epochs run", lambda v: f"{float(v):g}" if isinstance(v, (int, float)) else _md(v)),
+    ("global_step", "Optimizer steps", lambda v: str(int(v)) if isinstance(v, (int, float)) else _md(v)),
+    ("train_runtime", "Training time", _duration),
+)
+
+
+def hyperparameters(config: TrainConfig, metrics: Optional[dict] = None) -> list[tuple[str, str]]:
+    """The (label, value) rows of the hyper-parameter table, straight from ``config``."""
+    metrics = metrics or {}
+    if config.warmup == 0:
+        warmup = "0"
+    elif config.warmup < 1:
+        warmup = f"{config.warmup:g} of all steps"
+    else:
+        warmup = f"{int(config.warmup)} steps"
+    precision = config.precision
+    if precision == "auto" and metrics.get("precision"):
+        precision = f"auto ({_md(metrics['precision'])} used)"
+    lora = (
+        f"rank {config.lora_rank}, alpha {config.lora_alpha}, dropout {config.lora_dropout:g} (merged into the weights)"
+        if config.lora
+        else "not used (all weights trained)"
+    )
+    rows = [
+        ("Base model", "tiny (GPT-2 from scratch)" if _is_tiny(config) else _md(config.model)),
+        ("Learning rate (peak)", f"{config.learning_rate:g}"),
+        ("Learning-rate schedule", config.lr_scheduler),
+        ("Warm-up", warmup),
+        ("Epochs", f"{config.epochs:g}"),
+    ]
+    if config.max_steps != -1:
+        rows.append(("Max steps", str(config.max_steps)))
+    rows += [
+        ("Batch size (per device)", str(config.batch_size)),
+        ("Gradient accumulation", str(config.gradient_accumulation)),
+        ("Block size (tokens)", str(config.block_size)),
+        ("Weight decay", f"{config.weight_decay:g}"),
+        ("Precision", precision),
+        ("Gradient checkpointing", "yes" if config.gradient_checkpointing else "no"),
+        ("LoRA", lora),
+        ("Held-out fraction", f"{config.validation_fraction:g}"),
+        ("Seed", str(config.seed)),
+    ]
+    return rows
+
+
+def _table(header: tuple[str, str], rows: Sequence[tuple[str, str]]) -> str:
+    lines = [f"| {header[0]} | {header[1]} |", "| --- | --- |"]
+    return "\n".join(lines + [f"| {a} | {b} |" for a, b in rows])
+
+
+def _code_block(code: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}python\n{code}\n{fence}"
+
+
+# --- sections ----------------------------------------------------------------------------
+def _how_it_works(authors: Sequence[Author], config: TrainConfig) -> str:
+    steps = ["The tweets were collected and cleaned: retweets, links and tweets of fewer than three words were dropped."]
+    if config.validation_fraction > 0:
+        steps.append("A share of each author's distinct tweets was set aside to measure how well the model predicts tweets it never saw.")
+    if _is_tiny(config):
+        steps.append("A small GPT-2 and its tokenizer were trained from scratch on the remaining tweets, each tweet followed by an end-of-text token.")
+    else:
+        steps.append("The base language model was fine-tuned to predict the next token of the remaining tweets, each tweet followed by an end-of-text token.")
+    if len(authors) > 1:
+        steps.append("Each author's tweets were repeated up to the largest author's count, so every voice weighs the same in the mix.")
+    return (
+        "The model learns what these tweets sound like, then writes new ones from a prompt.\n\n"
+        + "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
+        + "\n\nGiven the start of a sentence, it continues it one token at a time, sampling each next token "
+        "from what it learned, until it writes the end-of-text token."
+    )
+
+
+def _training_data(authors: Sequence[Author], stats: Sequence[AuthorStats], metrics: dict) -> str:
+    parts = [f"The model was trained on tweets by {_join([_author_md(a) for a in authors])}.", stats_table(list(stats))]
+    held, train = metrics.get("eval_tweets"), metrics.get("train_tweets")
+    if held is not None:
+        sentence = f"Of the tweets kept, {int(held)} were held out to measure the loss"
+        sentence += f" and {int(train)} were used for training." if train is not None else "."
+        parts.append(sentence)
+    return "\n\n".join(parts)
+
+
+def _training_procedure(authors, config: TrainConfig, metrics: dict, wandb_url: Optional[str]) -> str:
+    who = _md("@" + _slug(authors))
+    if _is_tiny(config):
+        intro = (
+            f"The model is {_base_model(config)} on {who}'s tweets, with a byte-level BPE tokenizer "
+            "learned from the same tweets: it starts with no pre-trained knowledge."
+        )
+    else:
+        how = " with LoRA adapters, merged into the weights on save" if config.lora else ""
+        intro = f"The model is based on the pre-trained {_base_model(config)}, fine-tuned{how} on {who}'s tweets."
+    parts = [intro, "Hyper-parameters:", _table(("Hyper-parameter", "Value"), hyperparameters(config, metrics))]
+    rows = [(label, fmt(metrics[key])) for key, label, fmt in METRIC_ROWS if metrics.get(key) is not None]
+    if rows:
+        parts += ["Results (the held-out tweets were never trained on):", _table(("Metric", "Value"), rows)]
+    url = safe_url(wandb_url)
+    if url:
+        parts.append(f"Training was tracked in [this Weights & Biases run]({url}).")
+    return "\n\n".join(parts)
+
+
+def _how_to_use(model_id: str) -> str:
+    code = "\n".join(
+        [
+            "from transformers import pipeline",
+            f"generator = pipeline('text-generation', model={model_id!r})",
+            f"generator({json.dumps(PROMPT)}, num_return_sequences=5)",
+        ]
+    )
+    return "Load the model in a text-generation pipeline and give it the start of a tweet:\n\n" + _code_block(code)
+
+
+def _limitations(authors: Sequence[Author], config: TrainConfig) -> str:
+    whose = "this author's" if len(authors) == 1 else "these authors'"
+    if _is_tiny(config):
+        first = (
+            "This is a very small model that learned language only from these tweets: expect odd grammar, "
+            "lost context and phrases lifted straight from the training data."
+        )
+    else:
+        first = (
+            f"The model keeps the limitations and biases of its base model, {_base_model(config)} "
+            "(see that model's card): it can write false, offensive or nonsensical text."
+        )
+    return "\n\n".join(
+        [
+            first,
+            f"It also carries whatever is in {whose} tweets: their opinions, topics, slang and blind spots, "
+            "sometimes exaggerated. Its tweets are not the author's words and should not be presented as such.",
+            "With few tweets to learn from, a generated tweet can repeat a training tweet almost word for word. "
+            "huggingtweets flags generated tweets that are near-copies of a training tweet: check them before sharing.",
+        ]
+    )
+
+
+def _about() -> str:
+    return (
+        "Made with huggingtweets, an open-source tool that turns someone's tweets into a language model "
+        "that writes like them."
+    )
+
+
+# --- public API ------------------------------------------------------------------------------
+def render_card(
+    authors: list[Author],
+    stats: list[AuthorStats],
+    config: TrainConfig,
+    metrics: dict,
+    model_id: str,
+    wandb_url: Optional[str] = None,
+    thumbnail: str = "",
+) -> str:
+    """The model card as Markdown text. ``model_id`` is what the "How to use" snippet loads."""
+    if not authors:
+        raise HuggingTweetsError("A model card needs at least one author.")
+    if len(stats) != len(authors):
+        raise HuggingTweetsError(f"Got {len(authors)} author(s) but {len(stats)} stats column(s): give one per author.")
+    metrics = dict(metrics or {})
+    front = "\n".join(
+        [
+            "---",
+            "language: en",
+            f"thumbnail: {_yaml_scalar(thumbnail)}".rstrip(),
+            "tags:",
+            "- huggingtweets",
+            "widget:",
+            f"- text: {json.dumps(PROMPT)}",
+            "library_name: transformers",
+            "pipeline_tag: text-generation",
+            "---",
+        ]
+    )
+    names = _join([_md(a.name) for a in authors])
+    intro = f"A language model trained on the tweets of {names}. It writes new tweets in their voice."
+    bodies = [
+        _how_it_works(authors, config),
+        _training_data(authors, stats, metrics),
+        _training_procedure(authors, config, metrics, wandb_url),
+        _how_to_use(str(model_id)),
+        _limitations(authors, config),
+        _about(),
+    ]
+    sections = [f"## {title}\n\n{body}" for title, body in zip(SECTIONS, bodies)]
+    return "\n\n".join([front, _header(authors), intro, *sections]) + "\n"
+
+
+def write_card(
+    folder: str | Path,
+    authors: list[Author],
+    stats: list[AuthorStats],
+    config: TrainConfig,
+    metrics: dict,
+    model_id: str,
+    wandb_url: Optional[str] = None,
+    thumbnail: str = "",
+) -> Path:
+    """Render the card and write ``folder/README.md`` atomically (temp file, then replace)."""
+    text = render_card(authors, stats, config, metrics, model_id, wandb_url, thumbnail)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CARD_FILE
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".README.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,93 @@
+"""`huggingtweets train`, `generate` and `demo` through the real CLI entry point."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from huggingtweets.cli import main
+
+FAST = ["--block-size", "32", "--max-steps", "3", "--logging-steps", "1", "--save-steps", "2"]
+
+
+@pytest.fixture(scope="module")
+def llama_trained(tmp_path_factory, llama_folder):
+    out = tmp_path_factory.mktemp("cli") / "llama-bot"
+    assert main(["train", "--sample", "--model", llama_folder, "--output", str(out), "--learning-rate", "0.01", *FAST]) == 0
+    return out
+
+
+def test_train_sample_with_local_llama_then_generate(llama_trained, capsys):
+    capsys.readouterr()
+    assert main(["generate", str(llama_trained), "Today's loaf", "-n", "3", "--seed", "7", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out) == 3
+    assert all(set(t) == {"text", "nearest", "similarity", "near_copy"} for t in out)
+    assert all(t["text"].startswith("Today's loaf") for t in out)
+    assert main(["generate", str(llama_trained), "Today's loaf", "-n", "3", "--seed", "7", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == out  # seeded
+
+
+def test_flags_map_to_train_config(llama_trained):
+    saved = json.loads((llama_trained / "train_config.json").read_text())
+    assert saved["learning_rate"] == 0.01 and saved["block_size"] == 32 and saved["max_steps"] == 3
+    assert saved["epochs"] == 4.0  # untouched default
+
+
+def test_config_file_and_flag_override(tmp_path, llama_folder):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"model": llama_folder, "learning_rate": 0.005, "block_size": 32, "max_steps": 2, "save_steps": 1}))
+    out = tmp_path / "m"
+    assert main(["train", "--sample", "--config", str(cfg), "--learning-rate", "0.02", "--output", str(out)]) == 0
+    saved = json.loads((out / "train_config.json").read_text())
+    assert saved["learning_rate"] == 0.02 and saved["max_steps"] == 2
+
+
+def test_resume_from_cli(tmp_path, llama_folder):
+    out = tmp_path / "m"
+    args = ["--model", llama_folder, "--output", str(out), "--block-size", "32", "--save-steps", "2"]
+    assert main(["train", "--sample", *args, "--max-steps", "2"]) == 0
+    assert main(["train", *args, "--max-steps", "4", "--resume"]) == 0  # no sources: the saved dataset
+    assert json.loads((out / "metrics.json").read_text())["global_step"] == 4
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["train", "--sample", "--learning-rate", "-1"], "learning rate must be > 0"),
+        (["train", "--sample", "--epochs", "0"], "epochs must be > 0"),
+        (["train", "--sample", "--precision", "fp8"], "precision must be one of"),
+        (["train", "--sample", "--model", "no-such-org/no-such-model"], "not in the local Hub cache"),
+        (["train", "--sample", "--model", "./missing-folder"], "No model in ./missing-folder"),
+        (["generate", "/no/such/folder"], "No model at /no/such/folder"),
+        (["generate", ".", "-n", "0"], "number of tweets"),
+    ],
+)
+def test_bad_flags_are_one_line_errors(argv, needle, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and needle in err[-1]
+    assert "Traceback" not in "\n".join(err)
+    assert not (tmp_path / "huggingtweets-model").exists()
+
+
+def test_unknown_config_key(tmp_path, capsys):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"learning_rat": 0.1}))
+    assert main(["train", "--sample", "--config", str(cfg)]) == 1
+    assert "Unknown TrainConfig key(s): learning_rat" in capsys.readouterr().err
+
+
+def test_demo_end_to_end(tmp_path):
+    """README's main command: sample, tiny model, 5 tweets (about a minute on 2 cores)."""
+    out = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-m", "huggingtweets", "demo", "--output", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    tweets = [line for line in lines if line[:3] in {f"{i}. " for i in range(1, 6)}]
+    assert len(tweets) == 5 and all(t[3:].startswith("My dream is") for t in tweets)
+    assert f"The model folder is {out}" in proc.stdout
+    assert (out / "README.md").exists() and (out / "model.safetensors").exists()

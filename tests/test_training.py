@@ -1,0 +1,158 @@
+"""Fine-tuning end to end on tiny local models (CPU, offline)."""
+
+import json
+import re
+
+import pytest
+
+from conftest import tweet_dataset
+from huggingtweets.config import TrainConfig
+from huggingtweets.errors import HuggingTweetsError
+from huggingtweets.training import StopSignal, TrainCallback, fine_tune, latest_checkpoint
+
+FAST = dict(block_size=32, batch_size=8, logging_steps=2, save_steps=4)
+
+
+class Recorder(TrainCallback):
+    def __init__(self):
+        self.events = []
+
+    def on_begin(self, state):
+        self.events.append(("begin", state.step, state.max_steps))
+
+    def on_log(self, state, logs):
+        self.events.append(("log", state.step, logs["loss"]))
+
+    def on_evaluate(self, state, metrics):
+        self.events.append(("eval", state.step, metrics["eval_loss"]))
+
+
+@pytest.fixture(scope="module")
+def trained_tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny") / "model"
+    rec = Recorder()
+    config = TrainConfig(model="tiny", output_dir=str(out), learning_rate=3e-3, epochs=3, **FAST)
+    result = fine_tune(config, tweet_dataset(), callbacks=[rec])
+    return result, rec
+
+
+def test_tiny_trains_and_held_out_loss_falls(trained_tiny):
+    result, rec = trained_tiny
+    m = result.metrics
+    assert m["eval_loss"] < m["eval_loss_before"] - 0.5
+    assert m["global_step"] > 0 and not result.stopped
+    kinds = {e[0] for e in rec.events}
+    assert kinds == {"begin", "log", "eval"}
+
+
+def test_saved_folder_has_everything(trained_tiny):
+    out = trained_tiny[0].output_dir
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "generation_config.json", "train_config.json", "dataset.json", "metrics.json", "README.md"):
+        assert (out / name).exists(), name
+    assert TrainConfig.load(out).model == "tiny"
+    gen = json.loads((out / "generation_config.json").read_text())
+    assert gen["do_sample"] is True and gen["top_p"] == 0.95 and gen["max_new_tokens"] == 60
+    assert latest_checkpoint(out) is not None
+
+
+def test_card_snippet_runs_verbatim(trained_tiny):
+    out = trained_tiny[0].output_dir
+    card = (out / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", card, re.S).group(1)
+    assert repr(str(out)) in code
+    scope = {}
+    exec(code.replace('generator("My dream is"', 'result = generator("My dream is"'), scope)
+    texts = [r["generated_text"] for r in scope["result"]]
+    assert len(texts) == 5 and all(t.startswith("My dream is") for t in texts)
+
+
+def test_tokenizer_prefixes_end_of_text(trained_tiny):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(trained_tiny[0].output_dir)
+    assert tok("My dream is")["input_ids"][0] == tok.eos_token_id
+
+
+def test_existing_checkpoints_need_resume(trained_tiny):
+    out = trained_tiny[0].output_dir
+    with pytest.raises(HuggingTweetsError, match="--resume"):
+        fine_tune(TrainConfig(model="tiny", output_dir=str(out), **FAST), tweet_dataset())
+
+
+@pytest.mark.parametrize("fixture", ["gpt2_folder", "llama_folder"])
+def test_local_model_folders(fixture, request, tmp_path):
+    folder = request.getfixturevalue(fixture)
+    config = TrainConfig(model=folder, output_dir=str(tmp_path / "m"), learning_rate=1e-2, max_steps=6, **FAST)
+    result = fine_tune(config, tweet_dataset())
+    assert result.metrics["eval_loss"] < result.metrics["eval_loss_before"]
+    from transformers import AutoModelForCausalLM
+
+    assert AutoModelForCausalLM.from_pretrained(result.output_dir).config.model_type == ("gpt2" if "gpt2" in fixture else "llama")
+
+
+def test_lora_merges_into_a_plain_folder(gpt2_folder, tmp_path):
+    config = TrainConfig(model=gpt2_folder, output_dir=str(tmp_path / "lora"), lora=True, lora_rank=4, gradient_checkpointing=True, learning_rate=1e-2, max_steps=4, **FAST)
+    result = fine_tune(config, tweet_dataset())
+    out = result.output_dir
+    assert not (out / "adapter_config.json").exists()
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert not any("lora" in name for name, _ in model.named_parameters())
+    base = AutoModelForCausalLM.from_pretrained(gpt2_folder)
+    changed = [n for n, p in model.named_parameters() if not (p == dict(base.named_parameters())[n]).all()]
+    assert changed  # the adapters were merged into the weights
+
+
+def test_lora_on_tiny_is_refused(tmp_path):
+    with pytest.raises(HuggingTweetsError, match="LoRA"):
+        fine_tune(TrainConfig(model="tiny", lora=True, output_dir=str(tmp_path / "x")), tweet_dataset())
+    assert not (tmp_path / "x").exists()
+
+
+class StopAt(TrainCallback):
+    def __init__(self, step, stop):
+        self.step, self.stop = step, stop
+
+    def on_step(self, state):
+        if state.step >= self.step:
+            self.stop.request()
+
+
+class CrashAt(TrainCallback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step(self, state):
+        if state.step == self.step:
+            raise KeyboardInterrupt  # a Colab disconnect, as the process sees it
+
+
+def test_interrupted_run_resumes_to_the_same_step(tmp_path):
+    kwargs = dict(model="tiny", learning_rate=3e-3, epochs=2, **FAST)
+    full = fine_tune(TrainConfig(output_dir=str(tmp_path / "full"), **kwargs), tweet_dataset())
+
+    config = TrainConfig(output_dir=str(tmp_path / "cut"), **kwargs)
+    with pytest.raises(KeyboardInterrupt):
+        fine_tune(config, tweet_dataset(), callbacks=[CrashAt(6)])
+    assert latest_checkpoint(config.output_dir).name == "checkpoint-4"  # saved every 4 steps, before the crash
+    resumed = fine_tune(config, resume=True)  # the dataset comes from the folder
+    assert resumed.metrics["global_step"] == full.metrics["global_step"]
+    assert resumed.metrics["eval_loss_before"] == full.metrics["eval_loss_before"]
+    assert resumed.metrics["eval_loss"] == pytest.approx(full.metrics["eval_loss"], rel=1e-3)
+
+
+def test_stop_signal_saves_a_checkpoint_then_resume_finishes(tmp_path):
+    config = TrainConfig(output_dir=str(tmp_path / "m"), model="tiny", epochs=2, **{**FAST, "save_steps": 100})
+    stop = StopSignal()
+    first = fine_tune(config, tweet_dataset(), callbacks=[StopAt(3, stop)], stop=stop)
+    assert first.stopped and first.metrics["global_step"] == 3
+    assert latest_checkpoint(config.output_dir).name == "checkpoint-3"
+    assert (first.output_dir / "model.safetensors").exists()  # usable meanwhile
+    done = fine_tune(config, resume=True)
+    assert not done.stopped and done.metrics["global_step"] > 3
+
+
+def test_resume_without_checkpoint(tmp_path):
+    with pytest.raises(HuggingTweetsError, match="No checkpoint"):
+        fine_tune(TrainConfig(model="tiny", output_dir=str(tmp_path)), tweet_dataset(), resume=True)
