@@ -1,0 +1,377 @@
+"""Sample tweets from a trained model, and say how close each is to a real one.
+
+Generation follows the original huggingtweets: the prompt goes after the
+end-of-text token (the model was trained on ``eos tweet eos tweet ...``, so
+that is where a tweet starts), nucleus sampling with top_p 0.95, all ``n``
+samples in one batched call, and each result cut at its first line break or
+end-of-text. The returned text includes the prompt.
+
+Every sample is then looked up in a ``NearestIndex`` of the training tweets so a
+reader can tell invention from memorisation: ``near_copy`` is true when the
+sample shares a run of 8 or more words with one training tweet, or when its
+similarity to the nearest tweet is at least 0.8.
+
+Similarity is ``difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()``
+(2 * matched characters / total characters) on the lower-cased,
+whitespace-folded texts. Comparing a sample against every training tweet with
+difflib takes seconds per sample on 10k tweets, so the index first ranks tweets
+by shared character 4-grams (weighted by rarity) with numpy, then runs difflib
+only on the best few; a separate table of 8-word windows makes the run rule exact.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from .config import SamplingConfig
+from .dataset import DATASET_FILE, TweetDataset
+from .errors import HuggingTweetsError
+from .models import EOS
+
+RUN_WORDS = 8  # a shared run this long is copying, whatever the rest of the text does
+SIMILAR = 0.8  # difflib ratio from which a sample counts as a near copy
+SHINGLE = 4  # characters per shingle: short enough that one changed word leaves most intact
+CANDIDATES = 32  # tweets checked with difflib per query, best shingle scores first
+
+
+def normalize(text: str) -> str:
+    """Lower case, whitespace folded to single spaces: what matching compares."""
+    return " ".join(text.lower().split())
+
+
+_P = np.uint64(1_000_000_007)  # polynomial hash base (odd, so no information is shifted out)
+
+
+def _shingle_keys(norms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(row, key)`` for every character 4-gram of each text (row ascending), as 64-bit hashes.
+
+    Vectorised over one array of all code points: a Python set of slices per tweet
+    costs most of the build on 10k tweets. Texts are padded with a space each side
+    (word starts and ends count) and to 4 characters (a one-letter text gets one).
+    """
+    padded = [f" {t} ".ljust(SHINGLE) for t in norms]
+    lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
+    codes = np.frombuffer("\n".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    m = max(len(codes) - SHINGLE + 1, 0)
+    key = np.zeros(m, dtype=np.uint64)
+    for j in range(SHINGLE):
+        key = key * _P + codes[j : j + m]  # wraps modulo 2**64: a hash, collisions negligible
+    row = np.repeat(np.arange(len(padded), dtype=np.int64), lengths + 1)[:m]  # "+ 1": the separator
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    inside = np.arange(m) - starts[row] <= lengths[row] - SHINGLE  # drop windows across texts
+    return row[inside], key[inside]
+
+
+def _windows(words: Sequence[str]) -> list[str]:
+    return [" ".join(words[i : i + RUN_WORDS]) for i in range(len(words) - RUN_WORDS + 1)]
+
+
+@dataclass
+class Match:
+    tweet: str  # the training tweet as written ("" when there is none)
+    similarity: float  # difflib ratio in [0, 1] on normalised texts
+    near_copy: bool
+
+
+class NearestIndex:
+    """Finds a text's nearest training tweet without comparing against all of them.
+
+    Build: distinct normalised tweets; an inverted index from character 4-grams
+    (keyed by a 64-bit hash) to tweets, as CSR arrays; rarity weights
+    ``log(1 + N / df)``; a dict of every 8-word window.
+    Query: weighted Dice of shared 4-grams against every tweet in one numpy pass,
+    difflib on the top ``CANDIDATES`` (and on any tweet sharing an 8-word window).
+    """
+
+    def __init__(self, tweets: Sequence[str]):
+        seen: set[str] = set()
+        self._tweets: list[str] = []  # as written, for display
+        self._norms: list[str] = []  # what is compared
+        for t in tweets:
+            norm = normalize(t)
+            if norm and norm not in seen:  # repeats (oversampling, reposts) add nothing
+                seen.add(norm)
+                self._tweets.append(t.strip())
+                self._norms.append(norm)
+        n = len(self._norms)
+
+        # One stable sort by shingle gives the postings lists (tweets ascending within each);
+        # a repeated (shingle, tweet) pair is dropped so a shingle counts once per tweet.
+        row, key = _shingle_keys(self._norms)
+        order = np.argsort(key, kind="stable")
+        row, key = row[order], key[order]
+        keep = np.ones(len(key), dtype=bool)
+        keep[1:] = (key[1:] != key[:-1]) | (row[1:] != row[:-1])
+        row, key = row[keep], key[keep]
+        new = np.ones(len(key), dtype=bool)
+        new[1:] = key[1:] != key[:-1]
+        self._keys = key[new]  # the shingle vocabulary, sorted
+        col = np.cumsum(new) - 1
+        self._post = row.astype(np.int32)  # tweets holding each shingle, shingle by shingle
+        self._start = np.append(np.flatnonzero(new), len(key))
+        df = np.diff(self._start)
+        self._idf = np.log1p(n / np.maximum(df, 1))  # rare shingles say more than " the"
+        self._unseen = math.log1p(max(n, 1))  # weight of a shingle no tweet has
+        self._weight = np.bincount(row, weights=self._idf[col], minlength=n)  # each tweet's total
+        self._runs: dict[str, int] = {}
+        for i, norm in enumerate(self._norms):
+            for w in _windows(norm.split()):
+                self._runs.setdefault(w, i)
+
+    def __len__(self) -> int:
+        return len(self._norms)
+
+    def _candidates(self, norm: str) -> list[int]:
+        """Up to ``CANDIDATES`` tweets sharing shingles with ``norm``, best score first."""
+        if not len(self._keys):
+            return []
+        h = np.unique(_shingle_keys([norm])[1])
+        pos = np.minimum(np.searchsorted(self._keys, h), len(self._keys) - 1)
+        ids = pos[self._keys[pos] == h]
+        if not len(ids):
+            return []
+        starts, ends = self._start[ids], self._start[ids + 1]
+        hits = np.concatenate([self._post[s:e] for s, e in zip(starts, ends)])
+        shared = np.bincount(hits, weights=np.repeat(self._idf[ids], ends - starts), minlength=len(self))
+        q_weight = self._idf[ids].sum() + self._unseen * (len(h) - len(ids))
+        score = shared / (q_weight + self._weight)  # weighted Dice / 2: ranks like difflib's ratio
+        k = min(CANDIDATES, int(np.count_nonzero(shared)))
+        top = np.argpartition(-score, k - 1)[:k] if k < len(score) else np.flatnonzero(shared)
+        # best first, so the quick-ratio bounds in lookup() skip more of the rest
+        return top[np.argsort(-score[top], kind="stable")].tolist()
+
+    def lookup(self, text: str) -> Match:
+        """The nearest training tweet, its similarity, and whether the text is a near copy.
+
+        The reported tweet is the most similar one, except when only an 8-word run makes
+        the text a near copy: then it is the tweet holding that run (the evidence).
+        """
+        norm = normalize(text)
+        if not norm or not self._norms:
+            return Match("", 0.0, False)
+        runs = {self._runs[w] for w in _windows(norm.split()) if w in self._runs}
+        matcher = SequenceMatcher(None, autojunk=False)
+        matcher.set_seq2(norm)  # difflib caches its analysis of the second sequence
+
+        def ratio(i: int) -> float:
+            matcher.set_seq1(self._norms[i])
+            return matcher.ratio()
+
+        best, best_sim = -1, -1.0
+        for i in dict.fromkeys([*self._candidates(norm), *runs]):
+            matcher.set_seq1(self._norms[i])
+            # cheap upper bounds first: skip candidates that cannot beat the best so far
+            if matcher.real_quick_ratio() > best_sim and matcher.quick_ratio() > best_sim:
+                sim = matcher.ratio()
+                if sim > best_sim:
+                    best, best_sim = i, sim
+        if best < 0:
+            return Match("", 0.0, False)
+        if runs and best_sim < SIMILAR and best not in runs:
+            best = max(runs, key=ratio)
+            best_sim = ratio(best)
+        return Match(self._tweets[best], best_sim, bool(runs) or best_sim >= SIMILAR)
+
+    def nearest(self, text: str) -> tuple[str, float]:
+        """``(training tweet, similarity in [0, 1])``; ``("", 0.0)`` when nothing is shared."""
+        m = self.lookup(text)
+        return m.tweet, m.similarity
+
+    def is_near_copy(self, text: str) -> bool:
+        return self.lookup(text).near_copy
+
+
+@dataclass
+class GeneratedTweet:
+    text: str  # prompt + continuation, cut at the first line break or end-of-text
+    nearest: str  # most similar training tweet ("" if none is known)
+    similarity: float  # difflib ratio with ``nearest``, in [0, 1]
+    near_copy: bool  # shares >= 8 words in a row with a training tweet, or similarity >= 0.8
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "nearest": self.nearest, "similarity": round(self.similarity, 4), "near_copy": self.near_copy}
+
+
+def cut_tweet(text: str, eos: Optional[str] = EOS) -> str:
+    """One tweet from a decoded sample: up to the first end-of-text or line break, stripped.
+
+    Leading whitespace goes first, so a sample that opens with a line break (after an
+    empty prompt) keeps its first line rather than becoming empty.
+    """
+    text = text.lstrip()
+    if eos:
+        text = text.split(eos, 1)[0]
+    for stop in ("\n", "\r"):
+        text = text.split(stop, 1)[0]
+    return text.strip()
+
+
+def _eos_ids(model, tokenizer) -> list[int]:
+    ids = []
+    if tokenizer.eos_token_id is not None:
+        ids.append(tokenizer.eos_token_id)
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    ids.extend(configured if isinstance(configured, list) else [configured] if configured is not None else [])
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        raise HuggingTweetsError("The model has no end-of-text token: choose a causal language model.")
+    return ids
+
+
+def _max_positions(model) -> Optional[int]:
+    for name in ("n_positions", "max_position_embeddings"):
+        value = getattr(model.config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def sample_texts(model, tokenizer, config: SamplingConfig) -> list[str]:
+    """``config.n`` tweets from ``model`` (prompt included), cut and stripped."""
+    import torch
+
+    eos_ids = _eos_ids(model, tokenizer)
+    prompt = " ".join(config.prompt.split())  # tweets are one line; a trailing space hurts BPE
+    # The prompt's own tokens without special ones (the saved tokenizer may add end-of-text
+    # itself): we put exactly one end-of-text in front, as every tweet had in training.
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt else []
+    ids = [eos_ids[0], *prompt_ids]
+    max_new = config.max_new_tokens
+    limit = _max_positions(model)
+    if limit is not None:
+        if len(ids) >= limit:
+            raise HuggingTweetsError(f"The prompt is too long: {len(prompt_ids)} tokens, this model reads at most {limit - 1}. Shorten it.")
+        max_new = min(max_new, limit - len(ids))  # past the position table the model fails
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
+
+    input_ids = torch.tensor([ids], device=model.device)
+    if config.seed is not None:
+        torch.manual_seed(config.seed)  # seeds CPU and every CUDA device: same seed, same tweets
+    with torch.inference_mode():
+        out = model.generate(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            do_sample=True,
+            temperature=config.temperature,
+            top_p=config.top_p,
+            top_k=config.top_k,  # 0 turns the top-k filter off (transformers' default would be 50)
+            repetition_penalty=config.repetition_penalty,
+            max_new_tokens=max_new,
+            min_new_tokens=1,  # an immediate end-of-text would be an empty tweet
+            num_return_sequences=config.n,  # one batched call for all samples
+            pad_token_id=pad,
+            eos_token_id=eos_ids,
+        )
+    texts = []
+    stops = set(eos_ids)
+    for row in out.tolist():
+        tokens = row[1:]  # drop the end-of-text we put in front
+        for k in range(len(prompt_ids), len(tokens)):
+            if tokens[k] in stops:  # the tweet ends here; what follows is padding or a new tweet
+                tokens = tokens[:k]
+                break
+        text = tokenizer.decode(tokens, skip_special_tokens=True)
+        texts.append(cut_tweet(text, tokenizer.eos_token))
+    return texts
+
+
+@dataclass
+class Generator:
+    """A loaded model folder: model, tokenizer, and the index of its training tweets."""
+
+    model: Any
+    tokenizer: Any
+    index: NearestIndex
+    folder: Optional[Path] = None
+
+    def describe(self, text: str) -> GeneratedTweet:
+        m = self.index.lookup(text)
+        return GeneratedTweet(text, m.tweet, m.similarity, m.near_copy)
+
+    def generate(
+        self,
+        config: Optional[SamplingConfig] = None,
+        *,
+        prompt: Optional[str] = None,
+        n: Optional[int] = None,
+        temperature: Optional[float] = None,
+        top_p: Optional[float] = None,
+        top_k: Optional[int] = None,
+        max_new_tokens: Optional[int] = None,
+        seed: Optional[int] = None,
+        repetition_penalty: Optional[float] = None,
+    ) -> list[GeneratedTweet]:
+        """Sample tweets; settings not given come from ``config`` (default ``SamplingConfig()``)."""
+        config = (config or SamplingConfig()).replace(
+            prompt=prompt, n=n, temperature=temperature, top_p=top_p, top_k=top_k,
+            max_new_tokens=max_new_tokens, seed=seed, repetition_penalty=repetition_penalty,
+        )  # fmt: skip
+        return [self.describe(t) for t in sample_texts(self.model, self.tokenizer, config)]
+
+
+def inference_dtype(device: str):
+    """Half precision on a GPU (bf16 where supported, else fp16); float32 on CPU, slow at half."""
+    import torch
+
+    if not str(device).startswith("cuda"):
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def load_generator(folder: Union[str, Path], device: Optional[str] = None) -> Generator:
+    """Load a trained model folder for sampling (half precision on a GPU, float32 on CPU)."""
+    folder = Path(folder).expanduser()
+    if not (folder / "config.json").is_file():
+        raise HuggingTweetsError(f"No model at {folder}: train one first with 'huggingtweets train'.")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=inference_dtype(device))
+    except (OSError, ValueError, KeyError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise HuggingTweetsError(f"Could not load the model at {folder}: {first} Train it again with 'huggingtweets train'.") from None
+    model.to(device)
+    model.eval()
+    tweets: list[str] = []
+    if (folder / DATASET_FILE).is_file():  # without it there is nothing to compare with
+        try:
+            tweets = TweetDataset.load(folder).all_train_tweets()
+        except (ValueError, KeyError, TypeError) as err:  # JSONDecodeError is a ValueError
+            raise HuggingTweetsError(
+                f"{folder / DATASET_FILE} is damaged ({type(err).__name__}: {err}): "
+                "delete it to generate without the near-copy check, or train again."
+            ) from None
+    return Generator(model, tokenizer, NearestIndex(tweets), folder)
+
+
+def generate(
+    source: Union[str, Path, Generator],
+    prompt: Optional[str] = None,
+    n: Optional[int] = None,
+    temperature: Optional[float] = None,
+    top_p: Optional[float] = None,
+    top_k: Optional[int] = None,
+    max_new_tokens: Optional[int] = None,
+    seed: Optional[int] = None,
+    repetition_penalty: Optional[float] = None,
+    config: Optional[SamplingConfig] = None,
+) -> list[GeneratedTweet]:
+    """Sample tweets from a model folder or a loaded ``Generator``.
+
+    Settings left as ``None`` come from ``config``, else ``SamplingConfig``'s defaults
+    (prompt "My dream is", n 5, temperature 1, top_p 0.95, top_k off, 60 new tokens).
+    """
+    generator = source if isinstance(source, Generator) else load_generator(source)
+    return generator.generate(
+        config, prompt=prompt, n=n, temperature=temperature, top_p=top_p, top_k=top_k,
+        max_new_tokens=max_new_tokens, seed=seed, repetition_penalty=repetition_penalty,
+    )  # fmt: skip
