@@ -156,3 +156,18 @@ def test_stop_signal_saves_a_checkpoint_then_resume_finishes(tmp_path):
 def test_resume_without_checkpoint(tmp_path):
     with pytest.raises(HuggingTweetsError, match="No checkpoint"):
         fine_tune(TrainConfig(model="tiny", output_dir=str(tmp_path)), tweet_dataset(), resume=True)
+
+
+def test_wandb_offline_run_is_tracked_without_secrets(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("X_BEARER_TOKEN", "secret-token-never-logged")
+    config = TrainConfig(model="tiny", output_dir=str(tmp_path / "m"), report_to="wandb", max_steps=2, **FAST)
+    result = fine_tune(config, tweet_dataset())
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert runs, "an offline W&B run was written"
+    logged = b"".join(p.read_bytes() for p in runs[0].rglob("*") if p.is_file())
+    assert b"secret-token-never-logged" not in logged
+    assert b"learning_rate" in logged  # the hyper-parameters were tracked
+    assert result.metrics["global_step"] == 2
