@@ -22,7 +22,7 @@ only on the best few; a separate table of 8-word windows makes the run rule exac
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
@@ -294,24 +294,16 @@ class Generator:
         m = self.index.lookup(text)
         return GeneratedTweet(text, m.tweet, m.similarity, m.near_copy)
 
-    def generate(
-        self,
-        config: Optional[SamplingConfig] = None,
-        *,
-        prompt: Optional[str] = None,
-        n: Optional[int] = None,
-        temperature: Optional[float] = None,
-        top_p: Optional[float] = None,
-        top_k: Optional[int] = None,
-        max_new_tokens: Optional[int] = None,
-        seed: Optional[int] = None,
-        repetition_penalty: Optional[float] = None,
-    ) -> list[GeneratedTweet]:
-        """Sample tweets; settings not given come from ``config`` (default ``SamplingConfig()``)."""
-        config = (config or SamplingConfig()).replace(
-            prompt=prompt, n=n, temperature=temperature, top_p=top_p, top_k=top_k,
-            max_new_tokens=max_new_tokens, seed=seed, repetition_penalty=repetition_penalty,
-        )  # fmt: skip
+    def generate(self, config: Optional[SamplingConfig] = None, **changes) -> list[GeneratedTweet]:
+        """Sample tweets; ``changes`` (SamplingConfig field names) override ``config``.
+
+        Unknown names are an error; ``None`` values leave the setting as it is.
+        """
+        names = {f.name for f in fields(SamplingConfig)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise HuggingTweetsError(f"Unknown sampling setting(s): {', '.join(unknown)}. Known: {', '.join(sorted(names))}.")
+        config = (config or SamplingConfig()).replace(**changes)
         return [self.describe(t) for t in sample_texts(self.model, self.tokenizer, config)]
 
 
