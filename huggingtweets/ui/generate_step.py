@@ -87,7 +87,7 @@ class GenerateStep(widgets.VBox):
         self.button.disabled, self.button.button_style = True, ""
         try:
             self._run()
-            self.button.button_style = ""
+            self.button.button_style = "primary"  # ready for another round
         except Exception as err:  # one line for the user, whatever went wrong
             text = str(err) if isinstance(err, HuggingTweetsError) else f"Generation failed ({type(err).__name__}): {render.first_line(err)}"
             self._message.value = render.message("error", text)
