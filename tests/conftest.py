@@ -72,3 +72,38 @@ def llama_folder(tmp_path_factory, tiny_tokenizer):
         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128, bos_token_id=eos, eos_token_id=eos,
     )
     return _save_model(tmp_path_factory.mktemp("llama"), config, tiny_tokenizer)
+
+
+# --- notebook kernels (tests/test_notebook.py, tests/test_browser.py) -------------------
+def venv_kernelspec(folder):
+    """A ``python3`` kernelspec running *this* interpreter, to put first on JUPYTER_PATH.
+
+    A ``python3`` kernelspec elsewhere (``~/.local/share/jupyter``, another Python)
+    would otherwise win; nothing under the repository or the venv is modified.
+    """
+    import json
+    import sys
+    from pathlib import Path
+
+    folder = Path(folder)
+    spec = folder / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (huggingtweets tests)",
+        "language": "python",
+    }))
+    return folder
+
+
+def demo_env(tmp) -> dict:
+    """Environment for a demo-mode kernel whose cache and outputs stay under ``tmp``."""
+    return {
+        "HUGGINGTWEETS_DEMO": "1",
+        "HUGGINGTWEETS_CACHE": str(tmp / "cache"),
+        "WANDB_MODE": "offline",
+        "WANDB_DIR": str(tmp),
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "JUPYTER_PATH": str(venv_kernelspec(tmp / "jupyter")),
+    }

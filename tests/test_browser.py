@@ -11,7 +11,6 @@ Playwright's own browser download is not used.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -25,6 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import demo_env
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "huggingtweets-demo.ipynb"
@@ -48,18 +49,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def venv_kernelspec(folder: Path) -> Path:
-    """A ``python3`` kernelspec running *this* interpreter, to put first on JUPYTER_PATH."""
-    spec = folder / "kernels" / "python3"
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (huggingtweets tests)",
-        "language": "python",
-    }))
-    return folder
 
 
 def _die_with_this_process() -> None:
@@ -94,17 +83,7 @@ def voila(tmp_path_factory):
     notebook = tmp / NOTEBOOK.name
     shutil.copy(NOTEBOOK, notebook)
     port = free_port()
-    env = {
-        **os.environ,
-        "HUGGINGTWEETS_DEMO": "1",
-        "HUGGINGTWEETS_CACHE": str(tmp / "cache"),
-        "WANDB_MODE": "offline",
-        "WANDB_DIR": str(tmp),
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "JUPYTER_PATH": str(venv_kernelspec(tmp / "jupyter")),
-        "JUPYTER_CONFIG_DIR": str(tmp / "jupyter-config"),  # no user config
-    }
+    env = {**os.environ, **demo_env(tmp), "JUPYTER_CONFIG_DIR": str(tmp / "jupyter-config")}  # no user config
     log = tmp / "voila.log"
     cmd = [
         sys.executable, "-m", "voila", str(notebook),

@@ -18,6 +18,8 @@ import nbclient
 import nbformat
 import pytest
 
+from conftest import demo_env
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "huggingtweets-demo.ipynb"
 MAX_LINES = 4
@@ -34,35 +36,6 @@ def read_notebook():
 
 def code_sources(nb) -> list[str]:
     return [cell.source for cell in nb.cells if cell.cell_type == "code"]
-
-
-def venv_kernelspec(folder: Path) -> Path:
-    """A ``python3`` kernelspec running *this* interpreter, to put first on JUPYTER_PATH.
-
-    A ``python3`` kernelspec elsewhere (``~/.local/share/jupyter``, another Python)
-    would otherwise win; nothing under the repository or the venv is modified.
-    """
-    spec = folder / "kernels" / "python3"
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (huggingtweets tests)",
-        "language": "python",
-    }))
-    return folder
-
-
-def demo_env(tmp: Path) -> dict[str, str]:
-    """Environment for a demo-mode kernel whose cache and outputs stay under ``tmp``."""
-    return {
-        "HUGGINGTWEETS_DEMO": "1",
-        "HUGGINGTWEETS_CACHE": str(tmp / "cache"),
-        "WANDB_MODE": "offline",
-        "WANDB_DIR": str(tmp),
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "JUPYTER_PATH": str(venv_kernelspec(tmp / "jupyter")),
-    }
 
 
 # --- the notebook's shape ---------------------------------------------------------------
