@@ -19,16 +19,15 @@ MAX_SHOWN = 3  # tweets shown per author by `data`
 class TqdmProgress:
     """Adapts the library's ``progress(done, total, message)`` callbacks to a tqdm bar on stderr."""
 
-    def __init__(self, unit: str = "tweets"):
-        self.unit = unit
-        self.bar = None
+    def __init__(self):
+        self.bar = None  # sources count tweets or files: the message says which
 
     def __call__(self, done: int, total: Optional[int], message: str = "") -> None:
         from tqdm.auto import tqdm
 
         if self.bar is None or (total is not None and self.bar.total != total):
             self.close()
-            self.bar = tqdm(total=total, unit=self.unit, file=sys.stderr, dynamic_ncols=True, leave=False)
+            self.bar = tqdm(total=total, unit="", file=sys.stderr, dynamic_ncols=True, leave=False)
         self.bar.n = done
         if message:
             self.bar.set_description_str(message[:60], refresh=False)
