@@ -1,6 +1,7 @@
 """`huggingtweets data`: the table, the --json contract, --out, and one-line errors."""
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -117,3 +118,21 @@ def test_python_dash_m_is_the_same_command(txt):
     proc = subprocess.run([sys.executable, "-m", "huggingtweets", "data", str(txt), "--json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["authors"][0]["kept"] == 200
+
+
+def test_network_error_is_one_line_and_keeps_the_token_secret(tmp_path, monkeypatch, capsys):
+    import requests
+    import responses
+
+    import huggingtweets.sources.x_api as x_api
+
+    monkeypatch.setattr(x_api, "BACKOFF_S", (0, 0))  # retries without real waiting
+    monkeypatch.setenv("X_BEARER_TOKEN", "tok-SECRET-123")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.GET, re.compile(r"https://api\.(twitter|x)\.com/2/users/by/username/jack.*"), body=requests.ConnectionError("Name or service not known"))
+        assert main(["data", "@jack", "--cache-dir", str(tmp_path)]) == 1
+        assert len(rsps.calls) == 3  # the first try and two retries
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1 and "connection" in lines[0].lower()
+    assert "tok-SECRET-123" not in out + err
