@@ -8,11 +8,13 @@ real pipeline end to end (save, ``from_pretrained``, ``pipeline``).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .errors import HuggingTweetsError
+from .errors import HuggingTweetsError, first_line
+from .pretrained import SMOLLM2, resolve
 
 EOS = "<|endoftext|>"
 
@@ -58,22 +60,63 @@ def build_tiny(texts: Sequence[str], block_size: int = 128, seed: int = 42):
     return GPT2LMHeadModel(config), tokenizer
 
 
+MAX_MODEL_CONFIG_BYTES = 16 << 20  # config.json is a few kilobytes
+PICK_ANOTHER = "give a model folder, a Hub name like gpt2, or tiny"
+
+
+def check_model_folder(folder, hint: str = PICK_ANOTHER) -> None:
+    """A local model folder's ``config.json`` is a JSON object naming an architecture this
+    transformers knows; else one line that says which and ends with ``hint``.
+
+    transformers itself fails on these with a TypeError (a list), or with "Couldn't instantiate
+    the backend tokenizer" (an unknown ``model_type``), which names neither the file nor the fix.
+    """
+    import transformers
+    from transformers import CONFIG_MAPPING
+
+    if Path(folder).expanduser().is_file():
+        raise HuggingTweetsError(f"{folder} is a file, not a model folder: {hint}.")
+    path = Path(folder).expanduser() / "config.json"
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_MODEL_CONFIG_BYTES + 1)
+        if len(raw) > MAX_MODEL_CONFIG_BYTES:
+            raise HuggingTweetsError(f"{path} is over {MAX_MODEL_CONFIG_BYTES >> 20} MiB, not a model config: {hint}.")
+        data = json.loads(raw.decode("utf-8"))
+    except FileNotFoundError:
+        raise HuggingTweetsError(f"No model in {folder} (no config.json): {hint}.") from None
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, too deep, a number too long
+        raise HuggingTweetsError(f"{path} is not valid JSON, so {folder} holds no usable model: {hint}.") from None
+    except OSError as err:
+        raise HuggingTweetsError(f"Cannot read {path}: {err.strerror or err}.") from None
+    if not isinstance(data, dict):
+        raise HuggingTweetsError(f"{path} is not a model config (a JSON object with a model_type): {hint}.")
+    kind = data.get("model_type")
+    if not isinstance(kind, str) or not kind:
+        raise HuggingTweetsError(f"{path} names no model_type, so transformers cannot tell the architecture: {hint}.")
+    if kind not in CONFIG_MAPPING:
+        raise HuggingTweetsError(
+            f"{path} names model_type {kind[:40]!r}, which transformers {transformers.__version__} does not know: "
+            f"upgrade transformers (pip install -U transformers), or {hint}."
+        )
+
+
 def load_pretrained(name: str):
     """Any causal LM on the Hub or in a local folder, with a pad token set when missing."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     local = Path(name).expanduser()
-    if local.exists() and not (local / "config.json").exists():
-        raise HuggingTweetsError(f"{name} is a folder but holds no model (no config.json): give a model folder or a Hub name.")
+    if local.exists():
+        check_model_folder(local)
     try:
         tokenizer = AutoTokenizer.from_pretrained(name)
         model = AutoModelForCausalLM.from_pretrained(name)
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as err:
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false")
         hint = " (Hub access is off: HF_HUB_OFFLINE is set)" if offline else ""
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        what = f"its files are missing or damaged ({first_line(err)})" if local.exists() else first_line(err)
         raise HuggingTweetsError(
-            f"Could not load model '{name}'{hint}: {first} Check the name, or use a local folder or --model tiny."
+            f"Could not load model '{name}'{hint}: {what} Check the name, or use a local folder or --model tiny."
         ) from None
     if tokenizer.eos_token_id is None:
         raise HuggingTweetsError(f"Model '{name}' has no end-of-text token: choose a causal language model.")
@@ -84,33 +127,34 @@ def load_pretrained(name: str):
     return model, tokenizer
 
 
-def check_model(name: str) -> None:
+def check_model(name: str, progress=None) -> None:
     """Fail fast, before any (paid) download of tweets, on a model that cannot load.
 
     Catches a missing or empty local folder, and a Hub name that is not cached while
-    Hub access is off. Online Hub names are checked when they load.
+    Hub access is off. Named models (``smollm2-135m``) are resolved here, converting
+    the offline copy once if needed. Online Hub names are checked when they load.
     """
     if name == "tiny":
         return
+    name = resolve(name, progress=progress).path
     local = Path(name).expanduser()
     # A Hub id is "name" or "org/name"; anything else path-shaped is a folder.
     path_shaped = name.startswith((".", "/", "~")) or name.count("/") >= 2 or "\\" in name
     if local.exists() or path_shaped:
-        if not (local / "config.json").exists():
-            raise HuggingTweetsError(f"No model in {name} (no config.json): give a model folder, a Hub name like gpt2, or tiny.")
+        check_model_folder(name)
         return
     if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false"):
         from huggingface_hub import try_to_load_from_cache
 
         if not isinstance(try_to_load_from_cache(name, "config.json"), str):
-            raise HuggingTweetsError(f"Model '{name}' is not in the local Hub cache and Hub access is off (HF_HUB_OFFLINE): use a local folder or --model tiny.")
+            raise HuggingTweetsError(f"Model '{name}' is not in the local Hub cache and Hub access is off (HF_HUB_OFFLINE): use {SMOLLM2}, a local folder or --model tiny.")
 
 
 def load_model(name: str, texts: Sequence[str] = (), block_size: int = 128, seed: int = 42):
-    """``tiny`` builds a model from scratch on ``texts``; anything else is loaded."""
+    """``tiny`` builds a model from scratch on ``texts``; a named model resolves; anything else is loaded."""
     if name == "tiny":
         return build_tiny(texts, block_size, seed)
-    return load_pretrained(name)
+    return load_pretrained(resolve(name).path)
 
 
 def ensure_eos_prefix(tokenizer) -> None:
