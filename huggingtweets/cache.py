@@ -30,6 +30,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Union
 
+from .diskio import atomic_write_text
 from .sources.base import Tweet
 
 __all__ = ["TweetCache", "AuthorCache", "default_cache_dir"]
@@ -136,12 +137,6 @@ class AuthorCache:
         return [Tweet.from_dict({**d, "id": str(d["id"])}) for d in self.tweet_dicts()]
 
     def save_state(self) -> None:
-        """Write ``state`` atomically (temp file, then rename)."""
+        """Write ``state`` atomically."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        tmp.write_text(json.dumps(self.state, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, self.state_path)
-
-    def exists(self) -> bool:
-        """Whether anything was ever written for this author and key."""
-        return self.tweets_path.exists() or self.state_path.exists()
+        atomic_write_text(self.state_path, json.dumps(self.state, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

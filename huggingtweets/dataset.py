@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 from .cleaning import AuthorStats, CleanedAuthor, check_enough, clean_author
+from .diskio import atomic_write_text
 from .errors import HuggingTweetsError
+from .folder import DATASET as DATASET_FILE
+from .names import published_name
 from .sources import AuthorTweets, FetchOptions, Progress, detect, sample_archive_path
 from .sources.base import Author
 
-DATASET_FILE = "dataset.json"
 
 
 def load_sources(
@@ -39,13 +41,27 @@ def load_sources(
     options = options or FetchOptions()
     sources = [detect(s, options) for s in specs]  # validate every spec before any download
     fetched = [source.fetch(progress) for source in sources]
-    seen: set[str] = set()
-    for at in fetched:
+    seen: dict[str, int] = {}
+    for i, at in enumerate(fetched):
         key = at.author.handle.lower()
         if key in seen:
-            raise HuggingTweetsError(f"@{at.author.handle} is given twice: name each author once.")
-        seen.add(key)
+            raise HuggingTweetsError(_twice(at.author.handle, [specs[seen[key]], specs[i]], [fetched[seen[key]], at], options))
+        seen[key] = i
     return fetched
+
+
+def _twice(handle: str, specs: list[str], both: list[AuthorTweets], options: FetchOptions) -> str:
+    """Why one author came twice, and what to do: a plain file's author is its file name
+    (or ``--author``, which names every file's author), so two files can collide unseen."""
+    files = [spec for spec, at in zip(specs, both) if at.author.source == "file"]
+    if not files:
+        return f"@{handle} is given twice: name each author once."
+    if options.author:
+        return (f"@{handle} is given twice: --author names the author of every text file given. "
+                "Put one author's tweets in one file, or leave --author out and name each file after its author.")
+    named = " and ".join(f"{Path(f).name!r}" for f in files)
+    return (f"@{handle} is given twice: the author of a text file is taken from its file name ({named}). "
+            f"Rename a file to its author's handle, or give one file at a time with --author HANDLE.")
 
 
 @dataclass
@@ -60,8 +76,10 @@ class AuthorData:
 class TweetDataset:
     authors: list[AuthorData]
     seed: int = 42
-    validation_fraction: float = 0.1
+    validation_fraction: float = 0.0  # 0: not split yet (training splits with its config)
     warnings: list[str] = field(default_factory=list)
+    # The AuthorTweets it was built from (raw, retweets in), for W&B tracking; never saved.
+    raw: list[AuthorTweets] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def stats(self) -> list[AuthorStats]:
@@ -74,13 +92,24 @@ class TweetDataset:
     @property
     def slug(self) -> str:
         """The published name: handles sorted and joined by '-' (``ladygaga-snoopdogg``)."""
-        return "-".join(sorted(h.lower() for h in self.handles))
+        return published_name(self.handles)
 
     def all_train_tweets(self) -> list[str]:
         return [t for a in self.authors for t in a.train]
 
     def valid_texts(self) -> list[str]:
         return [t for a in self.authors for t in a.valid]
+
+    def split(self, fraction: float, seed: int) -> "TweetDataset":
+        """Each author's tweets split into training and held-out: about ``fraction`` of the
+        distinct texts held out, seeded. Training's data section calls this with its config."""
+        if (fraction, seed) == (self.validation_fraction, self.seed):
+            return self
+        if not 0 <= fraction < 1:
+            raise HuggingTweetsError(f"validation fraction must be in [0, 1), got {fraction}.")
+        rng = random.Random(seed)
+        authors = [AuthorData(a.author, a.stats, *split_tweets(a.train + a.valid, fraction, rng)) for a in self.authors]
+        return TweetDataset(authors, seed, fraction, list(self.warnings), self.raw)
 
     def balanced_train(self) -> list[str]:
         """Every author's training tweets oversampled to the largest author's count, shuffled.
@@ -114,20 +143,21 @@ class TweetDataset:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TweetDataset":
+        """Raises TypeError (or KeyError) on any field of the wrong type: a damaged file must fail
+        here, in one line, not as a tokenizer error halfway into a resumed run."""
         authors = [
-            AuthorData(Author(**a["author"]), AuthorStats(**a["stats"]), list(a["train"]), list(a["valid"]))
+            AuthorData(_typed(Author(**a["author"]), str), _typed(AuthorStats(**a["stats"]), (str, int)), _texts(a["train"]), _texts(a["valid"]))
             for a in d["authors"]
         ]
-        return cls(authors, d.get("seed", 42), d.get("validation_fraction", 0.1), list(d.get("warnings", [])))
+        seed, fraction = d.get("seed", 42), d.get("validation_fraction", 0.1)
+        if not isinstance(seed, int) or isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+            raise TypeError("seed or validation_fraction")
+        return cls(authors, seed, fraction, _texts(d.get("warnings", [])))
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / DATASET_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(path)  # never leave a half-written dataset
-        return path
+        return atomic_write_text(folder / DATASET_FILE, json.dumps(self.to_dict(), ensure_ascii=False, indent=1))
 
     @classmethod
     def load(cls, folder: str | Path) -> "TweetDataset":
@@ -136,7 +166,23 @@ class TweetDataset:
             path = path / DATASET_FILE
         if not path.exists():
             raise HuggingTweetsError(f"No dataset at {path}: run 'huggingtweets data ... --out DIR' first.")
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:  # JSONDecodeError is a ValueError
+            raise HuggingTweetsError(f"{path} is damaged ({type(err).__name__}): train again with --overwrite.") from None
+
+
+def _texts(value) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise TypeError("a list of texts")
+    return list(value)
+
+
+def _typed(obj, kinds):
+    """``obj`` (a dataclass read from JSON) when every field is one of ``kinds`` (never a bool)."""
+    if any(isinstance(v, bool) or not isinstance(v, kinds) for v in vars(obj).values()):
+        raise TypeError(type(obj).__name__)
+    return obj
 
 
 def split_tweets(tweets: Sequence[str], fraction: float, rng: random.Random) -> tuple[list[str], list[str]]:
@@ -153,14 +199,16 @@ def split_tweets(tweets: Sequence[str], fraction: float, rng: random.Random) -> 
 
 def build_dataset(
     raw: Iterable[AuthorTweets],
-    validation_fraction: float = 0.1,
+    validation_fraction: float = 0.0,
     seed: int = 42,
     keep_newlines: bool = False,
     require_enough: bool = True,
 ) -> TweetDataset:
-    """Clean every author, check the volume, split held-out tweets per author (seeded)."""
+    """Clean every author and check the volume. Training splits off held-out tweets with its
+    own config (``TweetDataset.split``); ``validation_fraction`` does it here instead."""
     if not 0 <= validation_fraction < 1:
         raise HuggingTweetsError(f"validation fraction must be in [0, 1), got {validation_fraction}.")
+    raw = list(raw)
     cleaned: list[CleanedAuthor] = [clean_author(r, keep_newlines) for r in raw]
     if not cleaned:
         raise HuggingTweetsError("No authors given: name at least one source.")
@@ -170,7 +218,7 @@ def build_dataset(
     for c in cleaned:
         train, valid = split_tweets(c.tweets, validation_fraction, rng)
         authors.append(AuthorData(c.author, c.stats, train, valid))
-    return TweetDataset(authors, seed, validation_fraction, warnings)
+    return TweetDataset(authors, seed, validation_fraction, warnings, raw)
 
 
 def pack_blocks(texts: Sequence[str], tokenizer, block_size: int) -> list[dict]:

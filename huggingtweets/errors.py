@@ -16,3 +16,13 @@ class HuggingTweetsError(Exception):
 
 class NotEnoughTweets(HuggingTweetsError):
     """Too little text kept after cleaning to fine-tune on."""
+
+
+class InputTooLarge(HuggingTweetsError):
+    """A file (or an archive member) bigger than a reader accepts; never swallowed as "optional"."""
+
+
+def first_line(err: BaseException) -> str:
+    """An exception's first non-empty line, or its type's name: for one-line messages."""
+    text = str(err).strip()
+    return text.splitlines()[0].strip() if text else type(err).__name__

@@ -39,6 +39,25 @@ def tweet_dataset(n: int = 220, handle: str = "wren", seed: int = 0):
     return build_dataset([raw], validation_fraction=0.1, seed=seed)
 
 
+def _crash_at():
+    from huggingtweets.training import TrainCallback
+
+    class CrashAt(TrainCallback):
+        """Raises KeyboardInterrupt at a step: a Colab disconnect, as the process sees it."""
+
+        def __init__(self, step):
+            self.step = step
+
+        def on_step(self, state):
+            if state.step == self.step:
+                raise KeyboardInterrupt
+
+    return CrashAt
+
+
+CrashAt = _crash_at()
+
+
 def _save_model(folder, config, tokenizer):
     from transformers import AutoModelForCausalLM
 
@@ -97,9 +116,17 @@ def venv_kernelspec(folder):
 
 
 def demo_env(tmp) -> dict:
-    """Environment for a demo-mode kernel whose cache and outputs stay under ``tmp``."""
+    """Environment for a demo-mode kernel whose cache and outputs stay under ``tmp``.
+
+    The checkout comes first on PYTHONPATH: kernels start in ``tmp``, where an editable
+    install of another checkout would otherwise be imported instead of this one.
+    """
+    from pathlib import Path
+
+    checkout = str(Path(__file__).resolve().parents[1])
     return {
-        "HUGGINGTWEETS_DEMO": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in (checkout, os.environ.get("PYTHONPATH", "")) if p),
+        "HUGGINGTWEETS_DEMO": "tiny",  # the pretrained demo is tested once, in test_cli_demo
         "HUGGINGTWEETS_CACHE": str(tmp / "cache"),
         "WANDB_MODE": "offline",
         "WANDB_DIR": str(tmp),

@@ -14,7 +14,7 @@ def tweet(i, **kw):
 
 def test_layout_is_source_then_lowercased_handle(tmp_path):
     cache = TweetCache(tmp_path).for_author("x", "@JackDorsey", key="timeline")
-    assert not cache.exists()
+    assert not cache.tweets_path.exists() and not cache.state_path.exists()
     assert not (tmp_path / "x").exists()  # opening creates nothing
     cache.append([tweet(1)])
     cache.state["newest_id"] = "1"
@@ -22,7 +22,7 @@ def test_layout_is_source_then_lowercased_handle(tmp_path):
     folder = tmp_path / "x" / "jackdorsey"
     assert sorted(p.name for p in folder.iterdir()) == ["timeline.json", "timeline.jsonl"]
     assert json.loads((folder / "timeline.json").read_text())["newest_id"] == "1"
-    assert cache.exists()
+    assert cache.tweets_path.exists() and cache.state_path.exists()
 
 
 def test_append_is_on_disk_immediately_and_reading_dedups(tmp_path):

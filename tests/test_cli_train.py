@@ -44,11 +44,24 @@ def test_config_file_and_flag_override(tmp_path, llama_folder):
     assert saved["learning_rate"] == 0.02 and saved["max_steps"] == 2
 
 
-def test_resume_from_cli(tmp_path, llama_folder):
+def test_resume_from_cli(tmp_path, llama_folder, capsys):
+    from conftest import tweet_dataset
+    from huggingtweets.config import TrainConfig
+    from huggingtweets.training import StopSignal, TrainCallback, fine_tune
+
     out = tmp_path / "m"
-    args = ["--model", llama_folder, "--output", str(out), "--block-size", "32", "--save-steps", "2"]
-    assert main(["train", "--sample", *args, "--max-steps", "2"]) == 0
-    assert main(["train", *args, "--max-steps", "4", "--resume"]) == 0  # no sources: the saved dataset
+    stop = StopSignal()
+
+    class StopAt2(TrainCallback):
+        def on_step(self, state):
+            if state.step >= 2:
+                stop.request()
+
+    config = TrainConfig(model=llama_folder, output_dir=str(out), block_size=32, save_steps=100, max_steps=4)
+    assert fine_tune(config, tweet_dataset(), callbacks=[StopAt2()], stop=stop).stopped
+    assert main(["train", "--output", str(out), "--resume", "--max-steps", "5"]) == 1  # would change the run
+    assert "max_steps would change it" in capsys.readouterr().err
+    assert main(["train", "--output", str(out), "--resume"]) == 0  # no sources, no flags: the saved run
     assert json.loads((out / "metrics.json").read_text())["global_step"] == 4
 
 
@@ -82,12 +95,23 @@ def test_unknown_config_key(tmp_path, capsys):
 
 
 def test_demo_end_to_end(tmp_path):
-    """README's main command: sample, tiny model, 5 tweets (about a minute on 2 cores)."""
+    """README's main command with --tiny: sample, tiny model, 5 tweets (the pretrained
+    path runs end to end in test_pretrained.py)."""
     out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "huggingtweets", "demo", "--output", str(out)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "huggingtweets", "demo", "--tiny", "--output", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
     tweets = [line for line in lines if line[:3] in {f"{i}. " for i in range(1, 6)}]
     assert len(tweets) == 5 and all(t[3:].startswith("My dream is") for t in tweets)
     assert f"The model folder is {out}" in proc.stdout
     assert (out / "README.md").exists() and (out / "model.safetensors").exists()
+
+
+def test_out_of_memory_is_one_line(monkeypatch, capsys):
+    def boom(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore details")
+
+    monkeypatch.setattr("huggingtweets.workflow.fine_tune", boom)
+    assert main(["train", "--sample", "--model", "tiny", "--output", "unused-oom"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "out of memory" in err and "--batch-size" in err and "Traceback" not in err

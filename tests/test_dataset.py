@@ -37,8 +37,14 @@ def test_duplicate_texts_stay_on_one_side():
 
 def test_split_is_seeded():
     raw = [_raw("a", _texts("a", 200))]
-    assert build_dataset(raw, seed=5).authors[0].valid == build_dataset(raw, seed=5).authors[0].valid
-    assert build_dataset(raw, seed=5).authors[0].valid != build_dataset(raw, seed=6).authors[0].valid
+    ds = build_dataset(raw)
+    assert ds.authors[0].valid == [] and ds.validation_fraction == 0  # training splits, with its own config
+    assert ds.split(0.1, 5).authors[0].valid == ds.split(0.1, 5).authors[0].valid
+    assert ds.split(0.1, 5).authors[0].valid != ds.split(0.1, 6).authors[0].valid
+    # splitting later gives what splitting at build time gave, and a split dataset re-splits from all its tweets
+    assert ds.split(0.1, 5).to_dict() == build_dataset(raw, validation_fraction=0.1, seed=5).to_dict()
+    again = ds.split(0.1, 5).split(0.2, 5)
+    assert len(again.authors[0].train) + len(again.authors[0].valid) == 200 and len(again.authors[0].valid) == 40
 
 
 def test_balanced_train_oversamples_to_largest():

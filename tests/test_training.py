@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import tweet_dataset
+from conftest import CrashAt, tweet_dataset
 from huggingtweets.config import TrainConfig
 from huggingtweets.errors import HuggingTweetsError
 from huggingtweets.training import StopSignal, TrainCallback, fine_tune, latest_checkpoint
@@ -26,6 +26,9 @@ class Recorder(TrainCallback):
     def on_evaluate(self, state, metrics):
         self.events.append(("eval", state.step, metrics["eval_loss"]))
 
+    def on_end(self, state):
+        self.events.append(("end", state.step, None))
+
 
 @pytest.fixture(scope="module")
 def trained_tiny(tmp_path_factory):
@@ -42,7 +45,7 @@ def test_tiny_trains_and_held_out_loss_falls(trained_tiny):
     assert m["eval_loss"] < m["eval_loss_before"] - 0.5
     assert m["global_step"] > 0 and not result.stopped
     kinds = {e[0] for e in rec.events}
-    assert kinds == {"begin", "log", "eval"}
+    assert kinds == {"begin", "log", "eval", "end"} and rec.events[-1][0] == "end"
 
 
 def test_saved_folder_has_everything(trained_tiny):
@@ -52,7 +55,7 @@ def test_saved_folder_has_everything(trained_tiny):
     assert TrainConfig.load(out).model == "tiny"
     gen = json.loads((out / "generation_config.json").read_text())
     assert gen["do_sample"] is True and gen["top_p"] == 0.95 and gen["max_new_tokens"] == 60
-    assert latest_checkpoint(out) is not None
+    assert latest_checkpoint(out) is None and not (out / "checkpoints").exists()  # removed once the run finished
 
 
 def test_card_snippet_runs_verbatim(trained_tiny):
@@ -73,9 +76,9 @@ def test_tokenizer_prefixes_end_of_text(trained_tiny):
     assert tok("My dream is")["input_ids"][0] == tok.eos_token_id
 
 
-def test_existing_checkpoints_need_resume(trained_tiny):
+def test_a_finished_model_needs_overwrite(trained_tiny):
     out = trained_tiny[0].output_dir
-    with pytest.raises(HuggingTweetsError, match="--resume"):
+    with pytest.raises(HuggingTweetsError, match="--overwrite"):
         fine_tune(TrainConfig(model="tiny", output_dir=str(out), **FAST), tweet_dataset())
 
 
@@ -119,15 +122,6 @@ class StopAt(TrainCallback):
             self.stop.request()
 
 
-class CrashAt(TrainCallback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_step(self, state):
-        if state.step == self.step:
-            raise KeyboardInterrupt  # a Colab disconnect, as the process sees it
-
-
 def test_interrupted_run_resumes_to_the_same_step(tmp_path):
     kwargs = dict(model="tiny", learning_rate=3e-3, epochs=2, **FAST)
     full = fine_tune(TrainConfig(output_dir=str(tmp_path / "full"), **kwargs), tweet_dataset())
@@ -154,7 +148,7 @@ def test_stop_signal_saves_a_checkpoint_then_resume_finishes(tmp_path):
 
 
 def test_resume_without_checkpoint(tmp_path):
-    with pytest.raises(HuggingTweetsError, match="No checkpoint"):
+    with pytest.raises(HuggingTweetsError, match="Nothing to resume"):
         fine_tune(TrainConfig(model="tiny", output_dir=str(tmp_path)), tweet_dataset(), resume=True)
 
 

@@ -1,0 +1,344 @@
+"""The model folder: every file name in it and every question about it.
+
+    FOLDER/
+      config.json, model.safetensors, generation_config.json   the weights (names are transformers')
+      tokenizer.json, tokenizer_config.json, ...                the tokenizer
+      train_config.json   the TrainConfig that made the model
+      dataset.json        its tweets, split into training and held-out
+      metrics.json        held-out loss before and after, steps, precision, ...
+      README.md           the model card
+      preview.png         generated tweets drawn as cards (optional; the card's thumbnail once shared)
+      checkpoints/        a run in progress: its own train_config.json, dataset.json,
+                          eval_before.json and checkpoint-N/ folders; removed when the
+                          run finishes (unless kept)
+      .huggingtweets.lock held while a run writes; says which process
+      .incomplete         present only while a final save moves files into place
+
+A folder holds at most one finished model and at most one run in progress. The
+final save is atomic as a whole: files are written into ``.staging/``, then moved
+into place under the ``.incomplete`` marker, so a folder is the old model, the new
+one, or marked incomplete, never a silent mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional, Union
+
+from .diskio import atomic_write_json
+from .errors import HuggingTweetsError
+
+TRAIN_CONFIG = "train_config.json"
+DATASET = "dataset.json"
+METRICS = "metrics.json"
+CARD = "README.md"
+MODEL_CONFIG = "config.json"
+CHECKPOINTS = "checkpoints"
+EVAL_BEFORE = "eval_before.json"
+LOCK = ".huggingtweets.lock"
+INCOMPLETE = ".incomplete"
+STAGING = ".staging"
+SET_ASIDE = ".replaced-run"  # an unfinished run that --overwrite replaces, until the new run has a checkpoint
+CHECKPOINT_PREFIX = "checkpoint-"
+TRAINER_STATE = "trainer_state.json"
+TRAIN_SECONDS = "huggingtweets_time.json"  # in a checkpoint: seconds trained up to it
+PREVIEW = "preview.png"
+# Files a final save may have written before: removed when a new model replaces them,
+# so a folder never mixes two models' weights (a sharded save next to an old single file).
+MODEL_FILE = re.compile(
+    r"^(config\.json|generation_config\.json|model(-\d+-of-\d+)?\.safetensors|model\.safetensors\.index\.json"
+    r"|pytorch_model.*\.bin|tokenizer.*|special_tokens_map\.json|vocab\.json|merges\.txt|chat_template\.jinja"
+    r"|added_tokens\.json)$"
+)
+SLUG = re.compile(r"[^A-Za-z0-9_-]+")
+
+# Which top-level files leave the machine when a folder is shared (share.py; shell patterns,
+# case-sensitive). Anything matching no pattern stays home; sub-folders are never shared.
+SHARED_ALWAYS = (
+    MODEL_CONFIG, "generation_config.json",  # architecture, sampling defaults
+    "model.safetensors", "model-*-of-*.safetensors", "model.safetensors.index.json",  # weights
+    "pytorch_model.bin", "pytorch_model-*-of-*.bin", "pytorch_model.bin.index.json",  # older weights
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+    "vocab.json", "merges.txt", "tokenizer.model", "chat_template.jinja",  # tokenizer
+    TRAIN_CONFIG, METRICS,  # how it was trained, held-out loss
+    CARD, PREVIEW,  # the model card and its image
+)
+SHARED_ON_REQUEST = (DATASET,)  # the cleaned tweets and their split: personal, only when asked
+SHARED_NEVER = (CHECKPOINTS, ".*", "*.tmp", "*.lock")  # resume state, hidden and half-written files
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def slug(text: str, fallback: str = "model") -> str:
+    """A folder name from handles: letters, digits, ``_`` and ``-`` only (never a path)."""
+    name = SLUG.sub("-", str(text)).strip("-")[:100]
+    return name or fallback
+
+
+def folder_in(root: PathLike, name: str) -> Path:
+    """``root/slug(name)``, always inside ``root``."""
+    root = Path(root).resolve()
+    path = (root / slug(name)).resolve()
+    if path.parent != root:  # cannot happen after slug(); checked all the same
+        raise HuggingTweetsError(f"Refusing a model folder outside {root}: {name!r}.")
+    return path
+
+
+def _checkpoint_step(path: Path) -> int:
+    tail = path.name[len(CHECKPOINT_PREFIX):]
+    return int(tail) if path.name.startswith(CHECKPOINT_PREFIX) and tail.isdigit() else -1
+
+
+def _safetensors_whole(path: Path) -> bool:
+    """The header parses and the file is as long as the tensors it lists."""
+    try:
+        with path.open("rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            if not 0 < size < 100_000_000:
+                return False
+            header = json.loads(f.read(size))
+        end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+        return path.stat().st_size >= 8 + size + end
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return False
+
+
+def checkpoint_ok(path: Path) -> bool:
+    """A checkpoint is usable: its trainer state parses and every weights/state file is whole."""
+    try:
+        json.loads((path / TRAINER_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    files = [p for p in path.iterdir() if p.is_file()]
+    if not any(p.suffix == ".safetensors" or p.name.endswith(".bin") for p in files):
+        return False
+    for p in files:
+        if p.suffix == ".safetensors" and not _safetensors_whole(p):
+            return False
+        if p.suffix in (".pt", ".pth", ".bin") and not zipfile.is_zipfile(p):  # torch.save writes a zip
+            return False
+    return True
+
+
+class ModelFolder:
+    """One model folder. Nothing else in the package spells the names above."""
+
+    def __init__(self, path: PathLike):
+        self.path = Path(path).expanduser()
+
+    def __repr__(self) -> str:
+        return f"ModelFolder({str(self.path)!r})"
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    # --- what is there -----------------------------------------------------------------
+    @property
+    def run_dir(self) -> Path:
+        return self.path / CHECKPOINTS
+
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+    def is_empty(self) -> bool:
+        """Nothing there but (perhaps) our own lock."""
+        return not self.path.exists() or (self.path.is_dir() and all(p.name == LOCK for p in self.path.iterdir()))
+
+    def is_ours(self) -> bool:
+        """A huggingtweets model folder (finished, in progress, or interrupted): it has our
+        config at the top or in its run area, or our marker; a folder merely named
+        ``checkpoints`` is not enough."""
+        return self.path.is_dir() and ((self.path / TRAIN_CONFIG).is_file() or self.has_run() or (self.path / INCOMPLETE).exists())
+
+    def has_model(self) -> bool:
+        """A saved model is there (finished or stopped early), whole."""
+        return (self.path / TRAIN_CONFIG).is_file() and (self.path / MODEL_CONFIG).is_file() and not self.incomplete()
+
+    def incomplete(self) -> bool:
+        """A final save was cut off while it moved files into place."""
+        return (self.path / INCOMPLETE).exists()
+
+    def has_run(self) -> bool:
+        """A run in progress (or stopped, or cut off) that ``resume`` can continue."""
+        return (self.run_dir / TRAIN_CONFIG).is_file()
+
+    def checkpoints(self) -> list[Path]:
+        """Checkpoint folders, newest first."""
+        if not self.run_dir.is_dir():
+            return []
+        found = [p for p in self.run_dir.iterdir() if p.is_dir() and _checkpoint_step(p) >= 0]
+        return sorted(found, key=_checkpoint_step, reverse=True)
+
+    def checkpoint_path(self, step: int) -> Path:
+        return self.run_dir / f"{CHECKPOINT_PREFIX}{step}"
+
+    def train_seconds(self, checkpoint: Path) -> float:
+        try:
+            return float(json.loads((checkpoint / TRAIN_SECONDS).read_text())["seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0.0
+
+    def save_train_seconds(self, checkpoint: Path, seconds: float) -> None:
+        if checkpoint.is_dir():
+            atomic_write_json(checkpoint / TRAIN_SECONDS, {"seconds": seconds})
+
+    def latest_checkpoint(self) -> Optional[Path]:
+        """The newest checkpoint that is whole; a damaged newer one is skipped."""
+        return next((p for p in self.checkpoints() if checkpoint_ok(p)), None)
+
+    def check_usable(self) -> None:
+        """For generation: a whole model, or a one-line error that says what to do."""
+        if self.incomplete():
+            raise HuggingTweetsError(
+                f"The model in {self.path} is incomplete (its save was interrupted): "
+                f"resume with 'huggingtweets train --output {self.path} --resume', or train again with --overwrite."
+            )
+        if not (self.path / MODEL_CONFIG).is_file():
+            hint = " A run is in progress there: resume or wait for it." if self.has_run() else ""
+            raise HuggingTweetsError(f"No model at {self.path}: train one first with 'huggingtweets train'.{hint}")
+
+    # --- the saved run ----------------------------------------------------------------
+    def read_json(self, path: Path, what: str) -> dict:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise HuggingTweetsError(f"No {what} in {path.parent} ({path.name} is missing): train again with --overwrite.") from None
+        except (OSError, ValueError) as err:
+            raise HuggingTweetsError(f"{path} is damaged ({type(err).__name__}): train again with --overwrite.") from None
+        if not isinstance(data, dict):
+            raise HuggingTweetsError(f"{path} is damaged (not a JSON object): train again with --overwrite.")
+        return data
+
+    def metrics(self) -> dict:
+        path = self.path / METRICS
+        return self.read_json(path, "metrics") if path.is_file() else {}
+
+    def eval_before(self) -> Optional[float]:
+        path = self.run_dir / EVAL_BEFORE
+        if not path.is_file():
+            return None
+        value = self.read_json(path, "held-out loss").get("eval_loss")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def save_eval_before(self, loss: float) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.run_dir / EVAL_BEFORE, {"eval_loss": loss})
+
+    # --- one writer at a time -----------------------------------------------------------
+    @contextmanager
+    def lock(self, what: str = "training") -> Iterator[None]:
+        """Hold the folder's lock while writing; a second run is told which process has it."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        path = self.path / LOCK
+        with _exclusive(path, what):
+            yield
+
+    # --- the final save -----------------------------------------------------------------
+    def staging(self) -> Path:
+        """An empty folder for the next model's files (see ``publish``)."""
+        stage = self.path / STAGING
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir(parents=True)
+        return stage
+
+    def publish(self) -> None:
+        """Move the staged files into place: afterwards the folder is the new model alone."""
+        stage = self.path / STAGING
+        names = {p.name for p in stage.iterdir()}
+        atomic_write_json(self.path / INCOMPLETE, {"since": time.time()})
+        for p in self.path.iterdir():  # the old model's files that the new one does not replace
+            if p.is_file() and p.name not in names and (MODEL_FILE.match(p.name) or p.name in (METRICS, CARD, DATASET, TRAIN_CONFIG)):
+                p.unlink()
+        for name in sorted(names):
+            os.replace(stage / name, self.path / name)
+        stage.rmdir()
+        (self.path / INCOMPLETE).unlink()
+
+    def discard_run(self) -> None:
+        """Forget the run in progress (its checkpoints, config and data)."""
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def set_aside_run(self) -> None:
+        """``--overwrite`` of an unfinished run: keep it aside until the new run has a
+        checkpoint of its own (``drop_set_aside``), or put it back if the new one fails."""
+        aside = self.path / SET_ASIDE
+        shutil.rmtree(aside, ignore_errors=True)
+        if self.run_dir.exists():
+            os.replace(self.run_dir, aside)
+
+    def restore_set_aside(self) -> bool:
+        """Put the set-aside run back in place of the new one; True if there was one."""
+        aside = self.path / SET_ASIDE
+        if not aside.exists():
+            return False
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        os.replace(aside, self.run_dir)
+        return True
+
+    def drop_set_aside(self) -> None:
+        shutil.rmtree(self.path / SET_ASIDE, ignore_errors=True)
+
+    def finish_run(self, keep_checkpoints: bool) -> None:
+        """After a finished run: its checkpoints go unless kept; its run files always go."""
+        if not keep_checkpoints:
+            self.discard_run()
+            return
+        for name in (TRAIN_CONFIG, DATASET, EVAL_BEFORE):
+            (self.run_dir / name).unlink(missing_ok=True)
+
+
+# --- the lock ------------------------------------------------------------------------------
+try:
+    import fcntl
+except ImportError:  # Windows: an exclusive create stands in for flock
+    fcntl = None
+
+
+@contextmanager
+def _exclusive(path: Path, what: str) -> Iterator[None]:
+    info = {"pid": os.getpid(), "what": what, "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if fcntl is None:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR)
+        except FileExistsError:
+            raise _busy(path) from None
+    else:
+        while True:
+            fd = os.open(path, os.O_CREAT | os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise _busy(path) from None
+            try:  # the holder before us may have removed the file as we opened it: try again
+                if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(info).encode())
+        yield
+    finally:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+        os.close(fd)
+
+
+def _busy(path: Path) -> HuggingTweetsError:
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8"))
+        who = f"process {int(holder['pid'])} ({str(holder.get('what', 'a run'))[:40]}, since {str(holder.get('since', '?'))[:19]})"
+    except (OSError, ValueError, KeyError, TypeError):
+        who = "another process"
+    return HuggingTweetsError(f"{path.parent} is in use by {who}: wait for it to finish or stop it, or choose another folder.")

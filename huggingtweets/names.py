@@ -1,0 +1,41 @@
+"""How authors and links are named wherever they are shown: one rule each.
+
+- ``published_name``: the model's name on the Hub and in the card, the handles
+  lower-cased, sorted and joined by "-" (``ladygaga-snoopdogg``), as the original
+  huggingtweets published them (folder names add ``folder.slug`` on top);
+- ``initials``: one or two capital letters standing in for a missing avatar;
+- ``safe_url``: an http(s) link that cannot break out of an attribute, a CSS
+  string or a Markdown link, or "".
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+from urllib.parse import quote, urlsplit
+
+
+def published_name(handles: Iterable[str]) -> str:
+    return "-".join(sorted(h.strip().lstrip("@").lower() for h in handles))
+
+
+def initials(name: str, handle: str = "") -> str:
+    """Capitalised words first ("Wren & the Lamp" -> "WL"), else any words, else the handle."""
+    words = [w for w in " ".join(str(name).replace("_", " ").split()).split() if w[:1].isalnum()]
+    words = [w for w in words if w[0].isupper()] or words
+    letters = "".join(w[0] for w in words[:2]) or next((c for c in handle if c.isalnum()), "") or "?"
+    return letters.upper()
+
+
+def safe_url(url) -> str:
+    """``url`` if it is http(s) with a host, percent-encoded so it cannot close a CSS string,
+    a Markdown link or an HTML attribute; "" otherwise."""
+    url = str(url or "").strip()
+    if not url.lower().startswith(("https://", "http://")) or any(ord(c) < 32 or ord(c) == 127 for c in url):
+        return ""
+    try:
+        if not urlsplit(url).netloc:
+            return ""
+    except ValueError:
+        return ""
+    # quotes, parentheses, backslashes, spaces and angle brackets are not in ``safe``: they get %-encoded.
+    return quote(url, safe=":/?#[]@!$&*+,;=%~-._")

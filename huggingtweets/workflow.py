@@ -1,0 +1,270 @@
+"""The workflow under the CLI and the notebook: fetch -> dataset -> train -> generate.
+
+Both views gather input and show results; everything they do goes through here
+(as the ipywidgets tutorial's ``gui.py`` sits over its ``model.py``), so the two
+cannot drift apart in policy: the same folder rules, the same resume rules, the
+same background training with a stop signal, the same cached generator.
+
+    raw = fetch(["@wren"], options, progress=...)        # downloads are on disk first
+    dataset = prepare(raw)                                # cleaned and counted
+    run = TrainingRun(config, dataset, callbacks).start() # fine_tune in a thread
+    run.stop(); run.wait()                                # a checkpoint, then stop
+    tweets = Generators().write(folder, SamplingConfig(prompt="My dream is"))
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib.util
+import netrc
+import os
+import threading
+from pathlib import Path
+from typing import Optional, Sequence, Union
+from urllib.parse import urlsplit
+
+from .config import SamplingConfig, TrainConfig
+from .dataset import TweetDataset, build_dataset, load_sources
+from .errors import HuggingTweetsError, first_line
+from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, folder_in
+from .generation import GeneratedTweet, Generator, load_generator
+from .sources import AuthorTweets, FetchOptions, Progress
+from .tracking import track
+from .training import StopSignal, TrainCallback, TrainResult, fine_tune, resolve_precision
+from .training import _check_path as _check_output
+from .training import _check_target
+
+__all__ = [
+    "fetch", "prepare", "folder_for", "check_folder", "check_training", "check_tracking", "resume_config",
+    "TrainingRun", "train", "Generators",
+]
+
+
+# --- data -------------------------------------------------------------------------------------
+def fetch(specs: Sequence[str], options: Optional[FetchOptions] = None, sample: bool = False, progress: Optional[Progress] = None) -> list[AuthorTweets]:
+    """Every source's tweets, downloads cached on disk before anything reads them."""
+    return load_sources(specs, options, sample=sample, progress=progress)
+
+
+def prepare(raw: Sequence[AuthorTweets], require_enough: bool = True) -> TweetDataset:
+    """Cleaned and counted; training splits off the held-out tweets with its own config."""
+    return build_dataset(raw, require_enough=require_enough)
+
+
+def folder_for(root: Union[str, Path], dataset: TweetDataset) -> Path:
+    """The model folder named after the authors (``root/handle-handle``), always inside ``root``."""
+    return folder_in(root, dataset.slug)
+
+
+# --- before anything is downloaded or written --------------------------------------------------
+def check_folder(path: Union[str, Path], flag: str) -> None:
+    """``path`` is a folder, or can be made one: not a file, not under a file."""
+    where = Path(path).expanduser()
+    if where.exists() and not where.is_dir():
+        raise HuggingTweetsError(f"{where} is a file, not a folder: choose another {flag}.")
+    for parent in where.parents:
+        if parent.exists() and not parent.is_dir():
+            raise HuggingTweetsError(f"{where} is inside {parent}, which is a file: choose another {flag}.")
+
+
+def check_training(config: TrainConfig, resume: bool = False, overwrite: bool = False) -> None:
+    """What a run can be refused for before a tweet is downloaded or a file written: its
+    settings, its folder (``fine_tune`` checks that again under the folder's lock), a
+    precision this machine lacks, and a W&B login."""
+    config.validate()
+    folder = ModelFolder(config.output_dir)
+    _check_output(folder)
+    _check_target(folder, resume, overwrite)
+    resolve_precision(config.precision, config.model)
+    check_tracking(config)
+
+
+WANDB_HOST = "https://api.wandb.ai"
+WANDB_LOCAL_MODES = ("offline", "disabled", "dryrun")  # nothing to log in to
+WANDB_HOW = "run 'wandb login', set WANDB_API_KEY, or set WANDB_MODE=offline to log the run locally"
+
+
+def check_tracking(config: TrainConfig) -> None:
+    """``report_to="wandb"`` can start: wandb is installed and, unless it logs offline, a key is
+    where wandb looks (WANDB_API_KEY, the netrc file, its settings file). No network, no wandb
+    import: without this check wandb fails inside the trainer, after the model has loaded."""
+    if config.report_to != "wandb":
+        return
+    if importlib.util.find_spec("wandb") is None:
+        raise HuggingTweetsError("Tracking with W&B needs the wandb package: pip install wandb, or drop --report-to wandb.")
+    if os.environ.get("WANDB_MODE", "").strip().lower() in WANDB_LOCAL_MODES:
+        return
+    if os.environ.get("WANDB_API_KEY", "").strip() or os.environ.get("WANDB_IDENTITY_TOKEN_FILE", "").strip():
+        return
+    if not (_wandb_netrc_has_key() or _wandb_settings_has_key()):
+        raise HuggingTweetsError(f"W&B is not logged in on this machine: {WANDB_HOW} (or drop --report-to wandb).")
+
+
+def _wandb_netrc_has_key() -> bool:
+    """The netrc file wandb reads ($NETRC, ~/.netrc, ~/_netrc) has an entry for the W&B host."""
+    host = urlsplit(os.environ.get("WANDB_BASE_URL", "").strip() or WANDB_HOST).netloc
+    named = os.environ.get("NETRC", "").strip()
+    paths = [Path(named).expanduser()] if named else [Path("~/.netrc").expanduser(), Path("~/_netrc").expanduser()]
+    for path in paths:
+        try:
+            entry = netrc.netrc(str(path)).authenticators(host)
+        except (OSError, netrc.NetrcParseError, UnicodeDecodeError):
+            continue
+        if entry and entry[2]:
+            return True
+    return False
+
+
+def _wandb_settings_has_key() -> bool:
+    """wandb's own settings file ($WANDB_CONFIG_DIR/settings, ~/.config/wandb/settings) sets api_key."""
+    folder = os.environ.get("WANDB_CONFIG_DIR", "").strip() or "~/.config/wandb"
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(Path(folder).expanduser() / "settings", encoding="utf-8")
+        return bool(parser.get("default", "api_key", fallback="").strip())
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return False
+
+
+def _tracking_error(err: BaseException) -> Optional[HuggingTweetsError]:
+    """wandb's own failures (a key it rejects, no network) as one line that says how."""
+    if type(err).__module__.split(".")[0] != "wandb":
+        return None
+    reason, key = first_line(err)[:200], os.environ.get("WANDB_API_KEY", "").strip()
+    if key:  # wandb's messages should never hold the key; make sure
+        reason = reason.replace(key, "***")
+    return HuggingTweetsError(f"W&B could not start the run ({reason}): {WANDB_HOW}.")
+
+
+# --- training ---------------------------------------------------------------------------------
+def resume_config(output_dir: Union[str, Path], **given) -> TrainConfig:
+    """The saved run's config with ``given`` settings applied (``None``: not given).
+
+    ``fine_tune`` then refuses any that would change the run, with a message naming them.
+    """
+    folder = ModelFolder(output_dir)
+    if not folder.has_run():
+        done = " The run there finished; add --overwrite to train again." if folder.has_model() else ""
+        raise HuggingTweetsError(f"Nothing to resume in {folder.path}: no run in progress.{done}")
+    saved = TrainConfig.load(folder.run_dir / TRAIN_CONFIG)
+    return saved.replace(**{k: v for k, v in given.items() if k != "output_dir"}).replace(output_dir=str(output_dir))
+
+
+def saved_run_config(output_dir: Union[str, Path]) -> Optional[TrainConfig]:
+    """The config of the run in progress in ``output_dir``, or None (no run, or unreadable)."""
+    folder = ModelFolder(output_dir)
+    if not folder.has_run():
+        return None
+    try:
+        return TrainConfig.load(folder.run_dir / TRAIN_CONFIG)
+    except HuggingTweetsError:
+        return None
+
+
+class TrainingRun:
+    """``fine_tune`` in a background thread: ``start``, ``stop`` (a checkpoint, then stop),
+    ``wait``; then ``result`` or ``error``. The kernel (or the CLI's Ctrl-C) stays free."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset: Optional[TweetDataset],
+        callbacks: Sequence[TrainCallback] = (),
+        resume: bool = False,
+        overwrite: bool = False,
+    ):
+        self.config, self.dataset, self.callbacks = config, dataset, list(callbacks)
+        self.resume, self.overwrite = resume, overwrite
+        self.signal = StopSignal()
+        self.result: Optional[TrainResult] = None
+        self.error: Optional[BaseException] = None
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> "TrainingRun":
+        self._thread = threading.Thread(target=self._run, name="huggingtweets-train", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            check_tracking(self.config)  # before the model loads
+            # With report_to="wandb" one W&B run holds the data, the training and, after it,
+            # the predictions and the model (tracking.py); otherwise ``track`` does nothing.
+            with track(self.config, self.dataset, self.resume) as tracker:
+                self.result = fine_tune(self.config, self.dataset, self.callbacks, self.signal, self.resume, self.overwrite)
+                tracker.log_result(self.result)
+        except BaseException as err:  # the caller decides how to show it
+            self.error = _tracking_error(err) or err
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        self.signal.request()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """True when the run is over (finished, stopped or failed)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+
+def train(
+    config: TrainConfig,
+    dataset: Optional[TweetDataset],
+    callbacks: Sequence[TrainCallback] = (),
+    resume: bool = False,
+    overwrite: bool = False,
+) -> TrainResult:
+    """Train and wait. Ctrl-C asks the run to save a checkpoint and stop (a second one aborts)."""
+    run = TrainingRun(config, dataset, callbacks, resume, overwrite).start()
+    try:
+        while not run.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        run.stop()
+        run.wait()
+    if run.error is not None:
+        raise run.error
+    assert run.result is not None
+    return run.result
+
+
+# --- generation -------------------------------------------------------------------------------
+def _fingerprint(folder: Path) -> tuple:
+    """Changes when a training run writes the folder again, so a cached model is not stale."""
+    out = []
+    for name in (MODEL_CONFIG, DATASET, CARD):
+        try:
+            st = (folder / name).stat()
+            out.append((name, st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((name, None, None))
+    return tuple(out)
+
+
+class Generators:
+    """Loaded model folders, kept while they do not change on disk (one at a time: memory)."""
+
+    def __init__(self):
+        self._key: Optional[tuple] = None
+        self._generator: Optional[Generator] = None
+
+    def get(self, folder: Union[str, Path]) -> Generator:
+        path = Path(folder).expanduser().resolve()
+        key = (str(path), _fingerprint(path))
+        if key != self._key or self._generator is None:
+            self._generator = None  # free the stale model before loading the new one
+            self._generator = load_generator(path)
+            self._key = key
+        return self._generator
+
+    def loaded(self, folder: Union[str, Path]) -> bool:
+        path = Path(folder).expanduser().resolve()
+        return self._generator is not None and self._key == (str(path), _fingerprint(path))
+
+    def write(self, folder: Union[str, Path], sampling: Optional[SamplingConfig] = None) -> list[GeneratedTweet]:
+        return self.get(folder).generate(sampling)
+
+
