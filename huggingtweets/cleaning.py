@@ -17,7 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from .errors import NotEnoughTweets
-from .sources.base import Author, AuthorTweets
+from .sources.base import Author, AuthorTweets, is_retweet_text
 
 # Below this many characters of kept text there is nothing to learn a voice from;
 # below the warning level the model will mostly repeat itself (original thresholds).
@@ -30,9 +30,7 @@ _SPACES = re.compile(r"[ \t\f\v\u00a0]+")
 _NEWLINES = re.compile(r" *\n[ \n]*")
 
 
-def is_retweet(text: str) -> bool:
-    """X marks a retweet only by its text: ``RT @user: ...``."""
-    return text.lstrip().startswith("RT @")
+is_retweet = is_retweet_text  # the rule lives with the sources, which apply it too
 
 
 def clean_text(text: str, keep_newlines: bool = False) -> str:
@@ -121,16 +119,27 @@ def check_enough(stats: list[AuthorStats]) -> list[str]:
 TABLE_ROWS = (("Tweets downloaded", "downloaded"), ("Retweets", "retweets"), ("Short tweets", "short"), ("Tweets kept", "kept"))
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def markdown_text(text) -> str:
+    """User text (a display name, a handle) for Markdown prose, a heading or a table cell: folded
+    to one line (a newline would end the row), HTML-escaped (the card is rendered as HTML) and
+    Markdown punctuation backslashed, so ``[a](b)`` or ``![a](b)`` in a name stays text, never a
+    link or an image, and ``|`` never splits a cell."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(" ".join(str(text).split()), quote=True))
+
+
 def stats_table(stats: list[AuthorStats]) -> str:
     """The model card's "Training data" table in Markdown: one column per author.
 
     With one author the column is headed "Quantity", as in the published cards;
-    names are HTML-escaped (they are user-controlled and the card is rendered as HTML).
+    names are user-controlled: each goes through ``markdown_text``.
     """
     if len(stats) == 1:
         header = ["Data", "Quantity"]
     else:
-        header = ["Data"] + [html.escape(s.name).replace("|", "&#124;") for s in stats]
+        header = ["Data"] + [markdown_text(s.name) for s in stats]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     for label, attr in TABLE_ROWS:
         lines.append("| " + " | ".join([label] + [str(getattr(s, attr)) for s in stats]) + " |")

@@ -2,13 +2,26 @@
 
 import json
 import time
+import tracemalloc
 import zipfile
+from pathlib import Path
 
 import pytest
-from archive_fixtures import AVATAR, DISPLAY_NAME, HANDLE, js_text, make_tweets, write_archive, x_tweet
+from archive_fixtures import (
+    AVATAR,
+    DISPLAY_NAME,
+    HANDLE,
+    archive_members,
+    js_text,
+    make_tweets,
+    write_archive,
+    write_deflate_bomb,
+    x_tweet,
+)
 
 from huggingtweets.errors import HuggingTweetsError
-from huggingtweets.sources import FetchOptions, detect
+from huggingtweets.sources import FetchOptions, detect, limits
+from huggingtweets.sources import archive as archive_module
 from huggingtweets.sources.archive import ArchiveSource
 
 
@@ -97,7 +110,7 @@ def test_js_prefix_with_equals_in_tweets_and_a_bom(tmp_path):
 def test_archive_is_the_sources_for_zip_folder_and_js(tmp_path):
     for form in ("zip", "folder", "js"):
         source = detect(str(write_archive(tmp_path / form, form=form)))
-        assert isinstance(source, ArchiveSource) and source.describe().startswith("X archive")
+        assert isinstance(source, ArchiveSource)
 
 
 # --- the author ------------------------------------------------------------------------------
@@ -241,3 +254,145 @@ def test_fixture_tweets_are_invented():
     item = x_tweet(make_tweets(1, replies={0})[0])
     assert all(isinstance(item[k], str) for k in ("id_str", "created_at", "full_text", "in_reply_to_status_id_str"))
     assert json.loads(js_text("x.part0", [item]).split("=", 1)[1])[0] == item
+
+
+# --- size caps and hostile input: one line, never a crash or an exhausted machine ------------
+
+GiB = 1 << 30
+
+
+def peak_memory_of(call):
+    """(result or exception message, peak bytes Python allocated while ``call`` ran)."""
+    tracemalloc.start()
+    try:
+        try:
+            outcome = call()
+        except HuggingTweetsError as e:
+            outcome = str(e)
+        return outcome, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_caps_are_the_documented_ones():
+    assert limits.MAX_TWEETS_FILE_BYTES == 512 * limits.MiB
+    assert limits.MAX_METADATA_BYTES == 4 * limits.MiB
+    assert limits.MAX_TEXT_FILE_BYTES == 256 * limits.MiB
+    assert limits.MAX_POST_CHARS == 25_000
+
+
+@pytest.mark.parametrize("member, limit", [("data/tweets.js", "512 MiB"), ("data/account.js", "4 MiB")])
+def test_a_zip_bomb_ends_in_one_line(tmp_path, member, limit):
+    # 5 MB on disk, 5 GiB once inflated.
+    others = {k: v for k, v in archive_members("2022", make_tweets(3)).items() if k != member}
+    path = write_deflate_bomb(tmp_path / "bomb.zip", member, 5 * GiB, others=others)
+    assert path.stat().st_size < 6_000_000
+    message, peak = peak_memory_of(lambda: fetch(path))
+    assert message == (
+        f"{member} in bomb.zip is 5 GiB, over the {limit} limit: "
+        + (archive_module.TOO_BIG_TWEETS if member.endswith("tweets.js") else archive_module.TOO_BIG_METADATA)
+    )
+    assert peak < 32 * limits.MiB
+
+
+def test_a_zip_bomb_with_a_lying_header_is_damaged(tmp_path):
+    # The header claims 1 KiB; zipfile stops there and the CRC does not match.
+    path = write_deflate_bomb(tmp_path / "liar.zip", "data/tweets.js", 5 * GiB, declared_size=1024)
+    message, peak = peak_memory_of(lambda: fetch(path))
+    assert message == "data/tweets.js in liar.zip is damaged: download the archive again."
+    assert peak < 32 * limits.MiB
+
+
+def test_the_size_is_counted_while_reading(tmp_path, monkeypatch):
+    # A file that says nothing of its size (a device, a pipe) is stopped by the count.
+    if not Path("/dev/zero").exists():
+        pytest.skip("needs /dev/zero")
+    monkeypatch.setattr(limits, "MAX_TWEETS_FILE_BYTES", limits.MiB)
+    (tmp_path / "endless.js").symlink_to("/dev/zero")
+    message, peak = peak_memory_of(lambda: fetch(tmp_path / "endless.js"))
+    assert message == f"endless.js over the 1 MiB limit: {archive_module.TOO_BIG_TWEETS}"
+    assert peak < 4 * limits.MiB
+
+
+def test_the_caps_in_use_are_the_module_constants(tmp_path, monkeypatch):
+    calls = []
+    real = limits.read_capped
+    monkeypatch.setattr(limits, "read_capped", lambda f, cap, where, hint: calls.append((where, cap)) or real(
+        f, cap, where, hint))
+    fetch(write_archive(tmp_path, tweets=make_tweets(3)))
+    assert calls == [
+        ("data/tweets.js in bird-archive.zip", limits.MAX_TWEETS_FILE_BYTES),
+        ("data/deleted-tweets.js in bird-archive.zip", limits.MAX_TWEETS_FILE_BYTES),
+        ("data/account.js in bird-archive.zip", limits.MAX_METADATA_BYTES),
+        ("data/profile.js in bird-archive.zip", limits.MAX_METADATA_BYTES),
+    ]
+    # And they are read when used, not frozen at import: a lower cap takes effect.
+    monkeypatch.setattr(limits, "MAX_TWEETS_FILE_BYTES", 1000)
+    assert "data/tweets.js in bird-archive.zip is 1.2 KiB, over the 1,000 bytes limit" in error_of(
+        write_archive(tmp_path / "again", tweets=make_tweets(3)))
+
+
+@pytest.mark.parametrize(
+    "content, detail",
+    [
+        ("window.YTD.tweets.part0 = " + "[" * 200_000 + "]" * 200_000, "nested too deeply to be tweets"),
+        ("window.YTD.tweets.part0 = [" + "9" * 5000 + "]", "a number too long to read"),
+        ('window.YTD.tweets.part0 = [] extra', "not valid JSON at line 1: more data after the end"),
+    ],
+)
+def test_hostile_json_is_one_line(tmp_path, content, detail):
+    message = error_of(write_archive(tmp_path, name="hurt", extra={"data/tweets.js": content}))
+    assert message == f"data/tweets.js in hurt.zip is damaged ({detail}): download the archive again."
+
+
+def test_deeply_nested_account_js_falls_back_quietly(tmp_path):
+    path = write_archive(tmp_path, name="deep", extra={"data/account.js": "x = " + "[" * 200_000})
+    assert fetch(path).author.handle == "deep"
+
+
+def test_an_encrypted_member_says_so(tmp_path):
+    path = write_archive(tmp_path, name="locked")
+    data = bytearray(path.read_bytes())
+    for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # set "encrypted" everywhere
+        at = data.find(signature)
+        while at >= 0:
+            data[at + flag_at] |= 1
+            at = data.find(signature, at + 4)
+    path.write_bytes(bytes(data))
+    assert "data/tweets.js in locked.zip is encrypted: unzip it with its password" in error_of(path)
+
+
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("username", ["not", "a", "name"], "fallback"),  # not text: the file name instead
+        ("username", "bird\x00\ud800", "bird"),
+        ("accountDisplayName", "x" * 10_000, HANDLE),  # the handle is kept; the name is cut to 200
+    ],
+)
+def test_strange_account_fields(tmp_path, field, value, expected):
+    account = {"username": HANDLE, "accountDisplayName": DISPLAY_NAME, field: value}
+    extra = {"data/account.js": js_text("account.part0", [{"account": account}])}
+    author = fetch(write_archive(tmp_path, name="fallback", extra=extra)).author
+    assert author.handle == expected and len(author.name) <= 200
+    author.name.encode("utf-8")
+
+
+def test_zip_headers_pointing_nowhere(tmp_path):
+    # The end record puts the central directory far past the end: zipfile then shifts every
+    # member's offset below zero, and the seek fails with EINVAL (an OSError, not BadZipFile).
+    path = write_archive(tmp_path, name="lost")
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 18] = 0x69
+    path.write_bytes(bytes(data))
+    assert error_of(path) == "data/tweets.js in lost.zip is damaged: download the archive again."
+
+
+def test_a_zip_version_python_does_not_know(tmp_path):
+    path = write_archive(tmp_path, name="future")
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    data[at + 6] = 64  # "version needed to extract" 6.4
+    path.write_bytes(bytes(data))
+    assert "future.zip uses a zip feature Python cannot read: unzip it and give the folder" in error_of(path)

@@ -128,4 +128,4 @@ def test_stats_table_one_and_many_authors():
         "| Tweets kept | 2924 |",
     ]
     many = stats_table([AuthorStats("a", "Lady <b>Gaga</b>", 3, 1, 1, 1), AuthorStats("b", "Snoop | Dogg", 2, 0, 1, 1)])
-    assert many.splitlines()[0] == "| Data | Lady &lt;b&gt;Gaga&lt;/b&gt; | Snoop &#124; Dogg |"
+    assert many.splitlines()[0] == "| Data | Lady &lt;b&gt;Gaga&lt;/b&gt; | Snoop \\| Dogg |"

@@ -1,10 +1,13 @@
 """TextFileSource: .txt, .csv and .jsonl files of tweets."""
 
+from pathlib import Path
+
 import pytest
 from archive_fixtures import write_text_file
 
 from huggingtweets.errors import HuggingTweetsError
-from huggingtweets.sources import FetchOptions, detect
+from huggingtweets.sources import FetchOptions, detect, limits
+from huggingtweets.sources import files as files_module
 from huggingtweets.sources.files import TextFileSource
 
 
@@ -86,7 +89,7 @@ def test_progress_is_called_once(tmp_path):
 @pytest.mark.parametrize("name", ["a.txt", "a.csv", "a.jsonl"])
 def test_detect_gives_a_text_file_source(tmp_path, name):
     source = detect(str(write_text_file(tmp_path, name, "text\n")))
-    assert isinstance(source, TextFileSource) and source.describe() == f"file {name}"
+    assert isinstance(source, TextFileSource) and source.path.name == name
 
 
 # --- errors --------------------------------------------------------------------------------------
@@ -141,3 +144,84 @@ def test_csv_with_an_unclosed_quote(tmp_path):
 
 def test_missing_file(tmp_path):
     assert "File not found" in error_of(tmp_path / "gone.txt")
+
+
+# --- caps and hostile input: one line that names the place, never the content ---------------------
+
+
+def test_one_huge_line_is_an_error_that_does_not_print_it(tmp_path):
+    path = tmp_path / "one-line.txt"
+    path.write_bytes(b"first tweet\n" + b"a" * 50_000_000 + b"\nlast tweet\n")
+    message = error_of(path)
+    assert message == (
+        "one-line.txt line 2 holds 50,000,000 characters, more than a post can be (25,000): put one tweet per line."
+    )
+
+
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("long.csv", "text\nshort\n" + "b" * 30_000 + "\n", "long.csv row 2 holds 30,000 characters"),
+        ("long.jsonl", '{"text": "' + "c" * 30_000 + '"}\n', "long.jsonl line 1 holds 30,000 characters"),
+        ("long.jsonl", '{"text": "ok", "pad": "' + "d" * 1_100_000 + '"}\n',
+         "long.jsonl line 1 holds 1,100,025 characters, more than a line may hold (1,048,576): "
+         'put one object like {"text": "..."} per tweet on each line.'),
+    ],
+)
+def test_overlong_tweets_and_lines(tmp_path, name, content, expected):
+    assert expected in error_of(write_text_file(tmp_path, name, content))
+
+
+def test_a_post_of_exactly_the_limit_is_kept(tmp_path):
+    text = "e" * limits.MAX_POST_CHARS
+    assert pairs(fetch(write_text_file(tmp_path, "edge.txt", text + "\n"))) == [("1", text)]
+
+
+def test_the_file_size_is_capped(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_TEXT_FILE_BYTES", 1000)
+    message = error_of(write_text_file(tmp_path, "big.txt", "a tweet of some words\n" * 100))
+    assert message == f"big.txt is 2.1 KiB, over the 1,000 bytes limit: {files_module.TOO_BIG}"
+
+
+def test_the_size_is_counted_while_reading(tmp_path, monkeypatch):
+    if not Path("/dev/zero").exists():
+        pytest.skip("needs /dev/zero")
+    monkeypatch.setattr(limits, "MAX_TEXT_FILE_BYTES", limits.MiB)
+    (tmp_path / "endless.txt").symlink_to("/dev/zero")
+    assert error_of(tmp_path / "endless.txt") == f"endless.txt over the 1 MiB limit: {files_module.TOO_BIG}"
+
+
+def test_non_utf8_names_the_line(tmp_path):
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(b"fine\nalso fine\ncaf\xe9\n")
+    assert error_of(path) == "mixed.txt is not UTF-8 text (bad byte on line 3): save it as UTF-8 and try again."
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ('{"text": "ok"}\n{"text": "half an emoji \\ud83d here"}\n', "posts.jsonl line 2 holds a broken character"),
+        ('{"text": "\\udc00"}\n', "posts.jsonl line 1 holds a broken character"),
+        ("[" * 200_000 + "\n", "posts.jsonl line 1 is not JSON (nested too deeply to be tweets)"),
+        ('{"text": "x", "n": ' + "7" * 5000 + "}\n", "posts.jsonl line 1 is not JSON (a number too long to read)"),
+    ],
+)
+def test_hostile_jsonl_names_the_line(tmp_path, content, expected):
+    assert expected in error_of(write_text_file(tmp_path, "posts.jsonl", content))
+
+
+def test_a_whole_escaped_emoji_is_fine(tmp_path):
+    result = fetch(write_text_file(tmp_path, "emoji.jsonl", '{"text": "happy \\ud83d\\ude00 jam"}\n'))
+    assert pairs(result) == [("1", "happy \U0001F600 jam")]
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("c.txt", "nul\x00 bell\x07 esc\x1b[2J tab\tkept\n\x00\x01\n"),
+        ("c.csv", 'text\n"nul\x00 bell\x07 esc\x1b[2J tab\tkept"\n\x00\x01\n'),
+        ("c.jsonl", '{"text": "nul\\u0000 bell\\u0007 esc\\u001b[2J tab\\tkept"}\n{"text": "\\u0000\\u0001"}\n'),
+    ],
+)
+def test_control_characters_are_dropped(tmp_path, name, content):
+    assert pairs(fetch(write_text_file(tmp_path, name, content))) == [("1", "nul bell esc[2J tab\tkept")]

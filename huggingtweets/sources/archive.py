@@ -11,32 +11,45 @@ exist in the wild (see FORMATS.md section 2):
 
 The ``.js`` files start with ``window.YTD.tweets.part0 = [``: everything up to
 the first ``=`` is JavaScript, the rest is JSON.
+
+Beside the tweets files, note-tweet.js (the whole text of long posts) and
+deleted-tweets.js are read; ``archive_posts`` decides what counts as a post.
+Only the files named here are ever opened (never the media), each through a
+size cap from ``limits``, counted as it is read.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import errno
+import lzma
 import os
 import re
+import struct
 import zipfile
 import zlib
-from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..errors import HuggingTweetsError
-from .base import Author, AuthorTweets, FetchOptions, Progress, Tweet
+from ..errors import HuggingTweetsError, InputTooLarge
+from . import limits
+from .archive_posts import ArchivePosts, deleted_ids, notes_from_items
+from .base import Author, AuthorTweets, FetchOptions, Progress, Tweet, is_retweet_text
 
 # tweets.js / tweet.js and their parts, anywhere in the archive; the shallowest wins.
 # Anchored on "/" so data/deleted-tweets.js or tweet-headers.js never match.
-TWEETS_JS = re.compile(r"^(?P<dir>(?:.*/)?)(?P<stem>tweets?)(?:-part(?P<part>\d+))?\.js$")
+TWEETS_JS = re.compile(r"^(?P<dir>(?:.*/)?)(?P<stem>tweets?)(?:-part(?P<part>\d{1,6}))?\.js$")
+# Beside the tweets, in the same folder: long posts' full text, and posts deleted since.
+NOTES_JS = re.compile(r"note-tweets?(?:-part\d{1,6})?\.js")
+DELETED_JS = re.compile(r"deleted-tweets?(?:-part\d{1,6})?\.js")
 GRAILBIRD_CSV = re.compile(r"^(?P<dir>(?:.*/)?)tweets\.csv$")
-MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
 # X names its downloads twitter-2022-10-19-<hash>.zip: no handle in there to derive.
 X_DOWNLOAD_NAME = re.compile(r"^twitter-\d{4}-\d{2}-\d{2}-[0-9a-f]+$", re.IGNORECASE)
 NOT_AN_ARCHIVE_HINT = "is this an X archive? Give the .zip from X's 'Download an archive of your data' or its folder."
+TOO_BIG_TWEETS = "X writes tweets in parts of about 100 MB, so this is not a file from X: download the archive again."
+TOO_BIG_METADATA = "X writes this file in a few kilobytes, so it is not one from X: download the archive again."
+# What zipfile (and the decompressors under it) raise on a damaged or hostile zip.
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, ValueError, struct.error, IndexError,
+              OverflowError)
 
 
 class ArchiveSource:
@@ -46,25 +59,27 @@ class ArchiveSource:
         self.path = Path(path).expanduser()
         self.options = options or FetchOptions()
 
-    def describe(self) -> str:
-        return f"X archive {self.path.name}"
 
     def fetch(self, progress: Optional[Progress] = None) -> AuthorTweets:
         if not self.path.exists():
             raise HuggingTweetsError(f"File not found: {self.path}. Check the path to the X archive.")
         if self.path.is_dir():
             return self._read(_folder_store(self.path), progress)
-        if self.path.suffix.lower() == ".zip":
-            try:
-                with zipfile.ZipFile(self.path) as zf:
-                    return self._read(_zip_store(self.path, zf), progress)
-            except zipfile.BadZipFile:
-                raise HuggingTweetsError(
-                    f"{self.path.name} is not a valid zip file: download the archive again."
-                ) from None
-            except OSError as e:
-                raise HuggingTweetsError(f"Cannot read {self.path}: {e.strerror}.") from None
-        return self._read(_js_file_store(self.path), progress)
+        if self.path.suffix.lower() != ".zip":
+            return self._read(_js_file_store(self.path), progress)
+        not_a_zip = f"{self.path.name} is not a valid zip file: download the archive again."
+        try:
+            zf = zipfile.ZipFile(self.path)
+        except OSError as e:
+            raise HuggingTweetsError(not_a_zip if _damage(e) else f"Cannot read {self.path}: {e.strerror}.") from None
+        except NotImplementedError:  # a zip format version newer than zipfile knows
+            raise HuggingTweetsError(
+                f"{self.path.name} uses a zip feature Python cannot read: unzip it and give the folder instead."
+            ) from None
+        except ZIP_ERRORS:
+            raise HuggingTweetsError(not_a_zip) from None
+        with zf:
+            return self._read(_zip_store(self.path, zf), progress)
 
     def _read(self, store: "_Store", progress: Optional[Progress]) -> AuthorTweets:
         found = _locate(store)
@@ -73,22 +88,30 @@ class ArchiveSource:
                 f"No data/tweets.js (or tweet.js, tweets.csv) in {store.label}: {NOT_AN_ARCHIVE_HINT}"
             )
         kind, names, folder = found
-        tweets: list[Tweet] = []
-        seen: set[str] = set()
+        posts = ArchivePosts()
         for done, name in enumerate(names, start=1):
-            where = store.where(name)
-            part = _grailbird_tweets(store.read(name), where) if kind == "csv" else _js_tweets(store.read(name), where)
-            for tweet in part:  # parts overlap in some exports: keep the first copy of each id
-                if tweet.id not in seen:
-                    seen.add(tweet.id)
-                    tweets.append(tweet)
+            if kind == "csv":
+                posts.add_csv(_text(store, name, limits.MAX_TWEETS_FILE_BYTES, TOO_BIG_TWEETS), store.where(name))
+            else:
+                posts.add_items(_load_list(store, name), store.where(name))
             if progress:
-                progress(done, len(names), f"Read {name} ({len(tweets)} tweets so far)")
+                skipped = ""
+                if posts.skipped:
+                    skipped = f"; {posts.skipped} over {limits.MAX_POST_CHARS:,} characters skipped"
+                progress(done, len(names), f"Read {name} ({len(posts.tweets)} tweets so far{skipped})")
+        notes, deleted = [], set()
+        if kind == "js":
+            for name in _beside(store, folder, NOTES_JS):
+                notes += notes_from_items(_load_list(store, name))
+            for name in _beside(store, folder, DELETED_JS):
+                deleted |= deleted_ids(_load_list(store, name))
+        tweets = posts.finish(notes, deleted)
         if not tweets:
-            what = "the file" if store.label == names[0] else f"its {names[0]}"
-            raise HuggingTweetsError(
-                f"No tweets in {store.label}: {what} is empty. Check it is the right account's archive."
-            )
+            what = f"{'the file' if store.label == names[0] else f'its {names[0]}'} is empty"
+            if posts.skipped:
+                what = f"all {posts.skipped} of its posts are over {limits.MAX_POST_CHARS:,} characters"
+                what += ", more than X allows"
+            raise HuggingTweetsError(f"No tweets in {store.label}: {what}. Check it is the right account's archive.")
         author = _author(store, kind, folder) or Author(handle=_handle_from_path(self.path))
         author.source = "archive"
         return AuthorTweets(author=author, tweets=_apply_options(tweets, self.options))
@@ -98,42 +121,54 @@ class ArchiveSource:
 
 
 class _Store:
-    """A flat list of posix member names plus a way to read one as bytes."""
+    """A flat list of posix member names plus a way to read one as bytes, under a size cap."""
 
-    def __init__(self, label, names, read: Callable[[str], bytes], describe_member, lone: Optional[str] = None):
+    def __init__(self, label, names, read: Callable[[str, int, str], bytes], describe_member,
+                 lone: Optional[str] = None):
         self.label, self.names, self._read, self._describe = label, names, read, describe_member
         self.lone = lone  # a .js given by itself under another name: it is the tweets file
 
-    def read(self, name: str) -> bytes:
-        return self._read(name)
+    def read(self, name: str, cap: int, hint: str) -> bytes:
+        """The member's bytes; ``InputTooLarge`` (saying ``hint``) once more than ``cap`` arrive."""
+        return self._read(name, cap, hint)
 
     def where(self, name: str) -> str:
         return self._describe(name)
-
-    def read_optional(self, name: str) -> Optional[bytes]:
-        if name not in self.names:
-            return None
-        try:
-            return self._read(name)
-        except HuggingTweetsError:
-            return None
 
 
 def _zip_store(path: Path, zf: zipfile.ZipFile) -> _Store:
     # macOS zips carry __MACOSX/._tweets.js resource forks: not JSON, skip them.
     names = [n for n in zf.namelist() if not n.endswith("/") and "__MACOSX/" not in n and "/._" not in f"/{n}"]
 
-    def read(name: str) -> bytes:
+    def read(name: str, cap: int, hint: str) -> bytes:
+        where = f"{name} in {path.name}"
         try:
-            return zf.read(name)
-        except (zipfile.BadZipFile, zlib.error, EOFError):
-            raise HuggingTweetsError(f"{name} in {path.name} is damaged: download the archive again.") from None
+            info = zf.getinfo(name)
+            if info.file_size > cap:  # the header's word first; the count below does not trust it
+                raise limits.too_large(where, cap, hint, size=info.file_size)
+            with zf.open(info) as member:
+                return limits.read_capped(member, cap, where, hint)
         except NotImplementedError:  # e.g. deflate64 from some zip tools
             raise HuggingTweetsError(
                 f"{path.name} uses a compression method Python cannot read: unzip it and give the folder instead."
             ) from None
+        except RuntimeError:  # zipfile's word for "encrypted, password required"
+            raise HuggingTweetsError(
+                f"{name} in {path.name} is encrypted: unzip it with its password and give the folder instead."
+            ) from None
+        except OSError as e:
+            if _damage(e):
+                raise HuggingTweetsError(f"{where} is damaged: download the archive again.") from None
+            raise HuggingTweetsError(f"Cannot read {path}: {e.strerror}.") from None
+        except ZIP_ERRORS:
+            raise HuggingTweetsError(f"{where} is damaged: download the archive again.") from None
 
     return _Store(path.name, names, read, lambda n: f"{n} in {path.name}")
+
+
+def _damage(e: OSError) -> bool:
+    """An OSError that a damaged zip causes (a seek to a negative offset; bz2's "invalid data")."""
+    return e.errno in (None, errno.EINVAL)
 
 
 def _folder_store(root: Path) -> _Store:
@@ -153,29 +188,43 @@ def _folder_store(root: Path) -> _Store:
             names += [d + e.name for e in os.scandir(root / d) if e.is_file()]
         except OSError:
             continue
-    return _Store(f"folder {root.name}", names, lambda n: _read_file(root / n), lambda n: f"{n} in folder {root.name}")
+    where = lambda n: f"{n} in folder {root.name}"  # noqa: E731
+    return _Store(f"folder {root.name}", names, lambda n, cap, hint: _read_file(root / n, cap, hint, where(n)), where)
 
 
 def _js_file_store(path: Path) -> _Store:
     # A tweets.js given by itself: its sibling parts and account.js/profile.js count too.
+    def read(n: str, cap: int, hint: str) -> bytes:
+        return _read_file(path.parent / n, cap, hint, n)
+
     match = TWEETS_JS.match(path.name)
     if not match:
-        return _Store(path.name, [path.name], lambda n: _read_file(path.parent / n), lambda n: n, lone=path.name)
+        return _Store(path.name, [path.name], read, lambda n: n, lone=path.name)
     stem = match.group("stem")
-    siblings = [e.name for e in os.scandir(path.parent) if e.is_file()]
-    siblings = [n for n in siblings if not TWEETS_JS.match(n) or TWEETS_JS.match(n).group("stem") == stem]
-    return _Store(path.name, siblings, lambda n: _read_file(path.parent / n), lambda n: n)
-
-
-def _read_file(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        siblings = [e.name for e in os.scandir(path.parent) if e.is_file()]
+    except OSError as e:
+        raise HuggingTweetsError(f"Cannot read folder {path.parent}: {e.strerror}.") from None
+    siblings = [n for n in siblings if not TWEETS_JS.match(n) or TWEETS_JS.match(n).group("stem") == stem]
+    return _Store(path.name, siblings, read, lambda n: n)
+
+
+def _read_file(path: Path, cap: int, hint: str, where: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size  # 0 for devices and pipes: the count still holds
+            if size > cap:
+                raise limits.too_large(where, cap, hint, size=size)
+            return limits.read_capped(f, cap, where, hint)
     except OSError as e:
         raise HuggingTweetsError(f"Cannot read {path}: {e.strerror}.") from None
 
 
 def _locate(store: _Store) -> Optional[tuple[str, list[str], str]]:
-    """(kind, tweet files in part order, their folder) for the shallowest tweets file, or None."""
+    """(kind, tweet files in part order, their folder) for the shallowest tweets file, or None.
+
+    Parts are sorted by their number, whatever order the zip or the folder lists them in.
+    """
     if store.lone:
         return "js", [store.lone], ""
     groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
@@ -193,100 +242,49 @@ def _locate(store: _Store) -> Optional[tuple[str, list[str], str]]:
     return None
 
 
+def _beside(store: _Store, folder: str, pattern: re.Pattern) -> list[str]:
+    """Files in the tweets' folder whose name fits ``pattern``, in order."""
+    return sorted(n for n in store.names if n.startswith(folder) and pattern.fullmatch(n[len(folder):]))
+
+
 # --- parsing ---------------------------------------------------------------------------------
 
 
-def _parse_js(data: bytes, where: str):
-    """JSON after the ``window.YTD.x.part0 =`` prefix (or plain JSON if there is no prefix)."""
+def _text(store: _Store, name: str, cap: int, hint: str) -> str:
     try:
-        text = data.decode("utf-8-sig")
-        body = text.lstrip()
-        if not body.startswith(("[", "{")):
-            eq = text.find("=")
-            if eq < 0:
-                raise ValueError("no '=' before the data")
-            body = text[eq + 1 :]
-        return json.loads(body.strip().rstrip(";"))
-    except json.JSONDecodeError as e:
+        return store.read(name, cap, hint).decode("utf-8-sig")
+    except UnicodeDecodeError as e:
         raise HuggingTweetsError(
-            f"{where} is damaged (not valid JSON at line {e.lineno}): download the archive again."
+            f"{store.where(name)} is damaged (not UTF-8 at byte {e.start}): download the archive again."
         ) from None
-    except (UnicodeDecodeError, ValueError) as e:
-        raise HuggingTweetsError(f"{where} is damaged ({e}): download the archive again.") from None
 
 
-def _js_tweets(data: bytes, where: str) -> list[Tweet]:
-    items = _parse_js(data, where)
+def _load_js(store: _Store, name: str, cap: Optional[int] = None, hint: str = TOO_BIG_TWEETS):
+    """JSON after the ``window.YTD.x.part0 =`` prefix (or plain JSON if there is no prefix)."""
+    text = _text(store, name, limits.MAX_TWEETS_FILE_BYTES if cap is None else cap, hint)
+    start = 0
+    if text[_LEADING_SPACE.match(text).end() :][:1] not in ("[", "{"):
+        start = text.find("=") + 1
+        if not start:
+            raise HuggingTweetsError(
+                f"{store.where(name)} is damaged (no '=' before the data): download the archive again."
+            )
+    try:
+        return limits.loads(text, start)
+    except limits.BadJson as e:
+        raise HuggingTweetsError(f"{store.where(name)} is damaged ({e}): download the archive again.") from None
+
+
+_LEADING_SPACE = re.compile(r"\s*")
+
+
+def _load_list(store: _Store, name: str) -> list:
+    items = _load_js(store, name)
     if not isinstance(items, list):
-        raise HuggingTweetsError(f"{where} is damaged (expected a list of tweets): download the archive again.")
-    tweets = []
-    for i, item in enumerate(items):
-        # 2019+ wraps each tweet as {"tweet": {...}}; early-2019 tweet.js has the object itself.
-        t = item.get("tweet", item) if isinstance(item, dict) else None
-        if not isinstance(t, dict):
-            raise HuggingTweetsError(f"{where} is damaged (item {i + 1} is not a tweet): download the archive again.")
-        text = t.get("full_text") or t.get("text")
-        if not isinstance(text, str) or not text:
-            continue
-        tweets.append(
-            Tweet(
-                id=str(t.get("id_str") or t.get("id") or f"{where}#{i}"),
-                text=text,  # raw: still HTML-escaped, cleaning unescapes
-                created_at=_iso_from_x(t.get("created_at")),
-                is_reply=bool(t.get("in_reply_to_status_id_str") or t.get("in_reply_to_status_id")
-                              or t.get("in_reply_to_screen_name")),
-                # Archives say "retweeted": false even for retweets; only an embedded original is proof.
-                is_retweet=bool(t.get("retweeted_status")),
-            )
+        raise HuggingTweetsError(
+            f"{store.where(name)} is damaged (expected a list of tweets): download the archive again."
         )
-    return tweets
-
-
-def _grailbird_tweets(data: bytes, where: str) -> list[Tweet]:
-    try:
-        rows = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-        if "text" not in (rows.fieldnames or []):
-            raise HuggingTweetsError(f"{where} is damaged (no 'text' column): download the archive again.")
-        tweets = []
-        for i, row in enumerate(rows, start=1):
-            if not row.get("text"):
-                continue
-            tweets.append(
-                Tweet(
-                    id=row.get("tweet_id") or str(i),
-                    text=row["text"],
-                    created_at=_iso_from_grailbird(row.get("timestamp")),
-                    is_reply=bool(row.get("in_reply_to_status_id")),
-                    is_retweet=bool(row.get("retweeted_status_id")),
-                )
-            )
-        return tweets
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise HuggingTweetsError(f"{where} is damaged ({e}): download the archive again.") from None
-
-
-def _iso_from_x(value) -> str:
-    """'Wed Oct 19 20:07:25 +0000 2022' -> '2022-10-19T20:07:25+00:00' ('' if unreadable).
-
-    Parsed by hand: strptime's %a/%b follow the locale and are slow for 100k tweets.
-    """
-    try:
-        _, mon, day, clock, tz, year = value.split()
-        hh, mm, ss = clock.split(":")
-        sign = -1 if tz[0] == "-" else 1
-        offset = sign * (int(tz[1:3]) * 60 + int(tz[3:5]))
-        stamp = datetime(int(year), MONTHS[mon], int(day), int(hh), int(mm), int(ss))
-        return stamp.isoformat() + (f"{'+' if offset >= 0 else '-'}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}")
-    except (AttributeError, ValueError, KeyError, IndexError):
-        return ""
-
-
-def _iso_from_grailbird(value) -> str:
-    """Grailbird's '2012-01-01 12:00:00 +0000' -> ISO 8601 ('' if unreadable)."""
-    try:
-        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S %z").isoformat()
-    except (AttributeError, ValueError):
-        return ""
+    return items
 
 
 # --- the author --------------------------------------------------------------------------------
@@ -304,28 +302,37 @@ def _author(store: _Store, kind: str, folder: str) -> Optional[Author]:
     """From account.js / profile.js (or Grailbird's user_details.js); None when absent or unreadable."""
 
     def load(name: str):
-        data = store.read_optional(name)
-        if data is None:
+        if name not in store.names:
             return None
         try:
-            return _parse_js(data, name)
+            return _load_js(store, name, limits.MAX_METADATA_BYTES, TOO_BIG_METADATA)
+        except InputTooLarge:  # not a file X wrote: say so rather than guess
+            raise
         except HuggingTweetsError:  # metadata is a nicety: a damaged one falls back to the file name
             return None
 
     if kind == "csv":
         details = load(folder + "data/js/user_details.js")
-        if isinstance(details, dict) and details.get("screen_name"):
-            return Author(handle=str(details["screen_name"]).lstrip("@"), name=str(details.get("full_name") or ""))
-        return None
+        details = details if isinstance(details, dict) else {}
+        handle = _plain(details.get("screen_name")).lstrip("@")
+        return Author(handle=handle, name=_plain(details.get("full_name"))) if handle else None
     account = _first(load(folder + "account.js"), "account")
-    if not account.get("username"):
+    handle = _plain(account.get("username")).lstrip("@")
+    if not handle:
         return None
     profile = _first(load(folder + "profile.js"), "profile")
     return Author(
-        handle=str(account["username"]).lstrip("@"),
-        name=str(account.get("accountDisplayName") or ""),
-        avatar_url=str(profile.get("avatarMediaUrl") or ""),
+        handle=handle,
+        name=_plain(account.get("accountDisplayName")),
+        avatar_url=_plain(profile.get("avatarMediaUrl"), limit=2000),
     )
+
+
+def _plain(value, limit: int = 200) -> str:
+    """A metadata field as safe text: strings and numbers only (X caps names at 50 characters)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    return limits.scrub(value).strip()[:limit] if isinstance(value, str) else ""
 
 
 def _handle_from_path(path: Path) -> str:
@@ -343,5 +350,5 @@ def _apply_options(tweets: list[Tweet], options: FetchOptions) -> list[Tweet]:
     if options.exclude_replies:
         tweets = [t for t in tweets if not t.is_reply]
     if options.exclude_retweets:
-        tweets = [t for t in tweets if not (t.is_retweet or t.text.startswith("RT @"))]
+        tweets = [t for t in tweets if not (t.is_retweet or is_retweet_text(t.text))]
     return tweets

@@ -9,6 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional, Protocol
 
+from .limits import scrub
+
+
+def is_retweet_text(text: str) -> bool:
+    """X marks a retweet only by its text, ``RT @user: ...``: the one place that says so."""
+    return text.lstrip().startswith("RT @")
+
 
 @dataclass(frozen=True)
 class Tweet:
@@ -16,7 +23,7 @@ class Tweet:
     text: str  # raw, as served (HTML entities still escaped for X)
     created_at: str = ""  # ISO 8601 when known, "" otherwise
     is_reply: bool = False
-    is_retweet: bool = False  # known from the source (a repost flag); "RT @" text is detected in cleaning
+    is_retweet: bool = False  # known from the source (a repost flag); is_retweet_text() catches the rest
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -34,6 +41,10 @@ class Author:
     source: str = ""  # "x", "archive", "file", "sample", ...
 
     def __post_init__(self):
+        # Handles can come from file names (a non-UTF-8 name decodes to lone surrogates) and
+        # names from profiles: scrubbed like tweet text, so every source agrees and both can
+        # be saved as UTF-8, printed and put in a card.
+        self.handle, self.name = (scrub(v) if isinstance(v, str) else v for v in (self.handle, self.name))
         if not self.name:
             self.name = self.handle
 
@@ -61,8 +72,6 @@ class FetchOptions:
 
 
 class Source(Protocol):
-    """Where tweets come from. ``describe()`` is a short label for progress messages."""
-
-    def describe(self) -> str: ...
+    """Where tweets come from: ``fetch`` reports progress and returns one author's tweets."""
 
     def fetch(self, progress: Optional[Progress] = None) -> AuthorTweets: ...

@@ -8,18 +8,25 @@
 Every file is read as UTF-8 (a leading byte-order mark, as Excel writes, is
 dropped). Tweet ids are the line numbers (data row numbers for CSV), so a
 person can find a tweet in their file again.
+
+Limits (``limits``): a file over MAX_TEXT_FILE_BYTES is an error; so is a
+tweet over MAX_POST_CHARS, a JSONL line over MAX_JSONL_LINE_CHARS or a JSONL
+text holding an unpaired surrogate (a lone "\\ud800" escape), each naming its
+line: these are the person's own files, so they hear where to fix them.
+Control characters other than tab and newline are dropped from the text.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
+import os
 from pathlib import Path
 from typing import Optional
 
 from ..errors import HuggingTweetsError
-from .base import Author, AuthorTweets, FetchOptions, Progress, Tweet
+from . import limits
+from .base import Author, AuthorTweets, FetchOptions, Progress, Tweet, is_retweet_text
 
 # The CSV column that holds the tweet, in order of preference (compared case-insensitively).
 TEXT_COLUMNS = ("text", "full_text", "content")
@@ -38,8 +45,6 @@ class TextFileSource:
         self.path = Path(path).expanduser()
         self.options = options or FetchOptions()
 
-    def describe(self) -> str:
-        return f"file {self.path.name}"
 
     def fetch(self, progress: Optional[Progress] = None) -> AuthorTweets:
         readers = {".txt": _txt_tweets, ".csv": _csv_tweets, ".jsonl": _jsonl_tweets}
@@ -52,22 +57,46 @@ class TextFileSource:
         if progress:
             progress(len(tweets), len(tweets), f"Read {len(tweets)} tweets from {self.path.name}")
         if self.options.exclude_retweets:  # dropped before counting, as the archive does
-            tweets = [t for t in tweets if not t.text.startswith("RT @")]
+            tweets = [t for t in tweets if not is_retweet_text(t.text)]
         handle = (self.options.author or "").strip().lstrip("@") or self.path.stem
         return AuthorTweets(author=Author(handle=handle, source="file"), tweets=tweets)
 
 
+TOO_BIG = "keep the tweets you want to train on in a smaller file (a million tweets is about 150 MB)."
+
+
 def _read_text(path: Path) -> str:
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size  # 0 for devices and pipes: the count still holds
+            cap = limits.MAX_TEXT_FILE_BYTES
+            if size > cap:
+                raise limits.too_large(path.name, cap, TOO_BIG, size=size)
+            data = limits.read_capped(f, cap, path.name, TOO_BIG)
     except FileNotFoundError:
         raise HuggingTweetsError(f"File not found: {path}. Check the path.") from None
-    except UnicodeDecodeError as e:
-        raise HuggingTweetsError(
-            f"{path.name} is not UTF-8 text (bad byte at position {e.start}): save it as UTF-8 and try again."
-        ) from None
     except OSError as e:
         raise HuggingTweetsError(f"Cannot read {path}: {e.strerror}.") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise HuggingTweetsError(
+            f"{path.name} is not UTF-8 text (bad byte on line {line}): save it as UTF-8 and try again."
+        ) from None
+
+
+def _tweet(name: str, where: str, number: int, text: str) -> Optional[Tweet]:
+    """A tweet from ``where`` (e.g. "line 3") or None when blank; an error when longer than a post."""
+    text = limits.scrub(text).strip()
+    if not text:
+        return None
+    if limits.post_too_long(text):
+        raise HuggingTweetsError(
+            f"{name} {where} holds {len(text):,} characters, more than a post can be "
+            f"({limits.MAX_POST_CHARS:,}): put one tweet per {where.split()[0]}."
+        )
+    return Tweet(id=str(number), text=text)
 
 
 def _lines(text: str) -> list[str]:
@@ -76,7 +105,8 @@ def _lines(text: str) -> list[str]:
 
 
 def _txt_tweets(text: str, name: str) -> list[Tweet]:
-    return [Tweet(id=str(n), text=line.strip()) for n, line in enumerate(_lines(text), start=1) if line.strip()]
+    tweets = (_tweet(name, f"line {n}", n, line) for n, line in enumerate(_lines(text), start=1))
+    return [t for t in tweets if t]
 
 
 def _csv_tweets(text: str, name: str) -> list[Tweet]:
@@ -95,9 +125,9 @@ def _csv_tweets(text: str, name: str) -> list[Tweet]:
             )
         tweets = []
         for row_number, row in enumerate(reader, start=1):
-            value = row[column].strip() if column < len(row) else ""
-            if value:
-                tweets.append(Tweet(id=str(row_number), text=value))
+            tweet = _tweet(name, f"row {row_number}", row_number, row[column]) if column < len(row) else None
+            if tweet:
+                tweets.append(tweet)
         return tweets
     except csv.Error as e:
         raise HuggingTweetsError(
@@ -110,17 +140,29 @@ def _jsonl_tweets(text: str, name: str) -> list[Tweet]:
     for n, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
+        if len(line) > limits.MAX_JSONL_LINE_CHARS:
             raise HuggingTweetsError(
-                f'{name} line {n} is not JSON: each line must be one object like {{"text": "..."}}.'
+                f"{name} line {n} holds {len(line):,} characters, more than a line may hold "
+                f'({limits.MAX_JSONL_LINE_CHARS:,}): put one object like {{"text": "..."}} per tweet on each line.'
+            )
+        try:
+            obj = limits.loads(line)
+        except limits.BadJson as e:
+            reason = "" if str(e).startswith("not valid JSON") else f" ({e})"
+            raise HuggingTweetsError(
+                f'{name} line {n} is not JSON{reason}: each line must be one object like {{"text": "..."}}.'
             ) from None
         value = next((obj[f] for f in JSONL_FIELDS if isinstance(obj, dict) and isinstance(obj.get(f), str)), None)
         if value is None:
             raise HuggingTweetsError(
                 f'{name} line {n} has no "text" or "full_text" string field: add one, like {{"text": "..."}}.'
             )
-        if value.strip():
-            tweets.append(Tweet(id=str(n), text=value.strip()))
+        if limits.has_surrogate(value):  # "\ud800" alone: not a character, cannot be saved as UTF-8
+            raise HuggingTweetsError(
+                f"{name} line {n} holds a broken character (an unpaired \\ud800-\\udfff escape): "
+                "remove it or write the emoji it was part of whole."
+            )
+        tweet = _tweet(name, f"line {n}", n, value)
+        if tweet:
+            tweets.append(tweet)
     return tweets

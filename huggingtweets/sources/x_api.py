@@ -18,6 +18,7 @@ the other way round, since the narrower download lacks tweets.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -30,9 +31,10 @@ import tweepy
 
 from ..cache import AuthorCache, TweetCache
 from ..errors import HuggingTweetsError
-from .base import Author, AuthorTweets, FetchOptions, Progress, Tweet
+from . import limits
+from .base import Author, AuthorTweets, FetchOptions, Progress, Tweet, is_retweet_text
 
-__all__ = ["XApiSource", "find_bearer_token"]
+__all__ = ["XApiSource", "NoToken", "find_bearer_token"]
 
 TIMELINE_LIMIT = 3200  # X serves at most this many of an account's latest tweets
 PAGE_SIZE = 100  # the endpoint's maximum max_results
@@ -46,8 +48,19 @@ USER_FIELDS = ["profile_image_url", "protected", "public_metrics", "name"]
 TWEET_FIELDS = ["created_at", "in_reply_to_user_id", "referenced_tweets"]
 
 
+class NoToken(HuggingTweetsError):
+    """No X API token anywhere; the notebook words it for its token box."""
+
+
+SECRET_NAME = "X_BEARER_TOKEN"  # the Colab secret
+
+
 def find_bearer_token(options: Optional[FetchOptions] = None) -> Optional[str]:
-    """The token from the options, the environment, or Colab's secrets; None if nowhere."""
+    """The token from the options, the environment, or Colab's secrets; None if nowhere.
+
+    A Colab secret that exists but that this notebook may not read is an error of its own:
+    ignoring it would leave the person wondering why their secret is not used.
+    """
     if options is not None and options.bearer_token:
         return options.bearer_token.strip()
     for name in TOKEN_ENV_VARS:
@@ -55,11 +68,18 @@ def find_bearer_token(options: Optional[FetchOptions] = None) -> Optional[str]:
             return os.environ[name].strip()
     try:  # Colab's "Secrets" panel; the module only exists inside Colab
         from google.colab import userdata  # type: ignore
-
-        token = userdata.get("X_BEARER_TOKEN")
-        return token.strip() if token else None
     except Exception:
         return None
+    try:
+        token = userdata.get(SECRET_NAME)
+    except getattr(userdata, "NotebookAccessError", ()):
+        raise HuggingTweetsError(
+            f"The Colab secret {SECRET_NAME} exists but this notebook has no access to it: open the Secrets panel "
+            "(the key icon on the left), switch on 'Notebook access' for it, and run the step again."
+        ) from None
+    except Exception:  # no such secret, or the secrets service failing: no token
+        return None
+    return (token.strip() or None) if isinstance(token, str) else None
 
 
 class _RedactTokens(logging.Filter):
@@ -92,14 +112,19 @@ def _variant_key(exclude_retweets: bool, exclude_replies: bool) -> str:
 
 def _to_tweet(data: dict) -> Tweet:
     refs = {r.get("type") for r in data.get("referenced_tweets") or []}
-    text = data.get("text", "")
+    text = limits.scrub(data.get("text") or "")  # as every source: no control characters, no lone surrogates
     return Tweet(
         id=str(data["id"]),
         text=text,
         created_at=data.get("created_at", ""),
         is_reply=bool(data.get("in_reply_to_user_id")) or "replied_to" in refs,
-        is_retweet="retweeted" in refs or text.startswith("RT @"),
+        is_retweet="retweeted" in refs or is_retweet_text(text),
     )
+
+
+def _scrubbed(tweet: Tweet) -> Tweet:
+    text = limits.scrub(tweet.text)
+    return tweet if text == tweet.text else dataclasses.replace(tweet, text=text)
 
 
 def _problem(errors: list) -> str:
@@ -143,8 +168,6 @@ class XApiSource:
     def __repr__(self) -> str:
         return f"XApiSource({self.handle!r})"  # never the options: they may hold the token
 
-    def describe(self) -> str:
-        return f"@{self.handle} on X"
 
     # ----------------------------------------------------------------- fetch
 
@@ -182,6 +205,7 @@ class XApiSource:
         # Filter locally too: a superset download holds what this request excludes.
         tweets = [t for t in cache.tweets() if not (opts.exclude_retweets and t.is_retweet)]
         tweets = [t for t in tweets if not (opts.exclude_replies and t.is_reply)]
+        tweets = [_scrubbed(t) for t in tweets]  # a cache written by an older version may hold raw text
         tweets.sort(key=lambda t: int(t.id), reverse=True)
         author = Author(handle=profile["username"], name=profile.get("name", ""),
                         avatar_url=profile.get("avatar_url", ""), source="x")
@@ -226,7 +250,7 @@ class XApiSource:
         if self._client is None:
             self._token = find_bearer_token(self.options)
             if not self._token:
-                raise HuggingTweetsError(
+                raise NoToken(
                     "No X API token: set X_BEARER_TOKEN (or pass a bearer token), "
                     "or use the account's X archive instead."
                 )
@@ -243,11 +267,11 @@ class XApiSource:
         if user.get("protected"):
             self._fail(f"@{user.get('username', self.handle)}'s tweets are protected; use their X archive instead.")
         metrics = user.get("public_metrics") or {}
-        return {
+        return {  # profile text is the account owner's: scrubbed like tweets
             "id": str(user["id"]),
-            "username": user.get("username", self.handle),
-            "name": user.get("name", ""),
-            "avatar_url": (user.get("profile_image_url") or "").replace("_normal.", "_400x400."),
+            "username": limits.scrub(str(user.get("username") or self.handle)),
+            "name": limits.scrub(str(user.get("name") or ""))[:200],
+            "avatar_url": limits.scrub(str(user.get("profile_image_url") or "")).replace("_normal.", "_400x400."),
             "tweet_count": metrics.get("tweet_count"),
         }
 

@@ -1,0 +1,320 @@
+"""What an X archive's files hold: posts, long-post notes, edits and deletions.
+
+``archive.py`` finds and reads the files; this module turns their JSON into
+``Tweet``s and decides which posts count, so every post is counted once:
+
+- Long posts. tweets.js holds a post over 280 characters cut short (ending
+  "… https://t.co/..."); its full text is in note-tweet.js, which names no tweet.
+  A note replaces a tweet's text when
+    1. the note names the tweet (a ``tweetId``), or the tweet carries its note
+       itself (``note_tweet.note_tweet_results.result.text``, API-shaped exports);
+    2. else they were created in the same second (UTC) and the tweet's text,
+       normalised, begins the note's (the longest such tweet); else the only
+       cut-short tweet of that second;
+    3. else the only cut-short tweet whose normalised text, at least
+       ``MIN_PREFIX`` characters, begins the note's.
+  Normalised: HTML entities unescaped, links and a final ellipsis dropped,
+  spaces folded. Cut short: the text ends with "…", links after it aside. A
+  tweet takes at most one note; a note that matches no tweet is ignored, never
+  added as a post.
+- Edits. Every version of an edited post is in tweets.js, tied by ``edit_info``
+  (``initial.editTweetIds`` on the first, ``edit.initialTweetId`` on the others).
+  Only the latest is kept: the last id of ``editTweetIds`` present in the
+  archive, else the highest id of the group.
+- Deletions. A tweet whose id is in deleted-tweets.js is dropped.
+- Safety. Text loses control characters and unpaired surrogates
+  (``limits.scrub``); a post over ``MAX_POST_CHARS`` is skipped and counted in
+  ``skipped``; a note over it is ignored (its cut-short tweet stays).
+
+Order: deletions, then notes (each version of a post has its own), then edits.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Optional
+
+from ..errors import HuggingTweetsError
+from .base import Tweet
+from .limits import post_too_long, scrub
+
+MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
+MIN_PREFIX = 30  # characters a cut-short tweet must share with a note to match it on text alone
+_LINK = re.compile(r"https?://\S*")
+_CUT = re.compile(r"…\s*(?:https?://\S*\s*)*\Z")
+
+
+def _dig(obj, *keys):
+    """obj[k1][k2]... or None wherever the shape differs."""
+    for key in keys:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _id(value) -> str:
+    """A tweet id as X writes it (a string, sometimes a number); "" for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _id_rank(tweet_id: str):
+    """Numeric order for snowflake ids; anything else ranks below them."""
+    if tweet_id.isascii() and tweet_id.isdigit() and len(tweet_id) < 40:
+        return (1, int(tweet_id), "")
+    return (0, 0, tweet_id)
+
+
+def _damaged(where: str, detail: str) -> HuggingTweetsError:
+    return HuggingTweetsError(f"{where} is damaged ({detail}): download the archive again.")
+
+
+@dataclass
+class ArchivePosts:
+    """The posts of one archive, gathered part by part; ``finish`` settles notes, edits, deletions."""
+
+    tweets: list[Tweet] = field(default_factory=list)
+    skipped: int = 0  # posts over MAX_POST_CHARS
+    _seen: set[str] = field(default_factory=set)
+    _group_of: dict[str, str] = field(default_factory=dict)  # tweet id -> its post's first version
+    _versions: dict[str, list[str]] = field(default_factory=dict)  # first version -> editTweetIds
+
+    def add_items(self, items: list, where: str) -> None:
+        """The items of one tweets.js part: ``{"tweet": {...}}`` (2019 on) or bare tweet objects."""
+        for i, item in enumerate(items):
+            t = item.get("tweet", item) if isinstance(item, dict) else None
+            if not isinstance(t, dict):
+                raise _damaged(where, f"item {i + 1} is not a tweet")
+            tweet_id = _id(t.get("id_str")) or _id(t.get("id")) or f"{where}#{i}"
+            note = _dig(t, "note_tweet", "note_tweet_results", "result", "text")
+            text = note if isinstance(note, str) and note.strip() and not post_too_long(note) else None
+            text = text or t.get("full_text") or t.get("text")
+            if not isinstance(text, str):
+                continue
+            self._add(
+                Tweet(
+                    id=tweet_id,
+                    text=text,  # raw: still HTML-escaped, cleaning unescapes
+                    created_at=iso_from_x(t.get("created_at")),
+                    is_reply=bool(t.get("in_reply_to_status_id_str") or t.get("in_reply_to_status_id")
+                                  or t.get("in_reply_to_screen_name")),
+                    # Archives say "retweeted": false even for retweets; only an embedded original is proof.
+                    is_retweet=bool(t.get("retweeted_status")),
+                )
+            )
+            self._note_edits(tweet_id, t.get("edit_info"))
+
+    def add_csv(self, text: str, where: str) -> None:
+        """Grailbird's tweets.csv (2012-2018): columns text, tweet_id, timestamp, ..."""
+        try:
+            rows = csv.DictReader(io.StringIO(text, newline=""))
+            if "text" not in (rows.fieldnames or []):
+                raise _damaged(where, "no 'text' column")
+            for i, row in enumerate(rows, start=1):
+                if row.get("text"):
+                    self._add(
+                        Tweet(
+                            id=row.get("tweet_id") or str(i),
+                            text=row["text"],
+                            created_at=_iso_from_grailbird(row.get("timestamp")),
+                            is_reply=bool(row.get("in_reply_to_status_id")),
+                            is_retweet=bool(row.get("retweeted_status_id")),
+                        )
+                    )
+        except csv.Error as e:
+            raise _damaged(where, str(e)) from None
+
+    def _add(self, tweet: Tweet) -> None:
+        if tweet.id in self._seen:  # parts overlap in some exports: keep the first copy of each id
+            return
+        text = scrub(tweet.text)
+        if not text.strip():
+            return
+        if post_too_long(text):
+            self.skipped += 1
+            return
+        self._seen.add(tweet.id)
+        self.tweets.append(tweet if text == tweet.text else replace(tweet, text=text))
+
+    def _note_edits(self, tweet_id: str, info) -> None:
+        edit = _dig(info, "edit")
+        if isinstance(edit, dict):  # a later version: points at the first
+            first = _id(edit.get("initialTweetId"))
+            ids = _ids(_dig(edit, "editControlInitial", "editTweetIds"))
+        else:  # the first version, or a post never edited (a one-id list)
+            ids = _ids(_dig(info, "initial", "editTweetIds"))
+            first = ids[0] if len(ids) > 1 else ""
+        if not first:
+            return
+        for member in [first, tweet_id, *ids]:
+            self._group_of.setdefault(member, first)
+        if len(ids) > len(self._versions.get(first, ())):
+            self._versions[first] = ids
+
+    def finish(self, notes: list["Note"], deleted: set[str]) -> list[Tweet]:
+        """Every post once: deleted ones dropped, long ones whole, edited ones at their latest."""
+        tweets = [t for t in self.tweets if t.id not in deleted] if deleted else self.tweets
+        tweets = attach_notes(tweets, notes)
+        if not self._group_of:
+            return tweets
+        present: dict[str, set[str]] = defaultdict(set)
+        for t in tweets:
+            if t.id in self._group_of:
+                present[self._group_of[t.id]].add(t.id)
+        latest = {}
+        for first, ids in present.items():
+            listed = [i for i in self._versions.get(first, []) if i in ids]
+            latest[first] = listed[-1] if listed else max(ids, key=_id_rank)
+        return [t for t in tweets if t.id not in self._group_of or latest[self._group_of[t.id]] == t.id]
+
+
+def _ids(value) -> list[str]:
+    return [i for i in map(_id, value) if i] if isinstance(value, list) else []
+
+
+# --- long posts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    second: str = ""  # creation time, UTC, to the second ("" when unknown)
+    tweet_id: str = ""  # only some exports name the tweet
+
+
+def notes_from_items(items: list) -> list[Note]:
+    """note-tweet.js items; shapes without a usable text are skipped."""
+    notes = []
+    for item in items:
+        nt = item.get("noteTweet", item) if isinstance(item, dict) else None
+        candidates = (_dig(nt, "core", "text"), _dig(nt, "text"), _dig(nt, "noteTweetResults", "text"),
+                      _dig(nt, "noteTweetResults", "result", "text"))
+        text = next((scrub(c) for c in candidates if isinstance(c, str)), "")
+        if not text.strip() or post_too_long(text):
+            continue
+        tweet_id = _id(_dig(nt, "tweetId")) or _id(_dig(item, "tweetId"))
+        notes.append(Note(text=text, second=utc_second(_dig(nt, "createdAt")), tweet_id=tweet_id))
+    return notes
+
+
+def normalised(text: str) -> str:
+    """For comparing a cut-short tweet with a note: entities, links, final ellipsis, spacing."""
+    text = _LINK.sub(" ", html.unescape(text)).rstrip().rstrip("….").rstrip()
+    return " ".join(text.split())
+
+
+def attach_notes(tweets: list[Tweet], notes: list[Note]) -> list[Tweet]:
+    """Tweets with each matched note's full text in place of the cut-short one (rule in the module doc)."""
+    if not notes:
+        return tweets
+    index_of = {t.id: i for i, t in enumerate(tweets)}
+    by_second: dict[str, list[int]] = defaultdict(list)
+    by_start: dict[str, list[int]] = defaultdict(list)
+    cut: set[int] = set()
+    norms: dict[int, str] = {}
+
+    def norm(i: int) -> str:
+        if i not in norms:
+            norms[i] = normalised(tweets[i].text)
+        return norms[i]
+
+    for i, t in enumerate(tweets):
+        second = utc_second(t.created_at)
+        if second:
+            by_second[second].append(i)
+        if _CUT.search(t.text):
+            cut.add(i)
+            if len(norm(i)) >= MIN_PREFIX:
+                by_start[norm(i)[:MIN_PREFIX]].append(i)
+
+    taken: dict[int, str] = {}
+    for note in notes:
+        i = index_of.get(note.tweet_id) if note.tweet_id else None
+        if i is None or i in taken:
+            whole = normalised(note.text)
+            same = [i for i in by_second.get(note.second, ()) if i not in taken] if note.second else []
+            begins = [i for i in same if norm(i) and whole.startswith(norm(i))]
+            same_cut = [i for i in same if i in cut]
+            by_text = [i for i in by_start.get(whole[:MIN_PREFIX], ()) if i not in taken and whole.startswith(norm(i))]
+            if begins:
+                i = max(begins, key=lambda j: len(norm(j)))
+            elif len(same_cut) == 1:
+                i = same_cut[0]
+            elif len(by_text) == 1:
+                i = by_text[0]
+            else:
+                continue
+        taken[i] = note.text
+    return [replace(t, text=taken[i]) if i in taken else t for i, t in enumerate(tweets)]
+
+
+# --- deletions ----------------------------------------------------------------------------------
+
+
+def deleted_ids(items: list) -> set[str]:
+    """Ids in deleted-tweets.js (items ``{"tweet": {"id_str", "deleted_at", ...}}``)."""
+    ids = set()
+    for item in items:
+        t = item.get("tweet", item) if isinstance(item, dict) else None
+        if isinstance(t, dict):
+            ids.add(_id(t.get("id_str")) or _id(t.get("id")))
+    ids.discard("")
+    return ids
+
+
+# --- dates --------------------------------------------------------------------------------------
+
+
+def iso_from_x(value) -> str:
+    """'Wed Oct 19 20:07:25 +0000 2022' -> '2022-10-19T20:07:25+00:00' ('' if unreadable).
+
+    Parsed by hand: strptime's %a/%b follow the locale and are slow for 100k tweets.
+    """
+    try:
+        _, mon, day, clock, tz, year = value.split()
+        hh, mm, ss = clock.split(":")
+        sign = -1 if tz[0] == "-" else 1
+        offset = sign * (int(tz[1:3]) * 60 + int(tz[3:5]))
+        stamp = datetime(int(year), MONTHS[mon], int(day), int(hh), int(mm), int(ss))
+        return stamp.isoformat() + (f"{'+' if offset >= 0 else '-'}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}")
+    except (AttributeError, ValueError, KeyError, IndexError):
+        return ""
+
+
+def _iso_from_grailbird(value) -> str:
+    """Grailbird's '2012-01-01 12:00:00 +0000' -> ISO 8601 ('' if unreadable)."""
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S %z").isoformat()
+    except (AttributeError, ValueError):
+        return ""
+
+
+def utc_second(value) -> str:
+    """An ISO 8601 time ('2022-10-19T20:07:25.000Z', '...+02:00') or X's own format, as
+    'YYYY-MM-DDTHH:MM:SS' in UTC; '' when unreadable. Naive times are taken as UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return ""
+    text = value.strip()
+    try:
+        stamp = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
+    except ValueError:
+        text = iso_from_x(text)
+        if not text:
+            return ""
+        stamp = datetime.fromisoformat(text)
+    try:
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=timezone.utc)
+        return stamp.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    except (OverflowError, ValueError):  # year 1 with a positive offset, and such
+        return ""
