@@ -20,24 +20,25 @@ import json
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
-from urllib.parse import quote, urlsplit
 
-from .cleaning import AuthorStats, stats_table
+from .cleaning import AuthorStats, markdown_text, stats_table
 from .config import TrainConfig
+from .diskio import atomic_write_text
 from .errors import HuggingTweetsError
+from .folder import CARD
+from .names import initials as initials_of
+from .names import published_name, safe_url
 from .sources.base import Author
 
-CARD_FILE = "README.md"
+CARD_FILE = CARD  # the folder module owns the name
 PROMPT = "My dream is"
 SECTIONS = ("How does it work?", "Training data", "Training procedure", "How to use", "Limitations and bias", "About")
 
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 _X_HANDLE = re.compile(r"^\w{1,15}$")
 _YAML_PLAIN = re.compile(r"^[A-Za-z0-9][\w./:%?=&~+,-]*$")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 # --- escaping ------------------------------------------------------------------------
@@ -45,29 +46,20 @@ def _one_line(text) -> str:
     return " ".join(str(text).split())
 
 
+# Markdown punctuation as character references: inert whether a renderer treats the header's
+# HTML block as raw HTML or (some do) still parses Markdown inside it.
+_MD_IN_HTML = str.maketrans({c: f"&#{ord(c)};" for c in "[]()!*`~|\\"})
+
+
 def _h(text) -> str:
-    """Text for HTML: one line, every special character escaped."""
-    return html.escape(_one_line(text), quote=True)
+    """Text for HTML: one line, every special character escaped, Markdown's link, image and
+    emphasis punctuation as character references."""
+    return html.escape(_one_line(text), quote=True).translate(_MD_IN_HTML)
 
 
 def _md(text) -> str:
-    """Text for Markdown (prose or a table cell): HTML-escaped, Markdown punctuation and ``|`` backslashed."""
-    return _MD_SPECIAL.sub(r"\\\1", _h(text))
-
-
-def safe_url(url) -> str:
-    """``url`` if it is http(s) with a host, percent-encoded so it cannot close a CSS string,
-    a Markdown link or an HTML attribute; "" otherwise."""
-    url = str(url or "").strip()
-    if not url.lower().startswith(("https://", "http://")) or any(ord(c) < 32 or ord(c) == 127 for c in url):
-        return ""
-    try:
-        if not urlsplit(url).netloc:
-            return ""
-    except ValueError:
-        return ""
-    # quotes, parentheses, backslashes, spaces and angle brackets are not in ``safe``: they get %-encoded.
-    return quote(url, safe=":/?#[]@!$&*+,;=%~-._")
+    """Text for Markdown (prose or a table cell): one line, HTML-escaped, Markdown punctuation and ``|`` backslashed."""
+    return markdown_text(text)
 
 
 def _yaml_scalar(value: str) -> str:
@@ -83,13 +75,11 @@ def _handle(author: Author) -> str:
 
 
 def _slug(authors: Sequence[Author]) -> str:
-    return "-".join(sorted(a.handle.lower().lstrip("@") for a in authors))
+    return published_name(a.handle for a in authors)
 
 
 def _initials(author: Author) -> str:
-    letters = [next((c for c in word if c.isalnum()), "") for word in _one_line(author.name).split()]
-    letters = [c for c in letters if c][:2] or [c for c in author.handle if c.isalnum()][:1] or ["?"]
-    return "".join(letters).upper()
+    return initials_of(_one_line(author.name), author.handle)
 
 
 def _avatar(author: Author, size: int) -> str:
@@ -141,9 +131,13 @@ def _is_tiny(config: TrainConfig) -> bool:
     return str(config.model).strip().lower() == "tiny"
 
 
-def _base_model(config: TrainConfig) -> str:
-    """The base model in Markdown: a Hub link for Hub names, the escaped path for local folders."""
-    model = str(config.model).strip()
+def _base_model(config: TrainConfig, metrics: Optional[dict] = None) -> str:
+    """The base model in Markdown: a Hub link for Hub names, the escaped path for local folders.
+
+    ``metrics["base_model"]`` (written by training) names what a named model such as
+    ``smollm2-135m`` resolved to.
+    """
+    model = str((metrics or {}).get("base_model") or config.model).strip()
     if _is_tiny(config):
         return "a small GPT-2 trained from scratch"
     if _HUB_NAME.match(model) and not os.path.exists(model):
@@ -202,7 +196,7 @@ def hyperparameters(config: TrainConfig, metrics: Optional[dict] = None) -> list
         else "not used (all weights trained)"
     )
     rows = [
-        ("Base model", "tiny (GPT-2 from scratch)" if _is_tiny(config) else _md(config.model)),
+        ("Base model", "tiny (GPT-2 from scratch)" if _is_tiny(config) else _base_model(config, metrics)),
         ("Learning rate (peak)", f"{config.learning_rate:g}"),
         ("Learning-rate schedule", config.lr_scheduler),
         ("Warm-up", warmup),
@@ -268,12 +262,12 @@ def _training_procedure(authors, config: TrainConfig, metrics: dict, wandb_url: 
     who = _md("@" + _slug(authors))
     if _is_tiny(config):
         intro = (
-            f"The model is {_base_model(config)} on {who}'s tweets, with a byte-level BPE tokenizer "
+            f"The model is {_base_model(config, metrics)} on {who}'s tweets, with a byte-level BPE tokenizer "
             "learned from the same tweets: it starts with no pre-trained knowledge."
         )
     else:
         how = " with LoRA adapters, merged into the weights on save" if config.lora else ""
-        intro = f"The model is based on the pre-trained {_base_model(config)}, fine-tuned{how} on {who}'s tweets."
+        intro = f"The model is based on the pre-trained {_base_model(config, metrics)}, fine-tuned{how} on {who}'s tweets."
     parts = [intro, "Hyper-parameters:", _table(("Hyper-parameter", "Value"), hyperparameters(config, metrics))]
     rows = [(label, fmt(metrics[key])) for key, label, fmt in METRIC_ROWS if metrics.get(key) is not None]
     if rows:
@@ -295,7 +289,7 @@ def _how_to_use(model_id: str) -> str:
     return "Load the model in a text-generation pipeline and give it the start of a tweet:\n\n" + _code_block(code)
 
 
-def _limitations(authors: Sequence[Author], config: TrainConfig) -> str:
+def _limitations(authors: Sequence[Author], config: TrainConfig, metrics: Optional[dict] = None) -> str:
     whose = "this author's" if len(authors) == 1 else "these authors'"
     if _is_tiny(config):
         first = (
@@ -304,7 +298,7 @@ def _limitations(authors: Sequence[Author], config: TrainConfig) -> str:
         )
     else:
         first = (
-            f"The model keeps the limitations and biases of its base model, {_base_model(config)} "
+            f"The model keeps the limitations and biases of its base model, {_base_model(config, metrics)} "
             "(see that model's card): it can write false, offensive or nonsensical text."
         )
     return "\n\n".join(
@@ -362,7 +356,7 @@ def render_card(
         _training_data(authors, stats, metrics),
         _training_procedure(authors, config, metrics, wandb_url),
         _how_to_use(str(model_id)),
-        _limitations(authors, config),
+        _limitations(authors, config, metrics),
         _about(),
     ]
     sections = [f"## {title}\n\n{body}" for title, body in zip(SECTIONS, bodies)]
@@ -379,17 +373,42 @@ def write_card(
     wandb_url: Optional[str] = None,
     thumbnail: str = "",
 ) -> Path:
-    """Render the card and write ``folder/README.md`` atomically (temp file, then replace)."""
+    """Render the card and write ``folder/README.md`` atomically."""
     text = render_card(authors, stats, config, metrics, model_id, wandb_url, thumbnail)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / CARD_FILE
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".README.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(folder / CARD_FILE, text)
+
+
+def initials(author: Author) -> str:
+    """One or two capital letters that stand in for an author without an avatar (card header, preview image)."""
+    return _initials(author)
+
+
+__all__ = ["render_card", "write_card", "retarget_card", "hyperparameters", "initials", "safe_url"]
+
+
+def retarget_card(text: str, model_id: str, thumbnail: Optional[str] = None) -> str:
+    """The same card for another copy of the model: its "How to use" snippet loads ``model_id``
+    and, when ``thumbnail`` is given, its front matter's ``thumbnail`` is that URL or path.
+
+    For the copies that are pushed to the Hub or packed in a zip; the README.md in the model
+    folder keeps naming the folder. Parts a user has removed from the card are left as they are.
+    """
+    front = re.match(r"---\n(.*?\n)---\n", text, re.S)
+    if front and thumbnail is not None:
+        line = f"thumbnail: {_yaml_scalar(thumbnail)}".rstrip()
+        lines = front.group(1).splitlines()
+        if any(old.startswith("thumbnail:") for old in lines):
+            lines = [line if old.startswith("thumbnail:") else old for old in lines]
+        else:  # where render_card puts it: after "language:"
+            lines.insert(1 if lines and lines[0].startswith("language:") else 0, line)
+        text = "---\n" + "\n".join(lines) + "\n---\n" + text[front.end():]
+    head = "## How to use\n\n"
+    start = text.find(head)
+    if start >= 0:
+        body = start + len(head)
+        end = text.find("\n\n## ", body)
+        end = len(text.rstrip("\n")) if end < 0 else end
+        text = text[:body] + _how_to_use(str(model_id)) + text[end:]
+    return text

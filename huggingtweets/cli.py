@@ -8,12 +8,37 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 from typing import Optional, Sequence
 
 from .errors import HuggingTweetsError
+from .quiet import quiet_libraries
 
 MAX_SHOWN = 3  # tweets shown per author by `data`
+
+# What a terminal acts on rather than shows: C0 controls (ESC opens colour and cursor
+# sequences), DEL, C1 controls (U+009B is a one-character CSI) and lone surrogates (not
+# printable as UTF-8) become U+FFFD; bidirectional overrides and isolates, which reorder
+# what follows on screen, are dropped.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text, keep_lines: bool = False) -> str:
+    """User text (tweets, names, handles, paths, messages) fit for a terminal: whitespace
+    folded to one line (or to its own lines with ``keep_lines``), nothing a terminal obeys.
+    Every CLI print of text that came from a user, a file or the network goes through it."""
+    lines = str(text).split("\n") if keep_lines else [str(text)]
+    return "\n".join(_UNSHOWABLE.sub("\ufffd", _BIDI.sub("", " ".join(line.split()))) for line in lines)
+
+
+def _json_out(value) -> str:
+    """JSON for stdout: json escapes C0 controls itself; DEL, C1, bidi controls and lone
+    surrogates (legal only inside strings) become \\uXXXX escapes, still the same JSON value."""
+    text = json.dumps(value, ensure_ascii=False)
+    return re.sub("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class TqdmProgress:
@@ -29,8 +54,8 @@ class TqdmProgress:
             self.close()
             self.bar = tqdm(total=total, unit="", file=sys.stderr, dynamic_ncols=True, leave=False)
         self.bar.n = done
-        if message:
-            self.bar.set_description_str(message[:60], refresh=False)
+        if message:  # messages name files and handles: user text
+            self.bar.set_description_str(shown(message)[:60], refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:
@@ -62,20 +87,23 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
 
 
 def _load_dataset(args, require_enough: bool):
-    from .dataset import build_dataset, load_sources
+    from .workflow import fetch, prepare
 
     progress = TqdmProgress()
     try:
-        raw = load_sources(args.sources, _fetch_options(args), sample=args.sample, progress=progress)
+        raw = fetch(args.sources, _fetch_options(args), sample=args.sample, progress=progress)
     finally:
         progress.close()
-    return build_dataset(raw, require_enough=require_enough)
+    return prepare(raw, require_enough=require_enough)
 
 
 def cmd_data(args) -> int:
     from .cleaning import check_enough, stats_table
     from .errors import NotEnoughTweets
+    from .workflow import check_folder
 
+    if args.out:
+        check_folder(args.out, "--out")  # before anything is downloaded
     dataset = _load_dataset(args, require_enough=False)
     problems: list[str] = []
     try:
@@ -87,18 +115,18 @@ def cmd_data(args) -> int:
     if args.out:
         path = dataset.save(args.out)
     for line in problems:
-        print(f"warning: {line}", file=sys.stderr)
+        print(f"warning: {shown(line)}", file=sys.stderr)
     if args.json:
         out = {"authors": [{k: getattr(s, k) for k in ("handle", "name", "downloaded", "retweets", "short", "kept")} for s in dataset.stats]}
-        print(json.dumps(out, ensure_ascii=False))
+        print(_json_out(out))
         return 0
-    print(stats_table(dataset.stats))
+    print(shown(stats_table(dataset.stats), keep_lines=True))
     for a in dataset.authors:
-        print(f"\n@{a.author.handle} ({a.author.name}):")
+        print(f"\n@{shown(a.author.handle)} ({shown(a.author.name)}):")
         for text in (a.train + a.valid)[:MAX_SHOWN]:
-            print(f"  - {text}")
+            print(f"  - {shown(text)}")
     if args.out:
-        print(f"\nDataset saved to {path}")
+        print(f"\nDataset saved to {shown(path)}")
     return 0
 
 
@@ -147,68 +175,94 @@ class TqdmTraining:
             self.bar = None
 
 
-# TrainConfig fields whose flag name differs from the field name.
-FLAG_NAMES = {"output_dir": "--output"}
+# Config fields whose flag differs from the field's name.
+FLAG_NAMES = {"output_dir": "--output", "n": "--num"}
+SHORT_FLAGS = {"n": "-n"}
 
 
-def _add_config_args(p: argparse.ArgumentParser) -> None:
-    """One flag per TrainConfig field (``--learning-rate`` for ``learning_rate``), all defaulting to None."""
+def _add_dataclass_args(p: argparse.ArgumentParser, cls, skip: Sequence[str] = ()) -> None:
+    """One flag per field of ``cls`` (``--learning-rate`` for ``learning_rate``), help from the
+    field's metadata, every default None so that "not given" can be told from a value."""
     import dataclasses
     import typing
 
-    from .config import TrainConfig, field_help
+    from .config import field_help
 
-    helps = field_help(TrainConfig)
-    hints = typing.get_type_hints(TrainConfig)
-    defaults = TrainConfig()
-    for f in dataclasses.fields(TrainConfig):
-        flag = FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-"))
+    helps = field_help(cls)
+    hints = typing.get_type_hints(cls)
+    defaults = cls()
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        flags = [SHORT_FLAGS[f.name]] if f.name in SHORT_FLAGS else []
+        flags.append(FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-")))
         default = getattr(defaults, f.name)
         kind = hints[f.name]
+        base = next((a for a in typing.get_args(kind) if a is not type(None)), kind)
         if kind is bool:
-            p.add_argument(flag, dest=f.name, action="store_true", default=None, help=f"{helps.get(f.name, '')} (default: off)")
-        elif f.name == "lora_targets":
-            p.add_argument(flag, dest=f.name, nargs="+", metavar="MODULE", help="LoRA target modules (default: peft's choice)")
+            p.add_argument(*flags, dest=f.name, action="store_true", default=None, help=f"{helps[f.name]} (default: off)")
+        elif typing.get_origin(base) is list:
+            p.add_argument(*flags, dest=f.name, nargs="+", metavar="NAME", help=f"{helps[f.name]}")
         else:
-            base = typing.get_args(kind)[0] if typing.get_args(kind) else kind
-            p.add_argument(flag, dest=f.name, type=base, metavar=f.name.split("_")[-1].upper(), help=f"{helps.get(f.name, '')} (default: {default})")
+            p.add_argument(*flags, dest=f.name, type=_value_of(base), metavar=f.name.split("_")[-1].upper(), help=f"{helps[f.name]} (default: {default})")
+
+
+def _value_of(kind):
+    """argparse type for a field of type ``kind``: a whole number for ints, a finite number for
+    floats (inf and nan are refused), the text itself for strings; the error says which."""
+    if kind is not int and kind is not float:
+        return kind
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:  # also int() of more than 4,300 digits
+            raise argparse.ArgumentTypeError(f"must be {'a whole number' if kind is int else 'a number'}, got {text[:40]!r}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text[:40]!r}")
+        return value
+
+    return parse
+
+
+def _given(args, cls) -> dict:
+    import dataclasses
+
+    return {f.name: getattr(args, f.name, None) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
 
 
 def _train_config(args):
-    import dataclasses
-
     from .config import TrainConfig
+    from .workflow import resume_config
 
+    given = _given(args, TrainConfig)
+    if args.resume:
+        if args.config:
+            raise HuggingTweetsError("--resume continues the saved run with its own config: drop --config.")
+        return resume_config(given.pop("output_dir", TrainConfig().output_dir), **given)
     base = TrainConfig.load(args.config) if args.config else TrainConfig()
-    changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
-    return base.replace(**changes)
+    return base.replace(**given)
 
 
 def cmd_train(args) -> int:
-    from .dataset import build_dataset, load_sources
-    from .training import fine_tune
-
     from .models import check_model
+    from .workflow import check_training, fetch, prepare, train
 
+    if args.resume and (args.sources or args.sample):
+        raise HuggingTweetsError("--resume trains on the run's saved tweets: drop the sources.")
     config = _train_config(args)
-    check_model(config.model)
-    dataset = None
-    if args.sources or args.sample or not args.resume:
-        progress = TqdmProgress()
-        try:
-            raw = load_sources(args.sources, _fetch_options(args), sample=args.sample, progress=progress)
-        finally:
-            progress.close()
-        dataset = build_dataset(raw, validation_fraction=config.validation_fraction, seed=config.seed)
-        for line in dataset.warnings:
-            print(f"warning: {line}", file=sys.stderr)
+    check_training(config, resume=args.resume, overwrite=args.overwrite)  # before any download or write
+    progress = TqdmProgress()
+    try:
+        check_model(config.model, progress)  # before any paid download; converts the offline model once
+        dataset = None if args.resume else prepare(fetch(args.sources, _fetch_options(args), sample=args.sample, progress=progress))
+    finally:
+        progress.close()
+    for line in dataset.warnings if dataset else ():
+        print(f"warning: {shown(line)}", file=sys.stderr)
     bar = TqdmTraining()
     try:
-        result = fine_tune(config, dataset, callbacks=[bar], resume=args.resume)
-    except KeyboardInterrupt:
-        bar.close()
-        print(f"error: interrupted; checkpoints are in {config.output_dir}/checkpoints: add --resume to continue.", file=sys.stderr)
-        return 130
+        result = train(config, dataset, callbacks=[bar], resume=args.resume, overwrite=args.overwrite)
     finally:
         bar.close()
     _print_result(result)
@@ -217,44 +271,35 @@ def cmd_train(args) -> int:
 
 def _print_result(result) -> None:
     m = result.metrics
+    where = shown(result.output_dir)
+    if result.stopped:
+        print(f"Stopped at step {m['global_step']}: add --resume (with --output {where}) to finish the run.", file=sys.stderr)
     if "eval_loss" in m:
         print(f"Held-out loss {m['eval_loss_before']:.3f} -> {m['eval_loss']:.3f} (perplexity {m['perplexity']:.1f}) after {m['global_step']} steps.")
     if result.wandb_url:
-        print(f"W&B run: {result.wandb_url}")
-    print(f"Model saved to {result.output_dir}")
+        print(f"W&B run: {shown(result.wandb_url)}")
+    print(f"Model saved to {where}")
 
 
 # --- generate ----------------------------------------------------------------------
-def _add_sampling_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-n", "--num", dest="n", type=int, help="tweets to generate (default: 5)")
-    p.add_argument("--temperature", type=float, help="(default: 1.0)")
-    p.add_argument("--top-p", type=float, help="(default: 0.95)")
-    p.add_argument("--top-k", type=int, help="(default: 0, off)")
-    p.add_argument("--max-new-tokens", type=int, help="(default: 60)")
-    p.add_argument("--repetition-penalty", type=float, help="(default: 1.0)")
-    p.add_argument("--seed", type=int, help="fix for repeatable tweets")
-
-
 def _sampling_config(args, prompt: Optional[str]):
     from .config import SamplingConfig
 
-    keys = ("n", "temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty", "seed")
-    return SamplingConfig().replace(prompt=prompt, **{k: getattr(args, k, None) for k in keys})
+    return SamplingConfig().replace(**{**_given(args, SamplingConfig), "prompt": prompt})
 
 
 def _print_tweets(tweets) -> None:
-    for i, t in enumerate(tweets, 1):
-        flag = f"  [near-copy {t.similarity:.2f} of: {t.nearest}]" if t.near_copy else f"  (nearest similarity {t.similarity:.2f})"
-        print(f"{i}. {t.text}\n{flag}")
+    for i, t in enumerate(tweets, 1):  # a model can write any byte: its text is user text too
+        flag = f"  [near-copy {t.similarity:.2f} of: {shown(t.nearest)}]" if t.near_copy else f"  (nearest similarity {t.similarity:.2f})"
+        print(f"{i}. {shown(t.text)}\n{flag}")
 
 
 def cmd_generate(args) -> int:
-    from .generation import load_generator
+    from .generation import generate
 
-    sampling = _sampling_config(args, args.prompt)
-    tweets = load_generator(args.folder).generate(sampling)
+    tweets = generate(args.folder, _sampling_config(args, args.prompt))
     if args.json:
-        print(json.dumps([t.to_dict() for t in tweets], ensure_ascii=False))
+        print(_json_out([t.to_dict() for t in tweets]))
     else:
         _print_tweets(tweets)
     return 0
@@ -262,34 +307,77 @@ def cmd_generate(args) -> int:
 
 # --- demo --------------------------------------------------------------------------
 def cmd_demo(args) -> int:
-    from .config import SamplingConfig
-    from .dataset import build_dataset, load_sources
-    from .generation import load_generator
-    from .training import DEMO_CONFIG, fine_tune, remove_checkpoints
+    from .config import SamplingConfig, demo_config
+    from .folder import ModelFolder
+    from .generation import generate
+    from .models import check_model
+    from .workflow import fetch, prepare, train
 
-    config = DEMO_CONFIG.replace(output_dir=args.output)
-    remove_checkpoints(config.output_dir)  # the demo folder is the demo's own: always start over
+    config = demo_config(tiny=args.tiny, output_dir=args.output)
+    folder = ModelFolder(config.output_dir)
+    # The demo's own earlier output is replaced; anything else in the folder is refused by training.
+    overwrite = folder.has_model() or folder.has_run() or folder.incomplete()
     print("1/3 Reading the bundled sample archive (a fictional account)...", file=sys.stderr)
-    dataset = build_dataset(load_sources([], sample=True), validation_fraction=config.validation_fraction, seed=config.seed)
+    dataset = prepare(fetch([], sample=True))
     s = dataset.stats[0]
-    print(f"    @{s.handle}: {s.downloaded} downloaded, {s.retweets} retweets, {s.short} short, {s.kept} kept", file=sys.stderr)
-    print("2/3 Training the tiny model on the CPU...", file=sys.stderr)
+    print(f"    @{shown(s.handle)}: {s.downloaded} downloaded, {s.retweets} retweets, {s.short} short, {s.kept} kept", file=sys.stderr)
+    what = "the tiny model (from scratch)" if args.tiny else f"the pretrained {config.model}"
+    print(f"2/3 Fine-tuning {what} on the CPU...", file=sys.stderr)
+    progress = TqdmProgress()
+    try:
+        check_model(config.model, progress)  # the offline model is converted once, with progress
+    finally:
+        progress.close()
     bar = TqdmTraining()
     try:
-        result = fine_tune(config, dataset, callbacks=[bar])
+        result = train(config, dataset, callbacks=[bar], overwrite=overwrite)
     finally:
         bar.close()
     _print_result(result)
     print("3/3 Generating 5 tweets for \"My dream is\":", file=sys.stderr)
-    tweets = load_generator(result.output_dir).generate(SamplingConfig(prompt="My dream is", n=5, seed=args.seed))
-    _print_tweets(tweets)
-    print(f"\nThe model folder is {result.output_dir} (model card: {result.output_dir}/README.md).")
-    print(f"Try: huggingtweets generate {result.output_dir} \"Today's loaf\"")
+    _print_tweets(generate(result.output_dir, SamplingConfig(prompt="My dream is", n=5, seed=args.seed)))
+    where = shown(result.output_dir)
+    print(f"\nThe model folder is {where} (model card: {where}/README.md).")
+    print(f"Try: huggingtweets generate {where} \"Today's loaf\"")
     return 0
 
 
+# --- push, export -------------------------------------------------------------------
+def _size(path) -> str:
+    import os
+
+    return f"{os.path.getsize(path) / 1e6:.1f} MB"
+
+
+def cmd_push(args) -> int:
+    from .share import push_to_hub
+
+    # The token comes from HF_TOKEN, a Colab secret or `hf auth login`: never a flag (shell history).
+    result = push_to_hub(args.folder, args.repo_id, private=args.private, include_dataset=args.include_dataset)
+    print(f"Pushed {len(result.files)} files to {result.url}{' (private)' if args.private else ''}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .share import export_zip
+
+    path = export_zip(args.folder, args.zip, overwrite=args.overwrite, include_dataset=args.include_dataset)
+    print(f"Wrote {path} ({_size(path)}): unzip it and load the folder inside with pipeline('text-generation', model=...)")
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with every usage error as one line on stderr, exit code 2: what is wrong and
+    where the help is (subcommands are built with the same class)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {shown(message)} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="huggingtweets", description="Turn someone's tweets into a language model that writes like them.")
+    from .config import SamplingConfig, TrainConfig
+
+    parser = _Parser(prog="huggingtweets", description="Turn someone's tweets into a language model that writes like them.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -301,45 +389,74 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="fine-tune a model on the sources' tweets (flags map to TrainConfig fields)")
     _add_source_args(p)
-    _add_config_args(p)
+    _add_dataclass_args(p, TrainConfig)
     p.add_argument("--config", metavar="FILE.json", help="a TrainConfig JSON file; flags override it")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in the output folder")
+    p.add_argument("--resume", action="store_true", help="continue the unfinished run in --output with its own settings and tweets")
+    p.add_argument("--overwrite", action="store_true", help="replace the model (or unfinished run) in --output; it stays until the new one is saved")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("generate", help="generate tweets with a trained model folder")
     p.add_argument("folder", metavar="DIR", help="a model folder written by 'huggingtweets train'")
     p.add_argument("prompt", nargs="?", default=None, metavar="PROMPT", help='the start of the tweet (default: "My dream is")')
-    _add_sampling_args(p)
+    _add_dataclass_args(p, SamplingConfig, skip=("prompt",))
     p.add_argument("--json", action="store_true", help='print [{"text", "nearest", "similarity", "near_copy"}, ...]')
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("demo", help="offline end to end: the sample, the tiny model, 5 tweets")
+    p = sub.add_parser("demo", help="offline end to end: the sample, the pretrained smollm2-135m, 5 tweets")
     p.add_argument("--output", default="huggingtweets-demo", metavar="DIR", help="model folder (default: ./huggingtweets-demo)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    p.add_argument("--tiny", action="store_true", help="the tiny model from scratch instead: under a minute, but word salad")
     p.set_defaults(func=cmd_demo)
+
+    dataset_help = "also share dataset.json: the cleaned tweets, which can be personal (default: left out)"
+    p = sub.add_parser("push", help="upload a model folder to the Hugging Face Hub (token: HF_TOKEN or `hf auth login`)")
+    p.add_argument("folder", metavar="DIR", help="a model folder written by 'huggingtweets train'")
+    p.add_argument("repo_id", metavar="REPO_ID", help="NAME (under the token's account) or NAMESPACE/NAME")
+    p.add_argument("--private", action="store_true", help="make a new repo private (an existing public one is refused)")
+    p.add_argument("--include-dataset", action="store_true", help=dataset_help)
+    p.set_defaults(func=cmd_push)
+
+    p = sub.add_parser("export", help="pack a model folder into one zip (weights, tokenizer, card; never checkpoints)")
+    p.add_argument("folder", metavar="DIR", help="a model folder written by 'huggingtweets train'")
+    p.add_argument("zip", metavar="FILE.zip", help="the zip to write; it unpacks to a folder named like DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace FILE.zip if it exists")
+    p.add_argument("--include-dataset", action="store_true", help=dataset_help)
+    p.set_defaults(func=cmd_export)
     return parser
 
 
-def _quiet_libraries() -> None:
-    """The CLI shows its own progress: silence library chatter that is not for this user."""
-    import os
-    import warnings
-
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    warnings.filterwarnings("ignore", message=".*pin_memory.*")
+def _replace_unprintable() -> None:
+    """A terminal that is not UTF-8 shows '?' for what it cannot print instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError, OSError):  # not a text stream we may change
+            pass
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    _replace_unprintable()
     parser = build_parser()
     args = parser.parse_args(argv)
-    _quiet_libraries()
+    quiet_libraries()
     try:
         return args.func(args)
     except HuggingTweetsError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {shown(err)}", file=sys.stderr)
+        return 1
+    except OSError as err:  # the machine, not the input: a full disk, a folder we may not write
+        where = f" ({shown(err.filename)})" if err.filename else ""
+        print(f"error: {shown(err.strerror or err)}{where}: check the path, its permissions and the free space, then run again.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; downloads so far are kept in the cache, run the same command again to continue.", file=sys.stderr)
         return 130
+    except (RuntimeError, MemoryError) as err:  # torch reports running out of GPU or CPU memory this way
+        if not isinstance(err, MemoryError) and "out of memory" not in str(err).lower():
+            raise
+        print(
+            "error: out of memory: lower --batch-size or --block-size, add --gradient-checkpointing or --lora, "
+            "or choose a smaller --model (checkpoints so far are kept: --resume continues).",
+            file=sys.stderr,
+        )
+        return 1

@@ -31,7 +31,7 @@ METRICS = {
 def card_for(pairs, config=None, metrics=None, model_id="huggingtweets/x", **kw):
     authors = [a for a, _ in pairs]
     stats = [s for _, s in pairs]
-    return render_card(authors, stats, config or TrainConfig(), METRICS if metrics is None else metrics, model_id, **kw)
+    return render_card(authors, stats, config or TrainConfig(model="gpt2"), METRICS if metrics is None else metrics, model_id, **kw)
 
 
 def front_matter(card: str) -> dict:
@@ -186,8 +186,11 @@ def test_base_model_text():
     assert "pre-trained [gpt2](https://huggingface.co/gpt2)" in gpt2
     tiny = card_for(ONE, config=TrainConfig(model="tiny")).split("## Training procedure")[1].split("## ")[0]
     assert "small GPT-2 trained from scratch" in tiny and "huggingface.co" not in tiny
-    lora = card_for(ONE, config=TrainConfig(lora=True))
+    lora = card_for(ONE, config=TrainConfig(model="gpt2", lora=True))
     assert "LoRA adapters" in lora
+    # a named model cites what it resolved to (training writes metrics["base_model"])
+    smol = card_for(ONE, config=TrainConfig(model="smollm2-135m"), metrics={**METRICS, "base_model": "HuggingFaceTB/SmolLM2-135M-Instruct"})
+    assert "pre-trained [HuggingFaceTB/SmolLM2-135M-Instruct](https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct)" in smol
 
 
 def test_metrics_only_those_present():
@@ -275,7 +278,7 @@ def test_safe_url(url, expected):
 # --- writing ------------------------------------------------------------------------------------
 def test_write_card(tmp_path):
     folder = tmp_path / "model"
-    path = write_card(folder, [PRAWN[0]], [PRAWN[1]], TrainConfig(), METRICS, str(folder))
+    path = write_card(folder, [PRAWN[0]], [PRAWN[1]], TrainConfig(model="gpt2"), METRICS, str(folder))
     assert path == folder / "README.md"
     assert path.read_text(encoding="utf-8") == card_for(ONE, model_id=str(folder))
     assert sorted(p.name for p in folder.iterdir()) == ["README.md"]

@@ -1,0 +1,246 @@
+"""The preview image: the generated tweets a user picked, drawn as tweet cards in one PNG.
+
+It is the picture people see first: ``share.py`` makes it the model card's ``thumbnail``
+when the folder is pushed, and it is easy to post anywhere. It is drawn locally with
+Pillow (no browser, no network): avatars come from local files or bytes the caller
+already has, and an author without one gets their initials in a coloured circle, as in
+the card header. Any text draws without an error: characters the font lacks come out as
+the font's fallback box (emoji included, and never in colour).
+
+The width is fixed (``WIDTH``); the height follows the content, up to ``MAX_HEIGHT``:
+tweets that would not fit below it are left out, and a very long tweet is cut at
+``MAX_LINES`` lines with an ellipsis.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import io
+import os
+import tempfile
+import unicodedata
+import zlib
+from pathlib import Path
+from typing import Mapping, Optional, Sequence, Union
+
+from .card import initials
+from .errors import HuggingTweetsError
+from .folder import PREVIEW as PREVIEW_FILE  # in the model folder; the card's thumbnail once shared
+from .sources.base import Author
+
+WIDTH = 1200  # px
+MAX_HEIGHT = 2400  # px
+MAX_LINES = 8  # per tweet
+MAX_CHARS = 1000  # per tweet, before wrapping: generated text can run on
+
+PAD = 40  # around everything, and inside each card
+GAP = 24  # between cards
+AVATAR = 72  # px, the avatar circle in a card
+NAME_SIZE, HANDLE_SIZE, TEXT_SIZE, FOOTER_SIZE = 30, 26, 34, 22  # px
+LINE = int(TEXT_SIZE * 1.35)
+
+BACKGROUND, CARD, BORDER = (245, 248, 250), (255, 255, 255), (207, 217, 222)
+INK, GREY = (15, 20, 25), (83, 100, 113)
+# Initials circles: one colour per handle, from a palette with white text readable on each.
+PALETTE = ((29, 155, 240), (120, 86, 255), (249, 24, 128), (0, 186, 124), (255, 122, 0), (84, 110, 122))
+
+# Fonts with wide coverage, first found wins: (regular, bold) file names that Pillow looks
+# up in the system font folders, then matplotlib's copy of DejaVu (Colab has it).
+FONTS = (
+    ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+    ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf"),
+    ("LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf"),
+    ("Arial.ttf", "Arial Bold.ttf"),
+)
+
+AvatarSource = Union[str, os.PathLike, bytes]
+
+
+def _pil():
+    try:
+        from PIL import Image, ImageDraw, ImageFont, ImageOps
+    except ImportError:
+        raise HuggingTweetsError("The preview image needs Pillow: pip install Pillow") from None
+    return Image, ImageDraw, ImageFont, ImageOps
+
+
+# --- text ------------------------------------------------------------------------------------
+def _clean(text) -> str:
+    """One line of drawable text: no lone surrogates, no control characters, at most MAX_CHARS."""
+    text = str(getattr(text, "text", text))  # a GeneratedTweet or a plain string
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
+
+
+def _key(handle) -> str:
+    """A handle as avatars are looked up and colours picked: clean, lower case, no "@"."""
+    return _clean(handle).lower().lstrip("@")
+
+
+@functools.lru_cache(maxsize=None)
+def _font(size: int, bold: bool = False):
+    _, _, ImageFont, _ = _pil()
+    extra = []
+    spec = importlib.util.find_spec("matplotlib")
+    if spec and spec.origin:  # found without importing matplotlib
+        ttf = Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf"
+        extra = [(str(ttf / "DejaVuSans.ttf"), str(ttf / "DejaVuSans-Bold.ttf"))]
+    for regular, heavy in (*FONTS, *extra):
+        try:
+            return ImageFont.truetype(heavy if bold else regular, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size)  # Pillow's own font: Latin only, boxes for the rest
+
+
+def _wrap(text: str, font, width: int) -> list[str]:
+    """Greedy word wrap to ``width`` px; a word wider than a line is cut by characters."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if font.getlength(candidate) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for ch in word:  # only reached for a word longer than a whole line
+            if line and font.getlength(line + ch) > width:
+                lines.append(line)
+                line = ""
+            line += ch
+    if line or not lines:
+        lines.append(line)
+    if len(lines) > MAX_LINES:
+        last = lines[MAX_LINES - 1]
+        while last and font.getlength(last + " …") > width:
+            last = last[:-1]
+        lines = lines[: MAX_LINES - 1] + [last.rstrip() + " …"]
+    return lines
+
+
+def _fit(text: str, font, width: int) -> str:
+    """``text`` on one line of ``width`` px, cut with an ellipsis if needed."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
+
+
+# --- avatars ---------------------------------------------------------------------------------
+def _circle(image, size: int):
+    Image, ImageDraw, _, ImageOps = _pil()
+    image = ImageOps.fit(image.convert("RGB"), (size, size))
+    mask = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, size - 1, size - 1), fill=255)
+    image.putalpha(mask)
+    return image
+
+
+def _avatar(author: Author, source: Optional[AvatarSource], size: int):
+    """The author's picture in a circle, or their initials on a colour of their own."""
+    Image, ImageDraw, _, _ = _pil()
+    if source is not None:
+        try:
+            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as picture:
+                return _circle(picture, size)
+        except Exception:  # missing, unreadable or not an image: the initials stand in
+            pass
+    colour = PALETTE[zlib.crc32(_key(author.handle).encode("utf-8")) % len(PALETTE)]
+    disc = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(disc)
+    draw.ellipse((0, 0, size - 1, size - 1), fill=colour)
+    letters = _clean(initials(author))[:2] or "?"
+    font = _font(size * 2 // 5, bold=True)
+    left, top, right, bottom = draw.textbbox((0, 0), letters, font=font)
+    draw.text(((size - (right - left)) / 2 - left, (size - (bottom - top)) / 2 - top), letters, font=font, fill="white")
+    return disc
+
+
+def _group(authors: Sequence[Author], avatars: Mapping[str, AvatarSource], size: int):
+    """The authors' circles side by side on a transparent strip."""
+    Image, _, _, _ = _pil()
+    step = size + 8
+    group = Image.new("RGBA", (step * len(authors) - 8, size), (0, 0, 0, 0))
+    for i, author in enumerate(authors):
+        circle = _avatar(author, avatars.get(_key(author.handle)), size)
+        group.alpha_composite(circle, (i * step, 0))
+    return group
+
+
+# --- the picture ------------------------------------------------------------------------------
+def render_preview(
+    tweets: Sequence,
+    authors: Sequence[Author],
+    path: str | Path,
+    avatars: Optional[Mapping[str, AvatarSource]] = None,
+) -> Path:
+    """Draw ``tweets`` (strings or ``GeneratedTweet``s) as cards by ``authors`` and save a PNG.
+
+    ``avatars`` maps a handle to a local image file or its bytes. ``path`` is the PNG, or a
+    folder (the model folder) to write ``preview.png`` in. Returns the path written.
+    """
+    Image, ImageDraw, _, _ = _pil()
+    texts = [t for t in (_clean(t) for t in tweets) if t]
+    if not texts:
+        raise HuggingTweetsError("Pick at least one tweet for the preview image.")
+    if not authors:
+        raise HuggingTweetsError("The preview image needs the model's author(s).")
+    avatars = {_key(k): v for k, v in (avatars or {}).items()}
+    path = Path(path)
+    if path.is_dir():
+        path = path / PREVIEW_FILE
+
+    name_font, handle_font = _font(NAME_SIZE, bold=True), _font(HANDLE_SIZE)
+    text_font, footer_font = _font(TEXT_SIZE), _font(FOOTER_SIZE)
+    group = _group(list(authors), avatars, AVATAR)
+    names = " & ".join(_clean(a.name) or _clean(a.handle) for a in authors)
+    handles = " · ".join("@" + _clean(a.handle).lstrip("@") for a in authors)
+    text_width = WIDTH - 2 * PAD - 2 * PAD  # inside a card
+    footer = f"Written by an AI trained on the tweets of {handles.replace(' · ', ' & ')} · made with huggingtweets"
+
+    # Measure: each card is a name row (as tall as the avatars) and its wrapped lines.
+    header_h = AVATAR + 16
+    cards, height = [], PAD
+    for text in texts:
+        lines = _wrap(text, text_font, text_width)
+        card_h = PAD + header_h + LINE * len(lines) + PAD
+        if cards and height + card_h + GAP + FOOTER_SIZE + 2 * PAD > MAX_HEIGHT:
+            break  # no room left: the remaining tweets are left out
+        cards.append((lines, card_h))
+        height += card_h + GAP
+    height = min(height + FOOTER_SIZE + PAD, MAX_HEIGHT)
+
+    # Draw.
+    image = Image.new("RGB", (WIDTH, height), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    y = PAD
+    for lines, card_h in cards:
+        draw.rounded_rectangle((PAD, y, WIDTH - PAD, y + card_h), radius=24, fill=CARD, outline=BORDER, width=2)
+        x0, y0 = 2 * PAD, y + PAD
+        image.paste(group, (x0, y0), group)
+        name_x = x0 + group.width + 20
+        room = WIDTH - 2 * PAD - name_x
+        draw.text((name_x, y0 + 4), _fit(names, name_font, room), font=name_font, fill=INK)
+        draw.text((name_x, y0 + 4 + NAME_SIZE + 8), _fit(handles, handle_font, room), font=handle_font, fill=GREY)
+        for i, line in enumerate(lines):
+            draw.text((x0, y0 + header_h + i * LINE), line, font=text_font, fill=INK)
+        y += card_h + GAP
+    draw.text((PAD, y), _fit(footer, footer_font, WIDTH - 2 * PAD), font=footer_font, fill=GREY)
+
+    # Save atomically: a half-written preview must not be picked up by a push.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            image.save(f, format="PNG", optimize=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,282 @@
+"""Share a trained model folder: push it to the Hugging Face Hub, or pack it in one zip.
+
+Both send the same files, chosen by ``SHARED_FILES``: the weights, the tokenizer, the
+configs, the card and the preview image. Never ``checkpoints/`` (optimizer state, several
+times the model's size, of no use to a reader) and never ``dataset.json`` unless asked:
+it holds the cleaned tweets, which can be personal. The list is an allow-list, so a file
+someone drops into the folder (notes, an X archive) is not shared by accident.
+
+The README.md in the folder is left as training wrote it: its "How to use" snippet loads
+the model from that folder, which is right there. The copy that is pushed names the repo
+id instead (and, with a ``preview.png``, points its ``thumbnail`` at that image on the
+Hub); the copy in a zip names the folder the zip unpacks to.
+
+The token comes from the caller, ``HF_TOKEN``, a Colab secret named ``HF_TOKEN`` or the
+Hub login (``hf auth login``), in that order. It goes to ``huggingface_hub`` and nowhere
+else: it is never printed, logged, saved or put in an error message. Hub failures become
+one-line ``HuggingTweetsError``s that say what to do.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Optional
+
+from .card import retarget_card
+from .errors import HuggingTweetsError
+from .folder import CARD as CARD_FILE
+from .folder import PREVIEW as PREVIEW_FILE
+from .folder import SHARED_ALWAYS, SHARED_NEVER, SHARED_ON_REQUEST
+
+TOKEN_NAME = "HF_TOKEN"  # the environment variable and the Colab secret
+TOKENS_PAGE = "https://huggingface.co/settings/tokens"
+
+# Which top-level files of a model folder leave the machine (the names are folder.py's).
+# "never" wins over everything, "on_request" (personal data) needs include_dataset=True,
+# and anything matching no pattern stays home. Sub-folders are never shared.
+SHARED_FILES = {"always": SHARED_ALWAYS, "on_request": SHARED_ON_REQUEST, "never": SHARED_NEVER}
+_WEIGHTS = ("*.safetensors", "*.bin")
+_STORED = (".safetensors", ".bin", ".png")  # already dense: zipping them only costs time
+
+
+# --- which files ------------------------------------------------------------------------
+def _matches(name: str, kind: str) -> bool:
+    return any(fnmatchcase(name, pattern) for pattern in SHARED_FILES[kind])
+
+
+def shared_files(folder: str | Path, include_dataset: bool = False) -> list[Path]:
+    """The files of ``folder`` that a push or an export sends, sorted by name.
+
+    Raises ``HuggingTweetsError`` when the folder holds no finished model (no config.json
+    or no weights, e.g. a run that only wrote checkpoints so far).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise HuggingTweetsError(f"{folder} is not a folder: give the model folder that training wrote.")
+    chosen = []
+    for path in sorted(folder.iterdir()):
+        name = path.name
+        if not path.is_file() or _matches(name, "never"):
+            continue
+        if _matches(name, "always") or (include_dataset and _matches(name, "on_request")):
+            chosen.append(path)
+    names = [p.name for p in chosen]
+    if "config.json" not in names or not any(fnmatchcase(n, w) for n in names for w in _WEIGHTS):
+        raise HuggingTweetsError(
+            f"{folder} holds no finished model (config.json and weights): finish training (--resume) before sharing it."
+        )
+    return chosen
+
+
+# --- the token ------------------------------------------------------------------------------
+def _colab_secret() -> tuple[Optional[str], str]:
+    """(token, hint) from Colab's Secrets panel; the hint says why there is none."""
+    try:
+        from google.colab import userdata  # type: ignore  # only exists inside Colab
+    except ImportError:
+        return None, ""
+    try:
+        token = userdata.get(TOKEN_NAME)
+    except getattr(userdata, "NotebookAccessError", ()):  # the user said no to "grant access" (or never said yes)
+        return None, f" (the Colab secret {TOKEN_NAME} exists but this notebook has no access to it: switch it on in the Secrets panel)"
+    except Exception:  # SecretNotFoundError (no such secret), or the secrets service failing: no secret
+        return None, ""
+    return (token.strip() or None) if isinstance(token, str) else None, ""
+
+
+def _find_token(token: Optional[str] = None) -> tuple[Optional[str], str]:
+    if token and token.strip():
+        return token.strip(), ""
+    if os.environ.get(TOKEN_NAME, "").strip():
+        return os.environ[TOKEN_NAME].strip(), ""
+    secret, hint = _colab_secret()
+    if secret:
+        return secret, ""
+    from huggingface_hub import get_token
+
+    return get_token(), hint  # the Hub login (`hf auth login`, `notebook_login()`)
+
+
+def find_hf_token(token: Optional[str] = None) -> Optional[str]:
+    """``token`` if given, else HF_TOKEN, else the Colab secret HF_TOKEN, else the Hub login; None if nowhere."""
+    return _find_token(token)[0]
+
+
+# --- the card that is shared ---------------------------------------------------------------
+def _shared_card(path: Path, model_id: str, thumbnail: Optional[str]) -> bytes:
+    return retarget_card(path.read_text(encoding="utf-8"), model_id, thumbnail).encode("utf-8")
+
+
+# --- Hub errors, in one line ---------------------------------------------------------------
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """Connection failures: OSError, and the transport errors of the httpx that huggingface_hub uses."""
+    errors: list[type[BaseException]] = [OSError]
+    for name in ("httpx2", "httpx"):  # huggingface_hub 2.x, 1.x
+        try:
+            errors.append(importlib.import_module(name).TransportError)
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errors)
+
+
+def _http_message(status: int, repo_id: str) -> str:
+    if status == 401:
+        return f"The Hugging Face Hub refused the token (401): it is invalid or expired. Make a new one with write access at {TOKENS_PAGE}."
+    if status == 403:
+        return (
+            f"This token cannot write to {repo_id} (403): the name belongs to another account or to an organization "
+            f"you cannot write to, or the token is read-only. Pick a name under your own account, or use a write token ({TOKENS_PAGE})."
+        )
+    if status == 409:
+        return f"{repo_id} clashes with another repo or a push in progress (409): pick another name, or push again in a minute."
+    if status == 404:
+        return f"{repo_id} was not found on the Hub (404): check the name."
+    if status == 429:
+        return "The Hugging Face Hub is limiting requests from this token (429): wait a few minutes, then push again."
+    if status >= 500:
+        return f"The Hugging Face Hub had an error ({status}): push again later."
+    return f"The Hugging Face Hub refused the push ({status}): check the repo name and the token."
+
+
+def _explain(err: BaseException, repo_id: str, endpoint: str) -> Optional[str]:
+    """One line for a Hub failure (looking through wrapped causes), or None if it is not one."""
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    seen = 0
+    while err is not None and seen < 5:  # upload threads wrap the real failure in a RuntimeError
+        if isinstance(err, OfflineModeIsEnabled):
+            return "HF_HUB_OFFLINE is set, so nothing can reach the Hub: unset it to push."
+        if isinstance(err, HfHubHTTPError) and getattr(err, "response", None) is not None:
+            return _http_message(err.response.status_code, repo_id)
+        if isinstance(err, _network_errors()):
+            return f"Cannot reach the Hugging Face Hub at {endpoint}: check the connection, then push again."
+        err, seen = err.__cause__, seen + 1
+    return None
+
+
+@contextmanager
+def _hub_errors(repo_id: str, endpoint: str):
+    try:
+        yield
+    except Exception as err:
+        # ``from None``: the chained original carries request details nobody needs to read.
+        message = _explain(err, repo_id, endpoint)
+        if message is None and isinstance(err, ValueError):  # the Hub's own checks, e.g. card metadata
+            message = f"The Hugging Face Hub refused {repo_id}: {str(err).strip().splitlines()[0]}"
+        if message is None:
+            raise
+        raise HuggingTweetsError(message) from None
+
+
+# --- push ------------------------------------------------------------------------------------
+@dataclass
+class PushResult:
+    repo_id: str  # namespace/name, as the Hub resolved it
+    url: str  # the repo's page
+    commit_url: str
+    files: list[str] = field(default_factory=list)  # what was uploaded
+
+
+def push_to_hub(
+    folder: str | Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    include_dataset: bool = False,
+    token: Optional[str] = None,
+    endpoint: Optional[str] = None,
+    commit_message: str = "Upload model made with huggingtweets",
+) -> PushResult:
+    """Create ``repo_id`` on the Hub if needed and upload the model folder to it in one commit.
+
+    ``repo_id`` is ``name`` (under the token's account) or ``namespace/name``. ``private``
+    applies to a new repo; an existing public repo is refused rather than silently left
+    public. ``endpoint`` defaults to ``$HF_ENDPOINT`` read now, then huggingface_hub's.
+    """
+    from huggingface_hub import CommitOperationAdd, HfApi, constants
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    from . import __version__
+
+    folder = Path(folder)
+    files = shared_files(folder, include_dataset)  # local problems first: no token needed to find them
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise HuggingTweetsError(
+            f"{repo_id!r} is not a Hub repo name: use letters, digits, '-', '_' and '.', as name or namespace/name."
+        ) from None
+    token, hint = _find_token(token)
+    if not token:
+        raise HuggingTweetsError(
+            f"No Hugging Face token{hint}: set {TOKEN_NAME}, add a Colab secret named {TOKEN_NAME}, or run "
+            f"`hf auth login`, with a token that can write ({TOKENS_PAGE})."
+        )
+    endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+    api = HfApi(endpoint=endpoint, token=token, library_name="huggingtweets", library_version=__version__)
+
+    with _hub_errors(repo_id, endpoint):
+        url = api.create_repo(repo_id, private=True if private else None, exist_ok=True)
+        left_public = private and not api.repo_info(url.repo_id).private
+    repo_id = url.repo_id  # "name" -> "account/name"
+    if left_public:
+        raise HuggingTweetsError(
+            f"{repo_id} already exists and is public, and private only applies to a new repo: "
+            "make it private in its settings on the Hub, or push to a new name."
+        )
+
+    names = [p.name for p in files]
+    thumbnail = f"{endpoint}/{repo_id}/resolve/main/{PREVIEW_FILE}" if PREVIEW_FILE in names else None
+    operations = [
+        CommitOperationAdd(
+            path_in_repo=p.name,
+            path_or_fileobj=_shared_card(p, repo_id, thumbnail) if p.name == CARD_FILE else str(p),
+        )
+        for p in files
+    ]
+    with _hub_errors(repo_id, endpoint):
+        commit = api.create_commit(repo_id, operations, commit_message=commit_message)
+    return PushResult(repo_id=repo_id, url=str(url), commit_url=str(commit.commit_url), files=names)
+
+
+# --- export ------------------------------------------------------------------------------------
+def export_zip(folder: str | Path, zip_path: str | Path, *, overwrite: bool = False, include_dataset: bool = False) -> Path:
+    """Pack the model folder into one zip whose top-level folder has the model folder's name.
+
+    Unzipping gives a folder that ``pipeline('text-generation', model=NAME)`` loads; its card's
+    snippet names that folder. Written to a temporary file beside ``zip_path``, then renamed,
+    so a crash never leaves a half-written zip under the final name.
+    """
+    folder = Path(folder).resolve()
+    zip_path = Path(zip_path)
+    files = shared_files(folder, include_dataset)
+    if zip_path.is_dir():
+        raise HuggingTweetsError(f"{zip_path} is a folder: give a file name such as {folder.name}.zip.")
+    if zip_path.exists() and not overwrite:
+        raise HuggingTweetsError(f"{zip_path} already exists: choose another name, or overwrite it.")
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    thumbnail = PREVIEW_FILE if any(p.name == PREVIEW_FILE for p in files) else None
+    fd, tmp = tempfile.mkstemp(dir=zip_path.parent, prefix=f".{zip_path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", strict_timestamps=False) as zf:
+            for p in files:
+                arcname = f"{folder.name}/{p.name}"
+                kind = zipfile.ZIP_STORED if p.suffix in _STORED else zipfile.ZIP_DEFLATED
+                if p.name == CARD_FILE:
+                    info = zipfile.ZipInfo.from_file(p, arcname, strict_timestamps=False)  # the card's date and mode
+                    info.compress_type = kind
+                    zf.writestr(info, _shared_card(p, folder.name, thumbnail))
+                else:
+                    zf.write(p, arcname, compress_type=kind)
+        os.replace(tmp, zip_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return zip_path

@@ -1,0 +1,69 @@
+"""`huggingtweets push` and `export` through the real CLI entry point (the fake Hub, a real zip)."""
+
+import zipfile
+
+from fake_hub import TOKEN
+from huggingtweets.cli import main
+from test_share import SHARED, hub, leak_check, model_dir, no_token, trained  # noqa: F401  (fixtures)
+
+
+def test_push_uploads_the_folder(model_dir, hub, monkeypatch, capsys, leak_check):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    assert main(["push", str(model_dir), "wren-bot"]) == 0
+    out = capsys.readouterr().out
+    assert out == f"Pushed {len(SHARED)} files to {hub.url}/me/wren-bot\n"
+    [commit] = hub.commits
+    assert set(commit.files) == SHARED and not hub.repos["me/wren-bot"].private
+    assert commit.files["model.safetensors"] == (model_dir / "model.safetensors").read_bytes()
+
+
+def test_push_private_with_the_dataset(model_dir, hub, monkeypatch, capsys):
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    assert main(["push", str(model_dir), "me/secret-bot", "--private", "--include-dataset"]) == 0
+    assert capsys.readouterr().out.strip().endswith("/me/secret-bot (private)")
+    assert hub.repos["me/secret-bot"].private
+    assert set(hub.commits[0].files) == SHARED | {"dataset.json"}
+
+
+def test_push_errors_are_one_line(model_dir, hub, monkeypatch, capsys, leak_check):
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    assert main(["push", str(model_dir), "wren-bot"]) == 1  # no token anywhere
+    err = capsys.readouterr().err
+    assert err.startswith("error: No Hugging Face token") and err.count("\n") == 1
+    monkeypatch.setenv("HF_TOKEN", TOKEN + "x")
+    assert main(["push", str(model_dir), "wren-bot"]) == 1
+    assert "refused the token (401)" in capsys.readouterr().err
+    assert hub.commits == []
+
+
+def test_push_has_no_token_flag(model_dir, capsys):
+    """A token on the command line ends up in shell history: there is no flag for it."""
+    try:
+        code = main(["push", str(model_dir), "wren-bot", "--token", TOKEN])
+    except SystemExit as exit_:  # argparse's usage error
+        code = exit_.code
+    assert code == 2
+    assert "--token" in capsys.readouterr().err
+
+
+def test_export_writes_a_zip_and_respects_overwrite(model_dir, tmp_path, capsys):
+    target = tmp_path / "out" / "wren.zip"
+    assert main(["export", str(model_dir), str(target)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Wrote {target} (") and out.count("\n") == 1
+    with zipfile.ZipFile(target) as zf:
+        assert sorted(zf.namelist()) == sorted(f"wren-bot/{n}" for n in SHARED)
+    assert main(["export", str(model_dir), str(target)]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main(["export", str(model_dir), str(target), "--overwrite", "--include-dataset"]) == 0
+    with zipfile.ZipFile(target) as zf:
+        assert "wren-bot/dataset.json" in zf.namelist()
+
+
+def test_export_of_an_unfinished_folder(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["export", str(tmp_path / "empty"), str(tmp_path / "x.zip")]) == 1
+    assert "holds no finished model" in capsys.readouterr().err
+    assert not (tmp_path / "x.zip").exists()
