@@ -1,9 +1,14 @@
 """The demo notebook served by Voila and driven by a real (headless) Chromium.
 
-Demo mode (the bundled sample, the CPU "tiny" model): click "Download tweets", wait for
-the data table; click "Train Neural Network", wait for training to end (its updates come
-from a background thread and must still reach the page); click "Run predictions", wait
-for the tweet cards. A screenshot of each step goes to ``test-artifacts/``.
+Demo mode (the CPU "tiny" model): the first screen (1280x800) shows step 1's controls,
+in light and in dark mode; upload a generated 100 MB X archive through step 1's chunked
+upload, click "Download tweets", wait for the data table; click "Train Neural Network",
+wait for training to end (its updates come from a background thread and must still
+reach the page) and check the archive's long post was trained on in full; click "Run
+predictions", wait for the tweet cards, open a nearest training tweet, copy a tweet; in
+step 4 draw the preview image, download the zip through its link (the browser's own
+download), and push to a local fake Hub (``fake_hub.py``, whose URL and fake token
+reach the kernel through its environment). Screenshots go to ``test-artifacts/``.
 
 Needs the system Chromium at /usr/bin/chromium (Debian: ``apt-get install chromium``);
 Playwright's own browser download is not used.
@@ -21,11 +26,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from conftest import demo_env
+from archive_fixtures import AVATAR, archive_members, cut_short, js_text, note_item, note_time, tweet_at
+from conftest import demo_env, make_texts
+from fake_hub import TOKEN, FakeHub
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "huggingtweets-demo.ipynb"
@@ -37,6 +45,13 @@ CHROMIUM_ARGS = [
 ]
 
 SERVER_START_S = 90
+UPLOAD_S = 300  # 100 MB in 2 MiB pieces: seconds on an idle machine
+PADDING_BYTES = 100 * 1024 * 1024  # media the reader must never load
+ARCHIVE_TWEETS = 400
+LONG_POST = " ".join(
+    f"Entry {i}: the keeper logged the weather, the gulls and the bread, and the lamp burned until dawn."
+    for i in range(14)
+) + " The last line of this long post says the boats all came home."
 PAGE_S = 240  # Voila runs the notebook (imports torch, transformers) before the widgets show
 DATA_S = 120
 TRAIN_S = 480  # the tiny model, 10 epochs: about a minute on 2 idle cores, minutes on a busy machine
@@ -83,7 +98,12 @@ def voila(tmp_path_factory):
     notebook = tmp / NOTEBOOK.name
     shutil.copy(NOTEBOOK, notebook)
     port = free_port()
-    env = {**os.environ, **demo_env(tmp), "JUPYTER_CONFIG_DIR": str(tmp / "jupyter-config")}  # no user config
+    hub = FakeHub()  # step 4 pushes here: the kernel's Hub is this local stand-in, its token a fake one
+    hub.__enter__()
+    env = {
+        **os.environ, **demo_env(tmp), "JUPYTER_CONFIG_DIR": str(tmp / "jupyter-config"),  # no user config
+        "HF_ENDPOINT": hub.url, "HF_TOKEN": TOKEN, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1",
+    }
     log = tmp / "voila.log"
     cmd = [
         sys.executable, "-m", "voila", str(notebook),
@@ -113,8 +133,9 @@ def voila(tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f"Voila did not answer on {url} within {SERVER_START_S}s:\n{_tail(log)}")
             time.sleep(0.5)
-        yield {"url": url, "tmp": tmp, "log": log}
+        yield {"url": url, "tmp": tmp, "log": log, "hub": hub}
     finally:
+        hub.__exit__(None, None, None)
         if proc.poll() is None:
             proc.terminate()  # Voila shuts its kernels down on SIGTERM
             try:
@@ -124,7 +145,48 @@ def voila(tmp_path_factory):
                 proc.wait(timeout=10)
 
 
-VIEWPORT = {"width": 1280, "height": 900}
+def write_big_archive(folder: Path) -> Path:
+    """A 2022-style X archive of invented tweets, one long post (its full text only in
+    note-tweet.js), and a ~100 MB media member stored uncompressed (generated, never committed)."""
+    import zipfile
+
+    created = "Thu Nov 03 10:00:00 +0000 2022"
+    tweets = [tweet_at(str(5000 + i), f"{text} (day {i})", f"Wed Oct 12 09:{i // 60 % 60:02d}:{i % 60:02d} +0000 2022") for i, text in enumerate(make_texts(ARCHIVE_TWEETS - 1, seed=3))]
+    tweets.append(tweet_at("9000", cut_short(LONG_POST), created))
+    members = archive_members("2022", tweets)
+    members["data/note-tweet.js"] = js_text("note_tweet.part0", [note_item(LONG_POST, note_time(created))])
+    members["data/profile_media/1-" + AVATAR.rsplit("/", 1)[-1]] = avatar_jpeg()  # the one media file the app reads
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "twitter-2024-01-01-abc123.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+        padding = zipfile.ZipInfo("data/tweets_media/9000-padding.mp4", (2022, 11, 3, 10, 0, 0))
+        padding.compress_type = zipfile.ZIP_STORED
+        with zf.open(padding, "w", force_zip64=True) as member:
+            block = bytes(1024 * 1024)
+            for _ in range(PADDING_BYTES // len(block)):
+                member.write(block)
+    return path
+
+
+def avatar_jpeg() -> bytes:
+    """An invented avatar: a lighthouse-ish drawing (a tower and a lamp on a sky)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (400, 400), (70, 130, 180))
+    draw = ImageDraw.Draw(image)
+    draw.polygon([(160, 360), (240, 360), (225, 140), (175, 140)], fill=(245, 245, 245))
+    draw.rectangle([165, 100, 235, 140], fill=(250, 200, 40))
+    draw.rectangle([0, 360, 400, 400], fill=(30, 60, 90))
+    out = io.BytesIO()
+    image.save(out, format="JPEG")
+    return out.getvalue()
+
+
+VIEWPORT = {"width": 1280, "height": 800}
 
 # Training has ended when step 2 shows its summary (the model folder) and a loss curve.
 FINISHED_JS = """() => {
@@ -154,12 +216,51 @@ def no_error_shown(page, where: str) -> None:
     assert errors.count() == 0, f"{where}: the app shows an error: {errors.first.inner_text()}"
 
 
-def test_three_steps_in_a_browser(voila, tmp_path):
+def inside_viewport(page, locator, what: str) -> None:
+    box = locator.bounding_box()
+    assert box, f"{what} is not shown"
+    assert 0 <= box["y"] and box["y"] + box["height"] <= VIEWPORT["height"] and box["x"] + box["width"] <= VIEWPORT["width"], (
+        f"{what} is not on the first screen ({VIEWPORT['width']}x{VIEWPORT['height']}): {box}"
+    )
+
+
+def brightness(css_colour: str) -> float:
+    """0 (black) to 255 (white) for an ``rgb(...)``/``rgba(...)`` colour."""
+    r, g, b = (float(v) for v in re.findall(r"[\d.]+", css_colour)[:3])
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+PAGE_COLOURS_JS = """() => {
+  const background = getComputedStyle(document.body).backgroundColor;
+  const title = getComputedStyle(document.querySelector('.ht-step-title')).color;
+  return [background, title];
+}"""
+
+
+def shoot_dark(page, name: str, number: int = 0) -> None:
+    """The same page with the browser in dark mode (prefers-color-scheme), then back to light."""
+    page.emulate_media(color_scheme="dark")
+    try:
+        background, title = page.evaluate(PAGE_COLOURS_JS)
+        assert brightness(background) < 60 and brightness(title) > 180, f"not dark: background {background}, titles {title}"
+        if number:
+            shoot(page, number, name)
+        else:
+            page.screenshot(path=str(ARTIFACTS / name))
+    finally:
+        page.emulate_media(color_scheme="light")
+
+
+def test_four_steps_in_a_browser(voila, tmp_path):
+    import json
+
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    for old in [*ARTIFACTS.glob("step*.png"), ARTIFACTS / "failure.png"]:
+    for old in [*ARTIFACTS.glob("step*.png"), *ARTIFACTS.glob("first-screen*.png"), ARTIFACTS / "failure.png"]:
         old.unlink(missing_ok=True)
+    archive = write_big_archive(tmp_path / "archive")
+    assert archive.stat().st_size > PADDING_BYTES
     console: list[str] = []
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
@@ -168,6 +269,8 @@ def test_three_steps_in_a_browser(voila, tmp_path):
             headless=True,
             args=CHROMIUM_ARGS,
             viewport=VIEWPORT,
+            color_scheme="light",
+            permissions=["clipboard-read", "clipboard-write"],
         )
         page = context.new_page()
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
@@ -175,17 +278,36 @@ def test_three_steps_in_a_browser(voila, tmp_path):
         try:
             page.goto(voila["url"], timeout=PAGE_S * 1000, wait_until="commit")
 
-            # Step 1: download (the bundled sample in demo mode) and count.
+            # The first screen: step 1's controls without scrolling, light and dark.
             download = page.get_by_role("button", name="Download tweets")
             download.wait_for(state="visible", timeout=PAGE_S * 1000)
-            assert page.locator(".ht-header").count() == 1, "the header (title and GPU check) is not shown"
+            upload_button = page.locator(".ht-upload-button")
+            upload_button.wait_for(state="visible", timeout=60_000)  # the upload widget's own script ran
+            assert page.locator(".ht-header").count() == 1, "the header (the machine's notes) is not shown"
+            assert page.locator(".ht-step-title", has_text="1 · Download tweets").count() == 1
+            inside_viewport(page, page.get_by_placeholder("@handle").first, "step 1's first control (the handle box)")
+            inside_viewport(page, upload_button, "the upload button")
+            inside_viewport(page, download, "the Download tweets button")
+            page.screenshot(path=str(ARTIFACTS / "first-screen.png"))
+            shoot_dark(page, "first-screen-dark.png")
+
+            # Step 1: upload the 100 MB archive (in pieces) instead of the sample, and count it.
+            page.get_by_label("Use the sample archive (a fictional account)").uncheck()
+            page.locator("input.ht-upload-input").set_input_files(str(archive))
+            page.get_by_text(f"Uploaded: {archive.name}").wait_for(timeout=UPLOAD_S * 1000)
+            uploaded = voila["tmp"] / "uploads" / archive.name
+            assert uploaded.stat().st_size == archive.stat().st_size
             download.click()
             table = page.locator("table.ht-data", has_text="Tweets kept").first
             table.wait_for(timeout=DATA_S * 1000)
             table_text = table.inner_text()
             for row in ("Tweets downloaded", "Retweets", "Short tweets", "Tweets kept"):
                 assert row in table_text, f"the data table has no '{row}' row:\n{table_text}"
-            assert "377" in table_text and "342" in table_text, f"the data table lacks the sample's counts:\n{table_text}"
+            assert re.search(rf"Tweets downloaded\s+{ARCHIVE_TWEETS}\b", table_text), f"the data table lacks the archive's count:\n{table_text}"
+            assert "@inventedbird" in table_text
+            picture = table.locator(".ht-avatar img")  # the archive's own avatar file, as a data URI
+            assert picture.get_attribute("src").startswith("data:image/jpeg;base64,")
+            assert page.evaluate("img => img.complete && img.naturalWidth > 0", picture.element_handle()), "the archive's avatar did not load"
             no_error_shown(page, "step 1")
             shoot(page, 1, "step1-data.png")
 
@@ -199,20 +321,61 @@ def test_three_steps_in_a_browser(voila, tmp_path):
             status = step2.get_by_text(re.compile(r"step \d+/\d+ · epoch")).inner_text()
             done, total = map(int, re.search(r"step (\d+)/(\d+)", status).groups())
             assert done == total > 0, f"training ended at {status!r}"
+            assert re.search(r"elapsed \d+:\d\d · ETA", status), f"no elapsed time beside the ETA: {status!r}"
             assert step2.locator("svg.ht-loss polyline.ht-loss-train").count() == 1, "no training-loss curve"
+            assert step2.locator("svg.ht-loss").bounding_box()["width"] >= 600, "the loss plot is too small to read"
             no_error_shown(page, "step 2")
-            assert list(voila["tmp"].glob("*/config.json")), f"no model folder in the kernel's working directory {voila['tmp']}"
+            folder = voila["tmp"] / "inventedbird"
+            assert (folder / "config.json").exists(), f"no model folder {folder}"
+            trained_on = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+            texts = [t for author in trained_on["authors"] for t in author["train"] + author["valid"]]
+            assert any(t.endswith("the boats all came home.") and len(t) > 1000 for t in texts), "the long post was not trained on in full"
             shoot(page, 2, "step2-train.png")
 
-            # Step 3: generate; tweets come back as cards.
+            # Step 3: generate; tweets come back as cards with the nearest tweet and a copy button.
             run = page.get_by_role("button", name="Run predictions")
             page.wait_for_function("b => !b.disabled", arg=run.element_handle(), timeout=60_000)
             run.click()
             cards = page.locator(".ht-tweet")
             cards.first.wait_for(timeout=GENERATE_S * 1000)
-            assert cards.first.locator(".ht-text").inner_text().strip(), "an empty tweet card"
+            card = cards.first
+            text = card.locator(".ht-text").inner_text().strip()
+            assert text, "an empty tweet card"
+            nearest = card.locator("details.ht-nearest")
+            nearest.locator("summary").click()
+            assert nearest.locator("blockquote").is_visible() and nearest.locator("blockquote").inner_text().strip()
+            card.get_by_role("button", name="Copy").click()
+            card.get_by_role("button", name="Copied").wait_for(timeout=5_000)
+            assert page.evaluate("() => navigator.clipboard.readText()").strip() == text
             no_error_shown(page, "step 3")
             shoot(page, 3, "step3-generate.png")
+            shoot_dark(page, "step3-generate-dark.png", 3)
+
+            # Step 4: a preview image from the ticked tweets, the zip as a download, a push to the fake Hub.
+            step4 = step_box(page, 4)
+            step4.get_by_role("button", name="Draw the preview image").click()
+            step4.locator(".ht-msg.ht-success", has_text="preview.png").wait_for(timeout=60_000)
+            assert step4.locator("img").count() >= 1, "the preview image is not shown"
+            step4.get_by_role("button", name="Download the model (zip)").click()
+            save = step4.get_by_role("link", name=re.compile(r"^Save .+\.zip$"))
+            save.wait_for(timeout=60_000)
+            with page.expect_download(timeout=60_000) as download:
+                save.click()
+            zip_path = tmp_path / download.value.suggested_filename
+            download.value.save_as(zip_path)
+            folder = next(voila["tmp"].glob("*/config.json")).parent
+            with zipfile.ZipFile(zip_path) as zf:
+                names = set(zf.namelist())
+            assert {f"{folder.name}/model.safetensors", f"{folder.name}/README.md", f"{folder.name}/preview.png"} <= names, names
+            assert not any("checkpoint" in n or n.endswith("dataset.json") for n in names), names
+            step4.get_by_role("button", name="Push to the Hub").click()  # repo: the folder's name; token: HF_TOKEN
+            repo_url = f"{voila['hub'].url}/me/{folder.name}"
+            step4.locator(f'a[href="{repo_url}"]').wait_for(timeout=120_000)
+            [commit] = voila["hub"].commits
+            assert commit.files["model.safetensors"] == (folder / "model.safetensors").read_bytes()
+            assert "preview.png" in commit.files and "dataset.json" not in commit.files
+            no_error_shown(page, "step 4")
+            shoot(page, 4, "step4-share.png")
         except Exception:
             try:
                 page.screenshot(path=str(ARTIFACTS / "failure.png"))
@@ -223,3 +386,5 @@ def test_three_steps_in_a_browser(voila, tmp_path):
             raise
         finally:
             context.close()
+            for big in (archive, voila["tmp"] / "uploads" / archive.name):
+                big.unlink(missing_ok=True)

@@ -1,10 +1,11 @@
 """The widget app without a browser: set values, click, assert (ipyannotations style)."""
 
-import datetime
 import html
+import io
 import re
 import sys
 import types
+import zipfile
 
 import pytest
 
@@ -16,8 +17,9 @@ from huggingtweets.config import TrainConfig, field_help  # noqa: E402
 from huggingtweets.errors import HuggingTweetsError  # noqa: E402
 from huggingtweets.generation import GeneratedTweet  # noqa: E402
 from huggingtweets.training import latest_checkpoint  # noqa: E402
-from huggingtweets.ui import App, render  # noqa: E402
-from huggingtweets.ui.app import gpu_note  # noqa: E402
+from huggingtweets.ui import App, plot, render  # noqa: E402
+from huggingtweets.ui.app import gpu_note, where_running  # noqa: E402
+from huggingtweets.ui.avatars import archive_avatar  # noqa: E402
 
 FAST = dict(max_steps=6, block_size=32, batch_size=8, logging_steps=2, save_steps=4)
 SAMPLE_ROWS = {"Tweets downloaded": 377, "Retweets": 20, "Short tweets": 15, "Tweets kept": 342}
@@ -40,11 +42,28 @@ def all_widgets(widget):
         yield from all_widgets(child)
 
 
-def upload(app, name: str, data: bytes):
-    """Set the FileUpload value the way ipywidgets 8 stores what a browser sent."""
-    app.data._upload.value = (
-        {"name": name, "type": "text/plain", "size": len(data), "content": memoryview(data), "last_modified": datetime.datetime.now()},
-    )
+class Browser:
+    """The front end of ``ChunkedUpload``: sends ``start``, the chunks, ``end``; keeps the kernel's answers."""
+
+    def __init__(self, widget, monkeypatch):
+        self.widget, self.answers = widget, []
+        monkeypatch.setattr(widget, "send", lambda content, buffers=None: self.answers.append(content))
+
+    def say(self, content, buffers=()):
+        self.widget._on_msg(self.widget, content, list(buffers))
+        return self.answers[-1] if self.answers else None
+
+    def upload(self, name: str, data: bytes, chunk: int = 7):
+        assert self.say({"kind": "start", "name": name, "size": len(data)})["kind"] == "ready"
+        for offset in range(0, len(data), chunk):
+            answer = self.say({"kind": "chunk", "offset": offset}, [memoryview(data[offset : offset + chunk])])
+            assert answer == {"kind": "ack", "received": min(offset + chunk, len(data))}
+        return self.say({"kind": "end"})
+
+
+def upload(app, name: str, data: bytes, monkeypatch):
+    """Send a file through step 1's upload button the way the browser does, in chunks."""
+    return Browser(app.data.files.upload, monkeypatch).upload(name, data)
 
 
 def tweet_lines(n: int) -> str:
@@ -54,13 +73,13 @@ def tweet_lines(n: int) -> str:
 
 @pytest.fixture
 def app(tmp_path):
-    return App(demo=True, output_dir=tmp_path)
+    return App(demo="tiny", output_dir=tmp_path)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One app through steps 1 and 2 with the tiny model and tiny settings."""
-    app = App(demo=True, output_dir=tmp_path_factory.mktemp("ui"))
+    app = App(demo="tiny", output_dir=tmp_path_factory.mktemp("ui"))
     app.data.button.click()
     fast(app)
     app.train.button.click()
@@ -83,13 +102,23 @@ def test_contract_and_demo_defaults(app, tmp_path):
 
 
 def test_demo_comes_from_the_environment(monkeypatch, tmp_path):
+    from huggingtweets import pretrained
+
+    monkeypatch.setattr(pretrained, "has_gpu", lambda: False)
     monkeypatch.setenv("HUGGINGTWEETS_DEMO", "1")
     monkeypatch.chdir(tmp_path)
-    assert App().session.demo and App().data._sample.value
+    demo = App()
+    assert demo.session.demo == "1" and demo.data._sample.value
+    assert demo.train._fields["model"].value == "smollm2-135m" and "SmolLM2" in demo.header.value
     monkeypatch.setenv("HUGGINGTWEETS_DEMO", "0")
     plain = App(output_dir=tmp_path)
     assert not plain.session.demo and not plain.data._sample.value
-    assert plain.train._fields["model"].value == "gpt2"
+    # on a CPU the pretrained offline model is the default and offered first
+    assert plain.train._fields["model"].value == "smollm2-135m"
+    assert plain.train._fields["model"].options[0] == "smollm2-135m"
+    monkeypatch.setenv("HUGGINGTWEETS_DEMO", "yes")
+    with pytest.raises(HuggingTweetsError):
+        App(output_dir=tmp_path)
 
 
 def test_header_in_colab_without_gpu(monkeypatch, tmp_path):
@@ -98,7 +127,7 @@ def test_header_in_colab_without_gpu(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     header = App(output_dir=tmp_path).header.value
-    assert "Runtime → Change runtime type" in header and "tiny" in header
+    assert "Runtime → Change runtime type" in header and "smollm2-135m" in header
 
 
 def test_gpu_notes():
@@ -134,26 +163,27 @@ def test_nothing_to_download(app):
     assert "Nothing to download" in app.data._message.value
 
 
-def test_uploaded_text_file_is_written_then_counted(app, tmp_path):
+def test_uploaded_text_file_is_written_then_counted(app, tmp_path, monkeypatch):
     app.data._sample.value = False
-    upload(app, "kelp notes.txt", tweet_lines(400).encode())
+    assert upload(app, "kelp notes.txt", tweet_lines(400).encode(), monkeypatch) == {"kind": "done", "name": "kelp_notes.txt"}
     saved = tmp_path / "uploads" / "kelp_notes.txt"
     assert saved.read_text().count("\n") == 399  # on disk before anything reads it
-    assert app.data._upload.value == ()  # the kernel's copy is freed
+    assert not list((tmp_path / "uploads").glob(".*.part"))  # the part file became the file
+    assert "kelp_notes.txt" in app.data.files._listed.value
     app.data.button.click()
     assert app.data.button.button_style == "success", app.data._message.value
     assert table_numbers(app.data._table.value)["Tweets downloaded"] == [400]
     assert app.dataset.handles == ["kelp_notes"]
 
 
-def test_upload_names_cannot_leave_the_folder(app, tmp_path):
-    upload(app, "../../evil.txt", b"x\n")
+def test_upload_names_cannot_leave_the_folder(app, tmp_path, monkeypatch):
+    upload(app, "../../evil.txt", b"x\n", monkeypatch)
     assert (tmp_path / "uploads" / "evil.txt").exists() and not (tmp_path.parent / "evil.txt").exists()
 
 
-def test_too_little_text_shows_counts_and_an_error(app):
+def test_too_little_text_shows_counts_and_an_error(app, monkeypatch):
     app.data._sample.value = False
-    upload(app, "thin.txt", tweet_lines(20).encode())
+    upload(app, "thin.txt", tweet_lines(20).encode(), monkeypatch)
     app.data.button.click()
     assert table_numbers(app.data._table.value)["Tweets kept"] == [20]
     assert "Not enough tweets" in app.data._message.value
@@ -228,14 +258,15 @@ def test_training_finishes_with_progress_plot_and_summary(trained):
     step = trained.train
     assert step.error is None and step.result is not None, step._message.value
     assert step._progress.value == step._progress.max == 6
-    assert re.fullmatch(r"step 6/6 · epoch [\d.]+ · loss [\d.]+ · ETA \d+:\d\d", step._status.value)
+    assert re.fullmatch(r"step 6/6 · epoch [\d.]+ · loss [\d.]+ · elapsed \d+:\d\d · ETA \d+:\d\d", step._status.value)
     train_points = re.search(r'class="ht-loss-train"[^>]*points="([^"]+)"', step._plot.value).group(1).split()
     assert len(train_points) >= 3
     assert step._plot.value.count('class="ht-loss-eval-point"') >= 2  # before and after
     assert "→" in step._summary.value and str(step.result.output_dir) in step._summary.value
-    # a finished run: buttons back, resume offered but not ticked (training again starts over)
+    # a finished run: buttons back; nothing to resume, and training again there needs "Replace"
     assert not step.button.disabled and step.stop_button.disabled and not trained.data.button.disabled
-    assert not step._resume.disabled and not step._resume.value
+    assert step._resume.disabled and not step._resume.value
+    assert not step._overwrite.disabled and not step._overwrite.value and "Replace" in step._resume_note.value
 
 
 def test_stop_saves_a_checkpoint_and_ticks_resume(app):
@@ -248,7 +279,7 @@ def test_stop_saves_a_checkpoint_and_ticks_resume(app):
     result = app.train.result
     assert result.stopped and latest_checkpoint(result.output_dir).name == "checkpoint-1"
     assert app.train._resume.value and "unfinished" in app.train._resume_note.value
-    again = App(demo=True, output_dir=app.session.root)  # a new session (Colab reconnected) finds it too
+    again = App(demo="tiny", output_dir=app.session.root)  # a new session (Colab reconnected) finds it too
     again.data.button.click()
     assert again.train._resume.value and not again.train._resume.disabled
     app.train.button.click()  # resume: finish the run
@@ -261,7 +292,7 @@ def test_unexpected_training_failure_is_one_line(app, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("CUDA out of memory.\nTried to allocate ...")
 
-    monkeypatch.setattr("huggingtweets.training.fine_tune", boom)
+    monkeypatch.setattr("huggingtweets.workflow.fine_tune", boom)
     app.data.button.click()
     app.train.button.click()
     assert app.wait(timeout=60)
@@ -296,9 +327,17 @@ def test_generated_text_is_escaped_and_newest_first(trained, monkeypatch):
                 GeneratedTweet("plain & calm", "something", 0.2, False),
             ][: config.n]
 
-    monkeypatch.setattr("huggingtweets.ui.generate_step.load_generator", lambda folder: Fake())
+    class FakeGenerators:
+        def loaded(self, folder):
+            return True
+
+        def get(self, folder):
+            fake = Fake()
+            fake.authors = []
+            return fake
+
     gen = trained.generate
-    gen._generators.clear()
+    monkeypatch.setattr(gen, "_generators", FakeGenerators())
     gen._on_clear()
     gen._n.value = 2
     gen.button.click()
@@ -317,11 +356,252 @@ def test_generated_text_is_escaped_and_newest_first(trained, monkeypatch):
 # --- rendering ---------------------------------------------------------------------------
 def test_avatars_only_take_web_urls():
     assert "<img" in render.avatar("A", "https://pbs.example/a.jpg")
+    assert 'onerror="this.remove()"' in render.avatar("A", "https://pbs.example/a.jpg")  # offline: the initials stay
     bad = render.avatar('x" onerror="alert(1)', "javascript:alert(1)")
     assert "<img" not in bad and 'onerror="' not in bad and "ht-initials" in bad
 
 
 def test_share_link_and_empty_plot():
     assert render.share_url("a & b") == "https://twitter.com/intent/tweet?text=a%20%26%20b%20%23huggingtweets"
-    assert "<svg" not in render.loss_svg([], [])
-    assert render.progress_line(3, 10, 0.5, None, 75) == "step 3/10 · epoch 0.50 · loss – · ETA 1:15"
+    assert "<svg" not in plot.loss_svg([], [])
+    assert plot.progress_line(3, 10, 0.5, None, 75) == "step 3/10 · epoch 0.50 · loss – · ETA 1:15"
+    assert plot.progress_line(3, 10, 0.5, 2.5, 75, elapsed=42) == "step 3/10 · epoch 0.50 · loss 2.500 · elapsed 0:42 · ETA 1:15"
+
+
+def test_loss_plot_is_large_with_labelled_axes():
+    svg = plot.loss_svg([(1, 7.9), (5, 6.2), (10, 5.1)], [(0, 8.0), (10, 5.6)], max_steps=10)
+    assert 'viewBox="0 0 760 320"' in svg and "width: 100%" in svg  # fills the step, up to 760 px
+    assert ">training step</text>" in svg and ">loss (cross-entropy)</text>" in svg
+    y_ticks = [float(t) for t in re.findall(r'text-anchor="end">([\d.]+)</text>', svg)]
+    assert len(y_ticks) >= 3 and y_ticks == sorted(y_ticks) and all(4.8 < t < 8.4 for t in y_ticks)
+    assert [0, 2, 4, 6, 8, 10] == [int(t) for t in re.findall(r'text-anchor="middle">(\d+)</text>', svg)]
+    assert plot.nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0] and plot.nice_ticks(3.3, 3.3) == [3.3]
+
+
+# --- where the app runs ----------------------------------------------------------------------
+def test_where_running(monkeypatch, tmp_path):
+    for name in ("SERVER_SOFTWARE", "VOILA_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert where_running() == "jupyter"
+    assert "ht-header ht-follow-system" not in App(demo="tiny", output_dir=tmp_path).header.value
+    monkeypatch.setenv("SERVER_SOFTWARE", "voila/0.5.13")
+    app = App(demo="tiny", output_dir=tmp_path)
+    assert app.session.place == "voila" and 'class="ht-header ht-follow-system"' in app.header.value  # dark when the browser is
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert where_running() == "colab"
+
+
+# --- step 1: files of any size, by upload or by path -----------------------------------------
+def test_upload_refuses_pieces_out_of_order_and_short_files(app, tmp_path, monkeypatch):
+    browser = Browser(app.data.files.upload, monkeypatch)
+    browser.say({"kind": "start", "name": "a.txt", "size": 10})
+    answer = browser.say({"kind": "chunk", "offset": 4}, [b"xxxx"])
+    assert answer["kind"] == "error" and "out of order" in answer["text"]
+    assert "out of order" in app.data.files.message.value and "ht-error" in app.data.files.message.value
+    assert not list((tmp_path / "uploads").iterdir())  # the part file is gone
+    browser.say({"kind": "start", "name": "a.txt", "size": 10})
+    browser.say({"kind": "chunk", "offset": 0}, [b"12345"])
+    assert "arrived incomplete (5 of 10 bytes)" in browser.say({"kind": "end"})["text"]
+    assert not (tmp_path / "uploads" / "a.txt").exists() and app.data.files.uploads == []
+    assert upload(app, "a.txt", b"0123456789", monkeypatch)["kind"] == "done"  # a good upload clears the error
+    assert app.data.files.message.value == "" and app.data.files.uploads == [tmp_path / "uploads" / "a.txt"]
+
+
+def test_upload_says_when_the_disk_is_too_full(app, monkeypatch):
+    import collections
+    import shutil
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 50_000_000, 50_000_000))
+    answer = Browser(app.data.files.upload, monkeypatch).say({"kind": "start", "name": "twitter.zip", "size": 300_000_000})
+    assert answer["kind"] == "error"
+    assert "twitter.zip is 300.0 MB but only 50.0 MB are free on the machine running the app" in answer["text"]
+    assert "path" in answer["text"]
+
+
+def test_path_box_reads_an_archive_on_the_kernels_machine(app, tmp_path):
+    from archive_fixtures import write_archive
+
+    archive = write_archive(tmp_path / "elsewhere", tweets=[{"id": str(i), "text": t, "created_at": "", "reply_to": None} for i, t in enumerate(tweet_lines(300).splitlines())])
+    app.data._sample.value = False
+    app.data.files.path.value = f"  '{archive}'  "  # pasted with quotes and spaces
+    app.data.button.click()
+    assert app.data.button.button_style == "success", app.data._message.value
+    assert table_numbers(app.data._table.value)["Tweets downloaded"] == [300]
+    assert app.dataset.handles == ["inventedbird"]
+    app.data.files.path.value = "elsewhere/bird-archive.zip"  # relative to the app's folder
+    app.data.button.click()
+    assert app.data.button.button_style == "success", app.data._message.value
+
+
+def test_path_box_names_the_machine_when_nothing_is_there(app, tmp_path):
+    app.data._sample.value = False
+    app.data.files.path.value = "~/no-such-archive.zip"
+    app.data.button.click()
+    message = html.unescape(app.data._message.value)
+    assert "Nothing at ~/no-such-archive.zip on the machine that runs this app" in message and "Upload" in message
+    assert app.data.button.button_style == "danger" and app.dataset is None
+
+
+class FakeColab:
+    """google.colab with files.upload (writes into the working folder, as Colab's does) and drive.mount."""
+
+    def __init__(self, monkeypatch, files=None, upload_error=None, mount_error=None):
+        colab = types.ModuleType("google.colab")
+        colab.files = types.SimpleNamespace(upload=self._upload)
+        colab.drive = types.SimpleNamespace(mount=self._mount)
+        self.files, self.upload_error, self.mount_error, self.mounted = files or {}, upload_error, mount_error, []
+        google = types.ModuleType("google")
+        google.colab = colab
+        monkeypatch.setitem(sys.modules, "google", google)
+        monkeypatch.setitem(sys.modules, "google.colab", colab)
+
+    def _upload(self):
+        if self.upload_error:
+            raise self.upload_error
+        for name, data in self.files.items():
+            with open(name, "wb") as f:
+                f.write(data)
+        return dict(self.files)
+
+    def _mount(self, where):
+        if self.mount_error:
+            raise self.mount_error
+        self.mounted.append(where)
+
+
+def test_colab_uses_its_own_upload_and_drive(monkeypatch, tmp_path):
+    work = tmp_path / "content"
+    work.mkdir()
+    (work / "already-here.txt").write_text("not mine")
+    monkeypatch.chdir(work)
+    colab = FakeColab(monkeypatch, files={"my notes.txt": tweet_lines(300).encode()})
+    app = App(output_dir=tmp_path)
+    files = app.data.files
+    assert files.upload is None and files.colab_upload.description == "Upload archive or file"
+    assert "/content/drive/MyDrive" in files.path.placeholder
+    files.colab_upload.click()
+    assert files.uploads == [tmp_path / "uploads" / "my_notes.txt"] and files.message.value == ""
+    assert sorted(p.name for p in work.iterdir()) == ["already-here.txt"]  # moved, and nothing else touched
+    files.drive_button.click()
+    assert colab.mounted == ["/content/drive"] and "Drive is mounted" in files.message.value
+    app.data.button.click()
+    assert table_numbers(app.data._table.value)["Tweets downloaded"] == [300]
+    # the Train button says what a disconnect keeps and how to resume
+    note = html.unescape(app.train._keep_note.value)
+    assert "If Colab disconnects" in note and "every 100 steps" in note and "Resume the unfinished run" in note
+    assert "/content/drive/MyDrive/my_notes" in note
+
+
+def test_colab_upload_and_drive_failures_say_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    FakeColab(monkeypatch, upload_error=RuntimeError("MessageError: TypeError: _uploadFiles\nmore"), mount_error=ValueError("mount failed"))
+    app = App(output_dir=tmp_path)
+    app.data.files.colab_upload.click()
+    text = html.unescape(app.data.files.message.value)
+    assert "Colab's upload did not finish (MessageError: TypeError: _uploadFiles)" in text and "Mount Google Drive" in text
+    app.data.files.drive_button.click()
+    assert "drive.mount('/content/drive')" in html.unescape(app.data.files.message.value)
+    app.data.files.path.value = "/content/drive/MyDrive/twitter.zip"
+    app.data._sample.value = False
+    app.data.button.click()
+    assert "Google Drive is not mounted yet" in html.unescape(app.data._message.value)
+
+
+# --- errors clear once what they waited for succeeds ---------------------------------------
+def test_errors_clear_when_the_step_before_succeeds(app):
+    app.train.button.click()
+    app.generate.button.click()
+    assert "step 1 first" in app.train._message.value and "step 2 first" in app.generate._message.value
+    app.data.button.click()  # step 1 succeeds: step 2's "download first" goes
+    assert app.train._message.value == "" and app.train.button.button_style == "primary"
+    assert "ht-error" in app.generate._message.value  # still true: no model yet
+    app.session.trained += 1  # what a finished training run does
+    assert app.generate._message.value == "" and app.generate.button.button_style == "primary"
+
+
+def test_a_finished_run_counts_for_step_3(trained):
+    assert trained.session.trained >= 1
+
+
+# --- avatars, copy, nearest ------------------------------------------------------------------
+def _jpeg(colour=(200, 40, 40), size=(400, 400)) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def archive_with_avatar(tmp_path, form="zip"):
+    from archive_fixtures import AVATAR, write_archive
+
+    media = {
+        "data/profile_media/1-" + AVATAR.rsplit("/", 1)[-1]: _jpeg(),
+        "data/profile_media/1-1500000000": _jpeg((0, 0, 200), (1500, 500)),  # the header picture
+        "data/tweets_media/1000-abc.jpg": b"\xff" * 5000,
+    }
+    tweets = [{"id": str(1000 + i), "text": t, "created_at": "", "reply_to": None} for i, t in enumerate(tweet_lines(300).splitlines())]
+    return write_archive(tmp_path, tweets=tweets, extra=media, form=form)
+
+
+def test_archive_avatar_reads_only_the_avatar_file(tmp_path, monkeypatch):
+    from archive_fixtures import AVATAR
+
+    archive = archive_with_avatar(tmp_path)
+    opened = []
+    real_open = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(getattr(name, "filename", name)) or real_open(self, name, *a, **k))
+    uri = archive_avatar(archive, AVATAR)
+    assert uri.startswith("data:image/jpeg;base64,") and len(uri) < 8000  # shrunk to a small picture
+    assert opened == ["data/profile_media/1-invented.jpg"]
+    folder = archive_with_avatar(tmp_path / "f", form="folder")
+    assert archive_avatar(folder, AVATAR).startswith("data:image/jpeg;base64,")
+    assert archive_avatar(folder / "data" / "tweets.js", AVATAR).startswith("data:image/jpeg;base64,")
+    assert archive_avatar(folder, "") == "" and archive_avatar(folder, "https://pbs.twimg.com/profile_images/1/other.jpg") == ""
+
+
+def test_archive_avatar_ignores_what_is_not_a_picture(tmp_path):
+    from archive_fixtures import AVATAR, write_archive
+
+    fake = write_archive(tmp_path, extra={"data/profile_media/1-invented.jpg": b"<svg onload=alert(1)>"})
+    assert archive_avatar(fake, AVATAR) == ""
+    assert archive_avatar(tmp_path / "missing.zip", AVATAR) == ""
+
+
+def test_avatars_reach_the_table_and_the_cards(app, tmp_path, monkeypatch):
+    app.data._sample.value = False
+    app.data.files.path.value = str(archive_with_avatar(tmp_path / "a"))
+    app.data.button.click()
+    assert re.search(r'class="ht-avatar ht-initials ht-avatar-sm" title="Invented Bird">IB<img src="data:image/jpeg;base64,', app.data._table.value)
+    picture = app.session.avatars["inventedbird"]
+
+    class Fake:
+        authors = [a.author for a in app.dataset.authors] + [types.SimpleNamespace(handle="jack", name="Jack", avatar_url="https://pbs.twimg.com/profile_images/2/j_400x400.jpg")]
+
+        def generate(self, config):
+            return [GeneratedTweet("bread & jam", "Invented tweet about bread", 0.42, False)]
+
+    monkeypatch.setattr(app.generate, "_generators", types.SimpleNamespace(loaded=lambda folder: True, get=lambda folder: Fake()))
+    monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False))
+    app.generate.button.click()
+    cards = app.generate._results.value
+    assert f'src="{picture}"' in cards  # the archive's own picture, not its URL
+    assert 'src="https://pbs.twimg.com/profile_images/2/j_400x400.jpg"' in cards  # the X API's URL
+
+
+def test_card_has_copy_and_nearest_on_demand():
+    card = render.tweet_card("<b>new</b> tweet", "old <i>one</i>", 0.42, False, [("a", "A", "")])
+    assert '<details class="ht-nearest"><summary>Nearest training tweet · similarity 0.42</summary>' in card
+    assert "<blockquote>old &lt;i&gt;one&lt;/i&gt;</blockquote>" in card
+    button = re.search(r'<button type="button" class="ht-copy"[^>]*onclick="([^"]*)">Copy</button>', card)
+    assert button and "new" not in button.group(1)  # the script reads the card; no tweet text inside it
+    flagged = render.tweet_card("x", "y", 0.93, True, [])
+    assert '<details class="ht-nearest" open>' in flagged and "Near copy" in flagged
+
+
+def test_pictures_are_web_urls_or_small_data_uris():
+    assert render.picture_src("data:image/jpeg;base64,AAAA") == "data:image/jpeg;base64,AAAA"
+    for bad in ("data:image/svg+xml;base64,AAAA", "data:text/html,<script>", "javascript:alert(1)", 'data:image/png;base64,AA" onerror="x'):
+        assert render.picture_src(bad) == ""
+    assert '&amp;' in render.avatar("A", "https://x.example/a.jpg?a=1&b=2")

@@ -1,15 +1,14 @@
 """Step 1: choose whose tweets, download them, and show what will be trained on.
 
-Up to three X handles, uploaded archives or text files (written to disk as soon
-as they arrive, then read from there like any path), or the bundled sample.
-The click handler calls ``load_sources`` and ``build_dataset`` and shows the
-counts table of the model card; the dataset goes to the shared session.
+Up to three X handles, an X archive or a text file (``FilesBox``: uploaded in
+pieces to disk, or a path on the kernel's machine, or Colab's upload and Drive),
+or the bundled sample. The click handler calls ``load_sources`` and
+``build_dataset`` and shows the counts table of the model card; the dataset and
+the authors' pictures go to the shared session.
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Optional
 
 import ipywidgets as widgets
@@ -18,20 +17,32 @@ from ..cleaning import check_enough
 from ..dataset import build_dataset, load_sources
 from ..errors import HuggingTweetsError
 from ..sources import FetchOptions
+from ..sources.x_api import SECRET_NAME, NoToken
 from . import render
+from .avatars import archive_avatar
+from .files_box import FilesBox
 from .style import style_widget
 
-ACCEPT = ".zip,.js,.txt,.csv,.jsonl"
-UPLOADS = "uploads"
 EXAMPLES_PER_AUTHOR = 3
 WIDE = {"description_width": "initial"}
+NO_TOKEN = (
+    "No X API token: paste your bearer token into the 'X bearer token' box above, or add a Colab secret "
+    f"named {SECRET_NAME} (with notebook access); or upload the account's X archive instead."
+)
 
 
-def safe_name(name: str) -> str:
-    """A file name that stays inside the uploads folder: no folders, no odd characters."""
-    name = Path(str(name).replace("\\", "/")).name
-    name = re.sub(r"[^\w.\-]+", "_", name).lstrip(".")
-    return name or "upload"
+HELP = (
+    "<b>X handles</b> (with or without <code>@</code>; the tweets of all of them train one model) need an X API bearer token: "
+    "paste it into <i>X bearer token</i>, or set <code>X_BEARER_TOKEN</code> (in Colab: a secret of that name, under the key icon). "
+    "It is never printed or saved. X bills per post read, so every page is cached as it arrives "
+    "(<code>~/.cache/huggingtweets/</code>): nothing is asked for twice, and an interrupted download carries on.",
+    "<b>Your X archive</b> costs nothing: on X, <i>Settings → Your account → Download an archive of your data</i>. "
+    "Give the .zip as it comes, whatever its size: only its tweets files and your avatar are read, never the other media. "
+    "<i>Upload</i> sends it from your computer in pieces; a file already on the machine that runs this app needs only its path "
+    "(in Colab, a big archive is quickest from Google Drive). Text files work too: .txt (one tweet per line), .csv (a <code>text</code> column) or .jsonl (a <code>text</code> field).",
+    "<b>The table</b> counts the tweets downloaded, the retweets and short tweets set aside, and the tweets kept for training; "
+    "a few kept tweets are shown below it.",
+)
 
 
 class DataStep(widgets.VBox):
@@ -40,17 +51,13 @@ class DataStep(widgets.VBox):
     def __init__(self, session, **kwargs):
         super().__init__(**kwargs)
         self._session = session
-        self._uploads: list[Path] = []  # files written to disk, passed to load_sources as paths
 
         self._handles = [
             widgets.Text(description=label, placeholder="@handle", style=WIDE, layout=widgets.Layout(width="230px"))
             for label in ("Author", "2nd (optional)", "3rd (optional)")
         ]
-        self._upload = widgets.FileUpload(accept=ACCEPT, multiple=True, description="Upload archive or file", layout=widgets.Layout(width="auto"))
-        self._upload.tooltip = "An X archive (.zip or tweets.js) or a .txt (one tweet per line), .csv or .jsonl file"
-        self._uploaded = widgets.Label("")
-        self._forget = widgets.Button(description="Forget uploads", layout=widgets.Layout(width="auto", display="none"))
-        self._sample = widgets.Checkbox(value=session.demo, description="Use the sample archive (a fictional account)", indent=False, layout=widgets.Layout(width="auto"))
+        self.files = FilesBox(session)
+        self._sample = widgets.Checkbox(value=bool(session.demo), description="Use the sample archive (a fictional account)", indent=False, layout=widgets.Layout(width="auto"))
         self._no_retweets = widgets.Checkbox(description="Exclude retweets", indent=False, layout=widgets.Layout(width="auto"))
         self._no_replies = widgets.Checkbox(description="Exclude replies", indent=False, layout=widgets.Layout(width="auto"))
         self._token = widgets.Password(
@@ -70,9 +77,10 @@ class DataStep(widgets.VBox):
         row = widgets.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 8px")
         self.children = [
             style_widget(),
-            widgets.HTML(render.step_title(1, "Download tweets", "Type up to three X handles, upload an X archive or a text file, or use the sample.")),
+            widgets.HTML(render.step_title(1, "Download tweets", "Type up to three X handles, give an X archive or a text file, or use the sample; then press Download tweets.")),
+            widgets.HTML(render.help_box("Help: handles and the X API, archives of any size, the table", HELP)),
             widgets.HBox(self._handles, layout=row),
-            widgets.HBox([self._upload, self._uploaded, self._forget], layout=row),
+            self.files,
             widgets.HBox([self._sample, self._no_retweets, self._no_replies], layout=row),
             self._token,
             widgets.HBox([self.button, self._progress, self._status], layout=row),
@@ -83,39 +91,12 @@ class DataStep(widgets.VBox):
 
     def _wire(self) -> None:
         self.button.on_click(self._on_download)
-        self._upload.observe(self._on_upload, names="value")
-        self._forget.on_click(self._on_forget)
         self._session.observe(self._on_busy, names="busy")
 
     # --- callbacks --------------------------------------------------------------------------
     def _on_busy(self, change) -> None:
         self.button.disabled = change["new"]
-
-    def _on_upload(self, change) -> None:
-        """Write each uploaded file to ROOT/uploads/NAME before anything reads it."""
-        files = change["new"] or ()
-        if not files:
-            return
-        folder = Path(self._session.root) / UPLOADS
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            for f in files:
-                path = folder / safe_name(f["name"])
-                path.write_bytes(bytes(f["content"]))
-                self._uploads = [p for p in self._uploads if p != path] + [path]
-        except OSError as err:
-            self._message.value = render.message("error", f"Could not save the upload to {folder}: {err.strerror or err}.")
-            return
-        self._upload.value = ()  # the bytes are on disk now: free the kernel's copy
-        self._show_uploads()
-
-    def _on_forget(self, _=None) -> None:
-        self._uploads = []
-        self._show_uploads()
-
-    def _show_uploads(self) -> None:
-        self._uploaded.value = "Uploaded: " + ", ".join(p.name for p in self._uploads) if self._uploads else ""
-        self._forget.layout.display = None if self._uploads else "none"
+        self.files.set_disabled(change["new"])
 
     def _on_progress(self, done: int, total: Optional[int], message: str = "") -> None:
         """The library's ``progress(done, total, message)``: move the bar as pages arrive."""
@@ -129,15 +110,17 @@ class DataStep(widgets.VBox):
         self._status.value = message or f"{done} tweets"
 
     def _specs(self) -> list[str]:
-        return [h.value.strip() for h in self._handles if h.value.strip()] + [str(p) for p in self._uploads]
+        return [h.value.strip() for h in self._handles if h.value.strip()] + self.files.paths()
 
     def _on_download(self, _=None) -> None:
         self.button.disabled, self.button.button_style = True, ""
-        self._message.value = self._table.value = self._examples.value = ""
+        self._message.value = self._table.value = self._examples.value = self.files.message.value = ""
         self._progress.value, self._progress.bar_style, self._status.value = 0, "", "Starting…"
         token = self._token.value.strip()
         try:
             self._download(token or None)
+        except NoToken:  # the library's words name an environment variable; here there is a box for it
+            self._fail(NO_TOKEN)
         except Exception as err:  # a HuggingTweetsError is one line for the user; anything else, its first line
             text = str(err) if isinstance(err, HuggingTweetsError) else f"Download failed ({type(err).__name__}): {render.first_line(err)}"
             self._fail(text.replace(token, "***") if token else text)
@@ -148,7 +131,7 @@ class DataStep(widgets.VBox):
         self._session.dataset = None  # a failed download must not leave an older dataset behind
         specs = self._specs()
         if not specs and not self._sample.value:
-            raise HuggingTweetsError("Nothing to download: type an X handle, upload an archive or a text file, or tick 'Use the sample archive'.")
+            raise HuggingTweetsError("Nothing to download: type an X handle, upload an archive or a text file (or type its path), or tick 'Use the sample archive'.")
         options = FetchOptions(
             exclude_retweets=self._no_retweets.value,
             exclude_replies=self._no_replies.value,
@@ -157,16 +140,29 @@ class DataStep(widgets.VBox):
         )
         raw = load_sources(specs, options, sample=self._sample.value, progress=self._on_progress)
         dataset = build_dataset(raw, require_enough=False)
-        self._table.value = render.data_table(dataset.stats)
+        pictures = self._pictures(([None] if self._sample.value else []) + specs, raw)
+        self._table.value = render.data_table(dataset.stats, pictures)
         self._examples.value = render.example_tweets([(a.author.name, a.train + a.valid) for a in dataset.authors], EXAMPLES_PER_AUTHOR)
         dataset.warnings = check_enough(dataset.stats)  # raises NotEnoughTweets: the table still shows why
         self._session.raw = raw
+        self._session.avatars = pictures
         self._session.dataset = dataset
         self._progress.bar_style, self._progress.value = "success", self._progress.max
         self._status.value = f"{sum(s.kept for s in dataset.stats):,} tweets kept from {len(dataset.authors)} author(s)"
         kept = render.message("success", f"Ready: {', '.join('@' + h for h in dataset.handles)}. Go on to step 2.")
         self._message.value = kept + render.messages(("warning", w) for w in dataset.warnings)
         self.button.button_style = "success"
+
+    @staticmethod
+    def _pictures(specs: list, raw: list) -> dict:
+        """Lower-case handle -> picture: an archive's own avatar file, else the URL the source gave."""
+        pictures = {}
+        for spec, at in zip(specs, raw):
+            author = at.author
+            local = archive_avatar(spec, author.avatar_url) if spec and author.source == "archive" else ""
+            if local or author.avatar_url:
+                pictures[author.handle.lower()] = local or author.avatar_url
+        return pictures
 
     def _fail(self, text: str) -> None:
         self._message.value = render.message("error", text)

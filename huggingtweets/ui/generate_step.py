@@ -1,8 +1,10 @@
 """Step 3: write tweets with the trained model and show them as tweet cards.
 
-``Run predictions`` loads the model folder of step 2 once (the ``Generator`` is
-cached per folder, and reloaded when training rewrites it), samples with the
+``Run predictions`` asks the workflow's ``Generators`` for the model folder of
+step 2 (loaded once, reloaded when training rewrites it), samples with the
 sliders' ``SamplingConfig``, and puts the new cards on top of earlier ones.
+Each card shows the authors' pictures from step 1 (or the URLs saved with the
+model), a Copy button, and the nearest training tweet one click away.
 """
 
 from __future__ import annotations
@@ -13,21 +15,22 @@ from typing import Optional
 import ipywidgets as widgets
 
 from ..config import SamplingConfig
-from ..dataset import DATASET_FILE, TweetDataset
-from ..errors import HuggingTweetsError
-from ..generation import load_generator
+from ..errors import HuggingTweetsError, first_line
+from ..folder import ModelFolder
+from ..quiet import quiet_libraries
+from ..workflow import Generators
 from . import render
 from .style import style_widget
-from .train_step import quiet_libraries
 
 MAX_CARDS = 100  # older cards drop off the bottom
 WIDE = {"description_width": "initial"}
-
-
-def _stamp(folder: Path) -> tuple:
-    """Changes when training writes the folder again, so a cached model is not stale."""
-    files = [folder / "config.json", folder / "model.safetensors", folder / DATASET_FILE]
-    return tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in files)
+HELP = (
+    "<b>Start of the tweet</b>: the prompt (leave it empty to let the model begin). <b>Temperature</b> below 1 writes safer, "
+    "more repetitive tweets, above 1 wilder ones; <b>Top-p</b> keeps only the likeliest words that add up to that probability.",
+    "<b>Near copies</b>: each card can show the training tweet nearest to it. A card flagged <i>Near copy</i> shares 8 words in a row "
+    "with a training tweet or is at least 0.8 similar to one: the model repeated it rather than wrote something new. "
+    "Think twice before sharing it.",
+)
 
 
 class GenerateStep(widgets.VBox):
@@ -36,7 +39,7 @@ class GenerateStep(widgets.VBox):
     def __init__(self, session, **kwargs):
         super().__init__(**kwargs)
         self._session = session
-        self._generators: dict[str, tuple[tuple, object, list]] = {}  # folder -> (stamp, Generator, authors)
+        self._generators = Generators()
         self._cards: list[str] = []
         defaults = SamplingConfig()
         self._prompt = widgets.Text(value=defaults.prompt, description="Start of the tweet", style=WIDE, layout=widgets.Layout(width="460px"))
@@ -57,6 +60,7 @@ class GenerateStep(widgets.VBox):
         self.children = [
             style_widget(),
             widgets.HTML(render.step_title(3, "Write tweets", "Start a tweet and let the model finish it. Near copies of training tweets are flagged.")),
+            widgets.HTML(render.help_box("Help: prompt, temperature, near copies", HELP)),
             self._prompt,
             widgets.HBox([self._n, self._temperature, self._top_p], layout=row),
             widgets.HBox([self.button, self._clear, self._status], layout=row),
@@ -68,13 +72,21 @@ class GenerateStep(widgets.VBox):
         self.button.on_click(self._on_run)
         self._clear.on_click(self._on_clear)
         self._session.observe(self._on_busy, names="busy")
+        self._session.observe(self._on_trained, names="trained")
 
     # --- callbacks --------------------------------------------------------------------------
     def _on_busy(self, change) -> None:
         self.button.disabled = change["new"]
 
+    def _on_trained(self, _change) -> None:
+        """A model is ready: "train a model first" and the like no longer apply."""
+        if "ht-error" in self._message.value:
+            self._message.value = ""
+            self.button.button_style = "primary"
+
     def _on_clear(self, _=None) -> None:
         self._cards = []
+        self._session.tweets = []
         self._results.value = self._message.value = ""
 
     def sampling_config(self) -> SamplingConfig:
@@ -89,7 +101,7 @@ class GenerateStep(widgets.VBox):
             self._run()
             self.button.button_style = "primary"  # ready for another round
         except Exception as err:  # one line for the user, whatever went wrong
-            text = str(err) if isinstance(err, HuggingTweetsError) else f"Generation failed ({type(err).__name__}): {render.first_line(err)}"
+            text = str(err) if isinstance(err, HuggingTweetsError) else f"Generation failed ({type(err).__name__}): {first_line(err)}"
             self._message.value = render.message("error", text)
             self.button.button_style = "danger"
         finally:
@@ -100,37 +112,18 @@ class GenerateStep(widgets.VBox):
         if self._session.busy:
             raise HuggingTweetsError("Training is running: wait for it to finish, or press Stop in step 2.")
         folder = Path(self._session.folder or ".")
-        if not (folder / "config.json").is_file():
+        if not ModelFolder(folder).has_model() and not ModelFolder(folder).incomplete():
             raise HuggingTweetsError("Train a model in step 2 first.")
         config = self.sampling_config()
-        self._status.value = "Loading the model…" if str(folder) not in self._generators else "Writing tweets…"
-        generator, authors = self._generator(folder)
+        self._status.value = "Writing tweets…" if self._generators.loaded(folder) else "Loading the model…"
+        quiet_libraries()
+        generator = self._generators.get(folder)
         self._status.value = "Writing tweets…"
         tweets = generator.generate(config)
-        cards = [render.tweet_card(t.text, t.nearest, t.similarity, t.near_copy, authors) for t in tweets]
+        authors = generator.authors or ([a.author for a in self._session.dataset.authors] if self._session.dataset else [])
+        pictures = self._session.avatars
+        people = [(a.handle, a.name, pictures.get(a.handle.lower()) or a.avatar_url) for a in authors]
+        cards = [render.tweet_card(t.text, t.nearest, t.similarity, t.near_copy, people) for t in tweets]
         self._cards = (cards + self._cards)[:MAX_CARDS]
+        self._session.tweets = (tweets + list(self._session.tweets))[:MAX_CARDS]  # step 4 picks from them
         self._results.value = render.tweet_list(self._cards)
-
-    def _generator(self, folder: Path):
-        """The folder's Generator and authors, loaded once per version of the folder."""
-        key, stamp = str(folder.resolve()), _stamp(folder)
-        cached = self._generators.get(key)
-        if cached is None or cached[0] != stamp:
-            self._generators.pop(key, None)  # free the stale model before loading the new one
-            quiet_libraries()
-            generator = load_generator(folder)
-            self._generators[key] = (stamp, generator, self._authors(folder))
-        return self._generators[key][1], self._generators[key][2]
-
-    def _authors(self, folder: Path) -> list[tuple[str, str, str]]:
-        """``[(handle, display name, avatar url)]`` from the folder's dataset, else step 1's."""
-        dataset: Optional[TweetDataset] = None
-        try:
-            if (folder / DATASET_FILE).is_file():
-                dataset = TweetDataset.load(folder)
-        except (HuggingTweetsError, ValueError, KeyError, TypeError):
-            dataset = None
-        dataset = dataset or self._session.dataset
-        if dataset is None:
-            return []
-        return [(a.author.handle, a.author.name, a.author.avatar_url) for a in dataset.authors]

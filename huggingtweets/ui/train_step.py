@@ -3,7 +3,8 @@
 One widget per ``TrainConfig`` field (tooltips from the field comments);
 ``config_from_widgets()`` is the only place they become a config. Training runs
 in a thread so Stop works while the kernel stays free; ``WidgetProgress`` (a
-``TrainCallback``) moves the bar, the status line and the loss plot.
+``TrainCallback``) moves the bar, the status line (elapsed time and ETA) and
+the loss plot. Beside the Train button it says what a lost connection keeps.
 """
 
 from __future__ import annotations
@@ -18,14 +19,43 @@ from typing import Optional
 
 import ipywidgets as widgets
 
-from ..config import PRECISIONS, SCHEDULERS, TrainConfig, field_help
-from ..dataset import DATASET_FILE, build_dataset
-from ..errors import HuggingTweetsError
-from ..training import DEMO_CONFIG, METRICS_FILE, StopSignal, TrainCallback, latest_checkpoint, remove_checkpoints
-from . import render
+from ..config import PRECISIONS, SCHEDULERS, TrainConfig, demo_config, field_help
+from ..errors import HuggingTweetsError, first_line
+from ..folder import ModelFolder
+from ..quiet import quiet_libraries
+from ..pretrained import AUTO_MODEL, GPU_DEFAULT, SMOLLM2, default_model, has_gpu
+from ..training import TrainCallback
+from ..workflow import TrainingRun, folder_for, saved_run_config
+from . import plot, render
 from .style import style_widget
 
-MODELS = ("gpt2", "distilgpt2", "gpt2-medium", "tiny")
+HELP = (
+    "<b>Settings</b>: the model (a Hub name or a local folder; <code>tiny</code> is built from scratch, for a quick look only), "
+    "the model folder, epochs, learning rate, batch size and LoRA (small adapters: less memory for bigger models). "
+    "<i>Advanced</i> holds the rest; each box's tooltip says what it does.",
+    "<b>While it trains</b> the bar, the status line and the plot of training and held-out loss move; "
+    "the held-out loss is measured on tweets the model never trains on, so a rising one means it is memorising.",
+    "<b>Stop and resume</b>: a checkpoint is saved into the model folder every <i>Save steps</i> steps and when you press Stop. "
+    "Open the app again on the same folder (download the same tweets, or type the folder) and "
+    "<i>Resume the unfinished run</i> is ticked: it ends at the step an uninterrupted run would.",
+    "<b>The result</b> is a model folder with a model card (<code>README.md</code>), ready for "
+    "<code>pipeline(\"text-generation\", model=FOLDER)</code>.",
+)
+COLAB_NOTE = (
+    "If Colab disconnects, the training carries on while the runtime lives, and checkpoints are saved to the model folder "
+    "every {save_steps} steps. A runtime that is reset or times out loses /content: to keep them, mount Google Drive in step 1 "
+    "and put the model folder there (e.g. /content/drive/MyDrive/{name}). To resume: run all cells, download the same tweets "
+    "(or type the folder), and press Train with 'Resume the unfinished run' ticked."
+)
+
+
+def model_choices(gpu: bool) -> list[str]:
+    """The model box's suggestions, the best for this machine first."""
+    if gpu:
+        return [GPU_DEFAULT, SMOLLM2, "distilgpt2", "gpt2-medium", "tiny"]
+    return [SMOLLM2, "tiny", GPU_DEFAULT, "distilgpt2"]
+
+
 BASIC = ("model", "output_dir", "epochs", "learning_rate", "batch_size", "lora")
 LABELS = {
     "model": "Model",
@@ -56,7 +86,7 @@ def field_widget(name: str, default, kind, tip: str) -> widgets.Widget:
     """The widget for one TrainConfig field, holding its default."""
     common = dict(description=_label(name), tooltip=tip, style=WIDE)
     if name == "model":
-        return widgets.Combobox(value=default, options=list(MODELS), ensure_option=False, placeholder="Hub name or folder", layout=SHORT, **common)
+        return widgets.Combobox(value=default, options=model_choices(has_gpu()), ensure_option=False, placeholder="Hub name or folder", layout=SHORT, **common)
     if name in ("lr_scheduler", "precision"):
         return widgets.Dropdown(value=default, options=list(SCHEDULERS if name == "lr_scheduler" else PRECISIONS), layout=SHORT, **common)
     if name == "report_to":
@@ -79,17 +109,6 @@ def read_number(text: str, what: str) -> float:
         return float(str(text).strip())
     except ValueError:
         raise HuggingTweetsError(f"{what} must be a number like 1e-4, got {str(text).strip()!r}.") from None
-
-
-def unfinished(folder: Path, checkpoint: Path) -> bool:
-    """True when ``checkpoint`` belongs to a run that did not finish (stopped or cut off)."""
-    metrics = folder / METRICS_FILE
-    try:
-        if json.loads(metrics.read_text()).get("stopped"):
-            return True
-        return checkpoint.stat().st_mtime > metrics.stat().st_mtime  # checkpoints newer than the last result
-    except (OSError, ValueError, AttributeError):
-        return True  # no result yet: the run was cut off
 
 
 class WidgetProgress(TrainCallback):
@@ -129,14 +148,14 @@ class WidgetProgress(TrainCallback):
         self.step._saved.value = f"checkpoint saved at step {state.step}"
 
     def _draw(self):
-        self.step._plot.value = render.loss_svg(self.train, self.held_out, self.max_steps)
+        self.step._plot.value = plot.loss_svg(self.train, self.held_out, self.max_steps)
 
     def _status(self, state, force=False):
         self.last = state
         now = time.monotonic()
         if force or now - self._shown > 0.25:  # a fast GPU does many steps a second: spare the frontend
             self._shown = now
-            self.step._status.value = render.progress_line(state.step, state.max_steps, state.epoch, state.loss, state.eta)
+            self.step._status.value = plot.progress_line(state.step, state.max_steps, state.epoch, state.loss, state.eta, state.elapsed)
 
 
 class TrainStep(widgets.VBox):
@@ -145,20 +164,23 @@ class TrainStep(widgets.VBox):
     def __init__(self, session, **kwargs):
         super().__init__(**kwargs)
         self._session = session
-        self._thread: Optional[threading.Thread] = None
-        self._stop: Optional[StopSignal] = None
+        self._run: Optional[TrainingRun] = None
         self._auto_folder = ""
         self.result = None  # the last TrainResult
         self.error: Optional[BaseException] = None  # the last unexpected failure, for debugging
 
-        defaults = DEMO_CONFIG if session.demo else TrainConfig()
+        defaults = demo_config(tiny=session.demo == "tiny") if session.demo else TrainConfig()
+        if defaults.model == AUTO_MODEL:  # show what "auto" picks on this machine
+            defaults = defaults.replace(model=default_model())
         helps, hints = field_help(TrainConfig), typing.get_type_hints(TrainConfig)
         self._fields = {
             f.name: field_widget(f.name, getattr(defaults, f.name), hints[f.name], helps.get(f.name, ""))
             for f in dataclasses.fields(TrainConfig)
         }
-        self._resume = widgets.Checkbox(description="Resume from checkpoint", indent=False, disabled=True, layout=widgets.Layout(width="auto"))
-        self._resume.tooltip = "Ticked: continue the run saved in the folder. Unticked: delete its checkpoints and start over."
+        self._resume = widgets.Checkbox(description="Resume the unfinished run", indent=False, disabled=True, layout=widgets.Layout(width="auto"))
+        self._resume.tooltip = "Continue the run saved in the folder, with its own settings and tweets."
+        self._overwrite = widgets.Checkbox(description="Replace what is in the folder", indent=False, disabled=True, layout=widgets.Layout(width="auto"))
+        self._overwrite.tooltip = "Train again from the start; the model there stays until the new one is saved."
         self._resume_note = widgets.Label("")
         self.button = widgets.Button(description="Train Neural Network", icon="play", button_style="primary", layout=widgets.Layout(width="auto"))
         self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True, tooltip="Save a checkpoint and stop; resume later")
@@ -166,12 +188,14 @@ class TrainStep(widgets.VBox):
         self._status = widgets.Label("")
         self._saved = widgets.Label("")
         self._message = widgets.HTML("")
-        self._plot = widgets.HTML("")
+        self._plot = widgets.HTML("", layout=widgets.Layout(width="100%", max_width="780px"))
         self._summary = widgets.HTML("")
+        self._keep_note = widgets.HTML("")
         self._set_folder(str(Path(session.root) / Path(defaults.output_dir).name))
         self._layout()
         self._wire()
         self._refresh_resume()
+        self._show_keep_note()
 
     # --- building -------------------------------------------------------------------------
     def _layout(self) -> None:
@@ -182,12 +206,14 @@ class TrainStep(widgets.VBox):
         accordion = widgets.Accordion([grid], titles=("Advanced",), selected_index=None)
         self.children = [
             style_widget(),
-            widgets.HTML(render.step_title(2, "Train the model", "Pick a model (tiny trains in about a minute on a CPU) and press Train.")),
+            widgets.HTML(render.step_title(2, "Train the model", "Pick a model and press Train. On a CPU, smollm2-135m (pretrained) learns the sample in about 2 minutes; tiny is faster but writes word salad.")),
+            widgets.HTML(render.help_box("Help: settings, the loss plot, stopping and resuming", HELP)),
             widgets.HBox([f["model"], f["output_dir"]], layout=row),
             widgets.HBox([f["epochs"], f["learning_rate"], f["batch_size"], f["lora"]], layout=row),
             accordion,
-            widgets.HBox([self._resume, self._resume_note], layout=row),
+            widgets.HBox([self._resume, self._overwrite, self._resume_note], layout=row),
             widgets.HBox([self.button, self.stop_button], layout=row),
+            self._keep_note,
             widgets.HBox([self._progress, self._status, self._saved], layout=row),
             self._message,
             self._plot,
@@ -198,6 +224,9 @@ class TrainStep(widgets.VBox):
         self.button.on_click(self._on_train)
         self.stop_button.on_click(self._on_stop)
         self._fields["output_dir"].observe(self._on_folder, names="value")
+        self._fields["save_steps"].observe(self._show_keep_note, names="value")
+        self._resume.observe(self._on_resume, names="value")
+        self._overwrite.observe(self._on_overwrite, names="value")
         self._session.observe(self._on_dataset, names="dataset")
 
     # --- the config ----------------------------------------------------------------------
@@ -220,44 +249,73 @@ class TrainStep(widgets.VBox):
     def _on_folder(self, change) -> None:
         self._session.folder = change["new"].strip()
         self._refresh_resume()
+        self._show_keep_note()
+
+    def _show_keep_note(self, _=None) -> None:
+        """In Colab, beside the Train button: what a disconnect keeps and how to resume."""
+        if self._session.place != "colab":
+            return
+        name = Path(self._fields["output_dir"].value.strip() or "model").name
+        self._keep_note.value = render.message("info", COLAB_NOTE.format(save_steps=self._fields["save_steps"].value, name=name))
 
     def _on_dataset(self, change) -> None:
         dataset = change["new"]
         if dataset is None:
             return
-        self._message.value = ""
+        if "ht-error" in self._message.value:  # "download tweets first" and the like: step 1 has succeeded now
+            self._message.value = ""
+            self.button.button_style = "primary"
         if self._fields["output_dir"].value == self._auto_folder:  # the person has not chosen one: name it after the authors
-            self._set_folder(str(Path(self._session.root) / dataset.slug))
+            self._set_folder(str(folder_for(self._session.root, dataset)))
 
     def _refresh_resume(self) -> None:
-        folder = Path(self._fields["output_dir"].value.strip() or ".")
-        checkpoint = latest_checkpoint(folder)
-        self._resume.disabled = checkpoint is None or self._session.busy
-        if checkpoint is None:
-            self._resume.value, self._resume_note.value = False, ""
-            return
-        self._resume.value = unfinished(folder, checkpoint)
-        self._resume_note.value = (
-            f"{checkpoint.name} of an unfinished run is in the folder: training continues from it."
-            if self._resume.value
-            else f"{checkpoint.name} of a finished run is in the folder: training again starts over (tick to continue it)."
-        )
+        """What the folder holds decides the choices: resume a run, replace a model, or neither."""
+        folder = ModelFolder(self._fields["output_dir"].value.strip() or ".")
+        has_run, has_model = folder.has_run(), folder.has_model() or folder.incomplete()
+        self._resume.disabled = not has_run or self._session.busy
+        self._overwrite.disabled = not (has_run or has_model) or self._session.busy
+        if not has_run:
+            self._resume.value = False
+        if not (has_run or has_model):
+            self._overwrite.value = False
+        checkpoint = folder.latest_checkpoint()
+        if has_run:
+            self._resume.value = not self._overwrite.value
+            where = f" ({checkpoint.name})" if checkpoint else ""
+            self._resume_note.value = f"An unfinished run is in this folder{where}: resume it, or tick Replace to start over."
+        elif has_model:
+            self._resume_note.value = "A trained model is in this folder: tick Replace to train a new one over it, or choose another folder."
+        else:
+            self._resume_note.value = ""
+
+    def _on_resume(self, change) -> None:
+        """Resuming continues the saved run as it was: show its settings."""
+        if change["new"]:
+            saved = saved_run_config(self._fields["output_dir"].value.strip())
+            if saved is not None:
+                self._show_config(saved)
+            self._overwrite.value = False
+
+    def _on_overwrite(self, change) -> None:
+        if change["new"]:
+            self._resume.value = False
+
+    def _show_config(self, config: TrainConfig) -> None:
+        for name, w in self._fields.items():
+            value = getattr(config, name)
+            if name == "output_dir":
+                continue
+            if name == "report_to":
+                value = value == "wandb"
+            elif name == "learning_rate":
+                value = f"{value:g}"
+            elif name == "lora_targets":
+                value = ", ".join(value or [])
+            w.value = value
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _dataset_for(self, config: TrainConfig, resume: bool):
-        """Step 1's dataset split with this config's seed and held-out fraction (None: resume's own)."""
-        session = self._session
-        if session.dataset is None:
-            if resume and (Path(config.output_dir) / DATASET_FILE).exists():
-                return None  # fine_tune reads the dataset saved with the checkpoint
-            raise HuggingTweetsError("Download tweets in step 1 first.")
-        ds = session.dataset
-        if (ds.seed, ds.validation_fraction) == (config.seed, config.validation_fraction) or not session.raw:
-            return ds
-        return build_dataset(session.raw, validation_fraction=config.validation_fraction, seed=config.seed)
+        return self._run is not None and self._run.running
 
     def _on_train(self, _=None) -> None:
         if self.running:
@@ -268,46 +326,49 @@ class TrainStep(widgets.VBox):
             from ..models import check_model
 
             check_model(config.model)
-            resume = self._resume.value and latest_checkpoint(config.output_dir) is not None
-            dataset = self._dataset_for(config, resume)
-            if not resume:
-                remove_checkpoints(config.output_dir)  # the checkbox said: start over
+            resume = self._resume.value and not self._resume.disabled
+            if not resume and self._session.dataset is None:
+                raise HuggingTweetsError("Download tweets in step 1 first.")
         except HuggingTweetsError as err:
             self._message.value = render.message("error", str(err))
             self.button.button_style = "danger"
             return
-        self._start(config, dataset, resume)
+        self._start(config, None if resume else self._session.dataset, resume)
 
     def _start(self, config: TrainConfig, dataset, resume: bool) -> None:
-        self._stop = StopSignal()
         self.result, self.error = None, None
         progress = WidgetProgress(self)
         self._progress.value, self._progress.bar_style = 0, ""
-        self._status.value, self._saved.value, self._plot.value = "Preparing the model and data…", "", render.loss_svg([], [])
+        self._status.value, self._saved.value, self._plot.value = "Preparing the model and data…", "", plot.loss_svg([], [])
         self.button.button_style = ""
         self._set_running(True)
-        self._thread = threading.Thread(target=self._run, args=(config, dataset, resume, progress), name="huggingtweets-train", daemon=True)
-        self._thread.start()
+        quiet_libraries()
+        self._run = TrainingRun(config, dataset, [progress], resume=resume, overwrite=self._overwrite.value and not resume)
+        self._watch(self._run, progress)
 
-    def _run(self, config: TrainConfig, dataset, resume: bool, progress: WidgetProgress) -> None:
-        """The training thread: fine_tune, then show the result or a one-line error."""
-        from ..training import fine_tune
+    def _watch(self, run: TrainingRun, progress: "WidgetProgress") -> None:
+        """Start the run; a helper thread shows its end (result or one-line error)."""
 
-        try:
-            quiet_libraries()
-            result = fine_tune(config, dataset, callbacks=[progress], stop=self._stop, resume=resume)
-        except Exception as err:  # the thread must always end in a shown state
-            self.error = err
-            text = str(err) if isinstance(err, HuggingTweetsError) else f"Training failed ({type(err).__name__}): {render.first_line(err)}"
-            self._message.value = render.message("error", text)
-            self._progress.bar_style, self.button.button_style = "danger", "danger"
-        else:
-            self.result = result
-            self._show_result(result, progress)
-        finally:
-            _free_gpu_memory()
-            self._set_running(False)
-            self._refresh_resume()
+        def finish() -> None:
+            run.wait()
+            try:
+                if run.error is not None:
+                    self.error = run.error
+                    err = run.error
+                    text = str(err) if isinstance(err, HuggingTweetsError) else f"Training failed ({type(err).__name__}): {first_line(err)}"
+                    self._message.value = render.message("error", text)
+                    self._progress.bar_style, self.button.button_style = "danger", "danger"
+                else:
+                    self.result = run.result
+                    self._show_result(run.result, progress)
+            finally:
+                _free_gpu_memory()
+                self._set_running(False)
+                self._refresh_resume()
+
+        run.start()
+        self._finisher = threading.Thread(target=finish, name="huggingtweets-train-watch", daemon=True)
+        self._finisher.start()
 
     def _show_result(self, result, progress: WidgetProgress) -> None:
         m = result.metrics
@@ -319,38 +380,30 @@ class TrainStep(widgets.VBox):
             progress._status(progress.last, force=True)
         self._summary.value = render.train_summary(m, str(result.output_dir), result.stopped, result.wandb_url)
         self._session.folder = str(result.output_dir)
+        self._session.trained += 1
 
     def _set_running(self, running: bool) -> None:
         """While training: Stop on; Train, the settings and steps 1 and 3 off (no double runs)."""
         self.button.disabled = running
         self.stop_button.disabled = not running
-        self._resume.disabled = running
+        self._resume.disabled = self._overwrite.disabled = running
         for w in self._fields.values():
             w.disabled = running
         self._session.busy = running
 
     def _on_stop(self, _=None) -> None:
-        if self._stop is not None and self.running:
-            self._stop.request()
+        if self.running:
+            self._run.stop()
             self.stop_button.disabled = True
             self._saved.value = "stopping after this step: saving a checkpoint…"
 
     def wait(self, timeout: Optional[float] = None) -> bool:
-        """Join the training thread; True when no training is running."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.running
-
-
-def quiet_libraries() -> None:
-    """Library chatter (progress bars, advice) would land in whichever cell ran last."""
-    import warnings
-
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    warnings.filterwarnings("ignore", message=".*pin_memory.*")
+        """Until the training run and the showing of its end are done; True when they are."""
+        finisher = getattr(self, "_finisher", None)
+        if finisher is not None:
+            finisher.join(timeout)
+            return not finisher.is_alive()
+        return True
 
 
 def _free_gpu_memory() -> None:

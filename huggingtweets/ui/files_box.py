@@ -1,0 +1,165 @@
+"""Step 1's files: an X archive or a text file, of any size, by upload or by path.
+
+Every route ends with a file on the disk of the machine that runs the kernel,
+handed to the readers as a path (they read only the tweets files, never media):
+
+- Jupyter and Voilà: ``ChunkedUpload`` (the browser sends the file in pieces,
+  so a 100 MB or 2 GB archive arrives like a small one), or the path of a
+  file already on that machine.
+- Colab: Colab's own uploader (``google.colab.files.upload``, which writes the
+  files to disk), or a path in Google Drive once it is mounted (the fast route
+  for big archives).
+
+Each route fails with one line that says what to do instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import ipywidgets as widgets
+
+from ..errors import HuggingTweetsError
+from . import render
+from .upload import ChunkedUpload, safe_name
+
+ACCEPT = ".zip,.js,.txt,.csv,.jsonl"
+UPLOADS = "uploads"
+DRIVE = "/content/drive"
+WIDE = {"description_width": "initial"}
+FILE_KINDS = "An X archive (.zip as X sends it, its folder, or tweets.js) or a .txt (one tweet per line), .csv or .jsonl file"
+
+
+class FilesBox(widgets.VBox):
+    """Upload (or Colab's upload and Drive) + a path box; ``paths()`` is what step 1 reads."""
+
+    def __init__(self, session, **kwargs):
+        super().__init__(**kwargs)
+        self._session = session
+        self.uploads: list[Path] = []  # files written to ROOT/uploads, in the order they came
+        colab = session.place == "colab"
+        example = f"{DRIVE}/MyDrive/twitter-2024.zip" if colab else "~/Downloads/twitter-2024.zip"
+        self.path = widgets.Text(
+            description="or a path" if not colab else "or a path in Drive",
+            placeholder=example,
+            tooltip="A file or folder on the machine that runs this app (the kernel), not your browser's computer",
+            style=WIDE,
+            layout=widgets.Layout(width="420px"),
+        )
+        self.upload: Optional[ChunkedUpload] = None
+        self.colab_upload = self.drive_button = None
+        if colab:
+            self.colab_upload = widgets.Button(description="Upload archive or file", icon="upload", tooltip=FILE_KINDS, layout=widgets.Layout(width="auto"))
+            self.drive_button = widgets.Button(description="Mount Google Drive", icon="hdd-o", tooltip=f"Make your Drive readable at {DRIVE}", layout=widgets.Layout(width="auto"))
+        else:
+            self.upload = ChunkedUpload(self._folder, self._on_file, self._on_error, accept=ACCEPT, hint=FILE_KINDS)
+        self._listed = widgets.Label("")
+        self._forget = widgets.Button(description="Forget uploads", layout=widgets.Layout(width="auto"))
+        self.message = widgets.HTML("")
+        # Colab's uploader draws its file chooser here (Jupyter and Voilà never show it).
+        self._colab_output = widgets.Output(layout=widgets.Layout(display=None if colab else "none"))
+        row = dict(flex_flow="row wrap", align_items="center", grid_gap="4px 8px")
+        first = [self.colab_upload, self.drive_button] if colab else [self.upload]
+        self._listed_row = widgets.HBox([self._listed, self._forget], layout=widgets.Layout(display="none", **row))
+        self.children = [
+            widgets.HBox([*first, self.path], layout=widgets.Layout(**row)),
+            self._listed_row,
+            self._colab_output,
+            self.message,
+        ]
+        self._forget.on_click(self._on_forget)
+        if colab:
+            self.colab_upload.on_click(self._on_colab_upload)
+            self.drive_button.on_click(self._on_drive)
+
+    # --- what step 1 reads --------------------------------------------------------------------
+    def paths(self) -> list[str]:
+        """Uploaded files, then the path box's file; a path that is not there is a one-line error."""
+        found = [str(p) for p in self.uploads]
+        typed = self.path.value.strip().strip("'\"")
+        if typed:
+            path = Path(typed).expanduser()
+            if not path.is_absolute():
+                path = Path(self._session.root) / path
+            if not path.exists():
+                raise HuggingTweetsError(self._missing(typed, path))
+            found.append(str(path))
+        return found
+
+    def _missing(self, typed: str, path: Path) -> str:
+        where = "on the machine that runs this app (the kernel's, not your browser's computer)"
+        if self._session.place == "colab":
+            if str(path).startswith(DRIVE) and not Path(DRIVE).is_dir():
+                return f"Nothing at {typed}: Google Drive is not mounted yet. Press Mount Google Drive, then try again."
+            return f"Nothing at {typed} {where}. Press Mount Google Drive for a file in your Drive, or Upload for one on your computer."
+        return f"Nothing at {typed} {where}. Use Upload for a file on your own computer."
+
+    def set_disabled(self, disabled: bool) -> None:
+        for w in (self.upload, self.colab_upload, self.drive_button, self.path, self._forget):
+            if w is not None:
+                w.disabled = disabled
+
+    # --- uploads --------------------------------------------------------------------------------
+    def _folder(self) -> Path:
+        return Path(self._session.root) / UPLOADS
+
+    def _on_file(self, path: Path) -> None:
+        """A file is on disk: list it (replacing an earlier one of the same name)."""
+        self.uploads = [p for p in self.uploads if p != path] + [path]
+        self.message.value = ""
+        self._show()
+
+    def _on_error(self, text: str) -> None:
+        self.message.value = render.message("error", text)
+
+    def _on_forget(self, _=None) -> None:
+        self.uploads = []
+        self._show()
+
+    def _show(self) -> None:
+        names = ", ".join(p.name for p in self.uploads)
+        self._listed.value = f"Uploaded: {names}" if self.uploads else ""
+        self._listed_row.layout.display = None if self.uploads else "none"
+
+    # --- Colab ----------------------------------------------------------------------------------
+    def _on_colab_upload(self, _=None) -> None:
+        """Colab's uploader writes into the working folder; the new files move to ROOT/uploads."""
+        self.message.value = ""
+        folder = self._folder()
+        cwd = Path.cwd()
+        before = set(os.listdir(cwd))
+        try:
+            from google.colab import files
+
+            folder.mkdir(parents=True, exist_ok=True)
+            with self._colab_output:
+                files.upload()
+        except Exception as err:  # Colab's messages vary: say what always works instead
+            self._colab_output.clear_output()
+            self._on_error(
+                f"Colab's upload did not finish ({render.first_line(err)}). For a big archive put it in Google Drive, "
+                "press Mount Google Drive and type its path; or drop the file into Colab's Files panel (left) and type /content/ and its name."
+            )
+            return
+        self._colab_output.clear_output()
+        for name in sorted(set(os.listdir(cwd)) - before):
+            target = folder / safe_name(name)
+            os.replace(cwd / name, target)
+            self._on_file(target)
+
+    def _on_drive(self, _=None) -> None:
+        self.message.value = ""
+        try:
+            from google.colab import drive
+
+            with self._colab_output:
+                drive.mount(DRIVE)
+        except Exception as err:
+            self._on_error(
+                f"Google Drive did not mount ({render.first_line(err)}). Run `from google.colab import drive; drive.mount('{DRIVE}')` "
+                "in a new cell, then type the path here."
+            )
+            return
+        self.message.value = render.message("success", f"Drive is mounted: type the path of your archive, such as {DRIVE}/MyDrive/twitter-2024.zip.")

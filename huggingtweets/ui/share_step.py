@@ -1,0 +1,263 @@
+"""Step 4: share the model of step 2: a preview image, a push to the Hub, a zip to download.
+
+Each part calls one library function on the model folder: ``render_preview`` (from the
+tweets step 3 wrote, ticked here), ``push_to_hub`` (in a thread: an upload can take
+minutes) and ``export_zip``. The zip reaches the browser through Colab's own download
+in Colab; elsewhere (Jupyter, Voilà, VS Code) as a link holding the zip itself (a
+``data:`` URL), which needs no file server and no Voilà allow-list, up to
+``INLINE_LIMIT``; a bigger zip stays on disk and the message says where.
+"""
+
+from __future__ import annotations
+
+import base64
+import sys
+import threading
+from pathlib import Path
+from typing import Optional
+
+import ipywidgets as widgets
+
+from ..dataset import TweetDataset
+from ..errors import HuggingTweetsError, first_line
+from ..folder import ModelFolder
+from ..preview import render_preview
+from ..share import TOKEN_NAME, export_zip, push_to_hub
+from . import render
+from .style import style_widget
+
+MAX_PICKS = 20  # newest tweets offered for the preview
+PICKED = 3  # ticked at first
+INLINE_LIMIT = 50_000_000  # bytes: a bigger zip is not handed to the browser as a data: URL
+LABEL_CHARS = 110  # of a tweet, in its checkbox label
+WIDE = {"description_width": "initial"}
+DATASET_WARNING = (
+    "dataset.json holds the cleaned tweets the model learned from. Anyone who can see the repo can read them: "
+    "share them only if they are yours to share (a private repo keeps them to you)."
+)
+
+
+def _link(url: str, label: str, download: str = "") -> str:
+    """A link in the app's style; ``url`` is an http(s) URL or, with ``download``, a data: URL we made."""
+    href = render.esc(url) if download else render.safe_url(url)
+    extra = f' download="{render.esc(download)}"' if download else ' target="_blank" rel="noopener"'
+    return f'<div class="ht-summary ht-link"><a{extra} href="{href}">{render.esc(label)}</a></div>'
+
+
+def _heading(text: str) -> widgets.HTML:
+    return widgets.HTML(f'<div class="ht-hint"><b>{render.esc(text)}</b></div>')
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+class ShareStep(widgets.VBox):
+    """Preview image · Push to the Hub (repo, private, dataset, token) · Download the model (zip)."""
+
+    def __init__(self, session, **kwargs):
+        super().__init__(**kwargs)
+        self._session = session
+        self._pusher: Optional[threading.Thread] = None
+        self.push_result = None  # the last PushResult
+        self.zip_path: Optional[Path] = None  # the last zip written
+
+        self._picks: list[tuple[widgets.Checkbox, object]] = []  # (checkbox, GeneratedTweet)
+        self._picks_box = widgets.VBox([])
+        self.preview_button = widgets.Button(description="Draw the preview image", icon="image", layout=widgets.Layout(width="auto"))
+        self._preview_message = widgets.HTML("")
+        self._image = widgets.Image(format="png", layout=widgets.Layout(max_width="600px", display="none"))
+
+        self._repo = widgets.Text(description="Repo", placeholder="name, or account/name", style=WIDE, layout=widgets.Layout(width="320px"))
+        self._repo.tooltip = "The model's name on the Hub; a name alone goes under the token's account."
+        self._private = widgets.Checkbox(description="Private repo", indent=False, layout=widgets.Layout(width="auto"))
+        self._include_dataset = widgets.Checkbox(description="Include my cleaned tweets (dataset.json)", indent=False, layout=widgets.Layout(width="auto"))
+        self._dataset_warning = widgets.HTML("")
+        self._token = widgets.Password(
+            description="Hugging Face token", placeholder=f"optional: else {TOKEN_NAME}, the Colab secret or the Hub login",
+            style=WIDE, layout=widgets.Layout(width="460px"),
+        )
+        self._token.tooltip = "A token with write access (huggingface.co/settings/tokens). Used for this push only, then cleared."
+        self.push_button = widgets.Button(description="Push to the Hub", icon="cloud-upload", button_style="primary", layout=widgets.Layout(width="auto"))
+        self._push_status = widgets.Label("")
+        self._push_message = widgets.HTML("")
+
+        self.zip_button = widgets.Button(description="Download the model (zip)", icon="download", layout=widgets.Layout(width="auto"))
+        self._zip_message = widgets.HTML("")
+        self._layout()
+        self._wire()
+        self._on_folder()
+        self._on_tweets()
+
+    # --- building -------------------------------------------------------------------------
+    def _layout(self) -> None:
+        row = widgets.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 8px")
+        self.children = [
+            style_widget(),
+            widgets.HTML(render.step_title(4, "Share the model", "Draw a preview image, then push the model to the Hugging Face Hub or download it as a zip. Checkpoints are never shared.")),
+            _heading("Preview image (the model card's picture): tick tweets from step 3"),
+            self._picks_box,
+            widgets.HBox([self.preview_button], layout=row),
+            self._preview_message,
+            self._image,
+            _heading("Push to the Hub"),
+            widgets.HBox([self._repo, self._private], layout=row),
+            self._include_dataset,
+            self._dataset_warning,
+            self._token,
+            widgets.HBox([self.push_button, self._push_status], layout=row),
+            self._push_message,
+            _heading("Download the model (zip)"),
+            widgets.HBox([self.zip_button], layout=row),
+            self._zip_message,
+        ]
+
+    def _wire(self) -> None:
+        self.preview_button.on_click(self._on_preview)
+        self.push_button.on_click(self._on_push)
+        self.zip_button.on_click(self._on_zip)
+        self._include_dataset.observe(self._on_include_dataset, names="value")
+        self._session.observe(self._on_folder, names="folder")
+        self._session.observe(self._on_tweets, names="tweets")
+        self._session.observe(self._on_busy, names="busy")
+
+    # --- callbacks: state -------------------------------------------------------------------
+    def _on_busy(self, change) -> None:
+        self.preview_button.disabled = self.zip_button.disabled = change["new"]
+        self.push_button.disabled = change["new"] or self.pushing
+
+    def _on_folder(self, _=None) -> None:
+        """A new model: its name is the default repo; earlier results no longer apply."""
+        name = Path(self._session.folder).name if self._session.folder else ""
+        self._repo.placeholder = name or "name, or account/name"
+        self._preview_message.value = self._push_message.value = self._zip_message.value = ""
+        self._image.value, self._image.layout.display = b"", "none"
+
+    def _on_tweets(self, _=None) -> None:
+        """One checkbox per tweet of step 3, newest first; earlier choices are kept."""
+        before = {id(tweet): box.value for box, tweet in self._picks}
+        tweets = list(self._session.tweets)[:MAX_PICKS]
+        self._picks = []
+        for i, tweet in enumerate(tweets):
+            text = tweet.text if len(tweet.text) <= LABEL_CHARS else tweet.text[: LABEL_CHARS - 1] + "…"
+            label = f"{text}  ⚠ near copy of a training tweet" if tweet.near_copy else text
+            box = widgets.Checkbox(value=before.get(id(tweet), i < PICKED and not tweet.near_copy), description=label, indent=False, layout=widgets.Layout(width="auto"))
+            self._picks.append((box, tweet))
+        self._picks_box.children = [box for box, _ in self._picks] or [widgets.Label("Write tweets in step 3 to choose some here.")]
+
+    def _on_include_dataset(self, change) -> None:
+        self._dataset_warning.value = render.message("warning", DATASET_WARNING) if change["new"] else ""
+
+    def _model_folder(self) -> Path:
+        if self._session.busy:
+            raise HuggingTweetsError("Training is running: wait for it to finish, or press Stop in step 2.")
+        folder = ModelFolder(self._session.folder or ".")
+        if not self._session.folder or not folder.has_model():
+            raise HuggingTweetsError("Train a model in step 2 first.")
+        return folder.path
+
+    # --- callbacks: preview ----------------------------------------------------------------
+    def picked(self) -> list:
+        return [tweet for box, tweet in self._picks if box.value]
+
+    def _on_preview(self, _=None) -> None:
+        self._preview_message.value = ""
+        try:
+            folder = self._model_folder()
+            tweets = self.picked()
+            if not tweets:
+                raise HuggingTweetsError("Tick at least one tweet (write some in step 3 first).")
+            path = render_preview(tweets, self._authors(folder), folder)
+            self._image.value, self._image.layout.display = path.read_bytes(), ""
+            self._preview_message.value = render.message("success", f"Saved {path.name} in the model folder: a push or a zip includes it as the card's picture.")
+        except Exception as err:
+            self._preview_message.value = render.message("error", _one_line(err, "The preview failed"))
+
+    def _authors(self, folder: Path) -> list:
+        try:
+            return [a.author for a in TweetDataset.load(folder).authors]
+        except HuggingTweetsError:  # no dataset.json beside the model: the accounts of step 1
+            dataset = self._session.dataset
+            return [a.author for a in dataset.authors] if dataset is not None else []
+
+    # --- callbacks: push ---------------------------------------------------------------------
+    @property
+    def pushing(self) -> bool:
+        return self._pusher is not None and self._pusher.is_alive()
+
+    def _on_push(self, _=None) -> None:
+        if self.pushing:
+            return
+        token = self._token.value.strip() or None
+        self._token.value = ""  # used for this push only
+        self._push_message.value = ""
+        try:
+            folder = self._model_folder()
+        except HuggingTweetsError as err:
+            self._push_message.value = render.message("error", str(err))
+            return
+        repo = self._repo.value.strip() or folder.name
+        self.push_button.disabled, self.push_button.button_style = True, ""
+        self._push_status.value = f"Uploading to {repo}…"
+        self._pusher = threading.Thread(
+            target=self._push, args=(folder, repo, self._private.value, self._include_dataset.value, token),
+            name="huggingtweets-push", daemon=True,
+        )
+        self._pusher.start()
+
+    def _push(self, folder: Path, repo: str, private: bool, include_dataset: bool, token: Optional[str]) -> None:
+        try:
+            result = push_to_hub(folder, repo, private=private, include_dataset=include_dataset, token=token)
+            self.push_result = result
+            visibility = "private " if private else ""
+            self._push_message.value = render.message("success", f"Pushed {len(result.files)} files to the {visibility}repo {result.repo_id}.") + _link(result.url, result.url)
+            self.push_button.button_style = "success"
+        except Exception as err:
+            text = _one_line(err, "The push failed")
+            self._push_message.value = render.message("error", text.replace(token, "***") if token else text)
+            self.push_button.button_style = "danger"
+        finally:
+            self._push_status.value = ""
+            self.push_button.disabled = self._session.busy
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Until the push (if any) is over; True when it is."""
+        if self._pusher is not None:
+            self._pusher.join(timeout)
+        return not self.pushing
+
+    # --- callbacks: zip ------------------------------------------------------------------------
+    def _on_zip(self, _=None) -> None:
+        self._zip_message.value = ""
+        try:
+            folder = self._model_folder()
+            self.zip_button.disabled = True
+            path = export_zip(folder, Path(self._session.root) / f"{folder.name}.zip", overwrite=True)  # ours: written again each time
+            self.zip_path = path
+            self._zip_message.value = self._hand_over(path)
+        except Exception as err:
+            self._zip_message.value = render.message("error", _one_line(err, "The zip failed"))
+        finally:
+            self.zip_button.disabled = self._session.busy
+
+    def _hand_over(self, path: Path) -> str:
+        """Colab downloads it itself; elsewhere a link holds the zip; a big one stays on disk."""
+        size = path.stat().st_size
+        if "google.colab" in sys.modules:
+            from google.colab import files  # type: ignore  # only exists inside Colab
+
+            files.download(str(path))
+            return render.message("success", f"Your browser is downloading {path.name} ({_megabytes(size)}).")
+        if size > INLINE_LIMIT:
+            return render.message(
+                "info",
+                f"{path.name} ({_megabytes(size)}) is saved at {path}: too big to hand to the browser from here. "
+                "Download it from Jupyter's file browser, or on this machine with `huggingtweets export`.",
+            )
+        data = "data:application/zip;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+        note = render.message("success", f"{path.name} is ready ({_megabytes(size)}): unzip it and load the folder inside with pipeline('text-generation', model=...).")
+        return note + _link(data, f"Save {path.name}", download=path.name)
+
+
+def _one_line(err: BaseException, what: str) -> str:
+    return str(err) if isinstance(err, HuggingTweetsError) else f"{what} ({type(err).__name__}): {first_line(err)}"

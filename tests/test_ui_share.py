@@ -1,0 +1,175 @@
+"""Step 4 (share) without a browser: set values, click, assert (as tests/test_ui.py)."""
+
+import base64
+import io
+import re
+import sys
+import types
+import zipfile
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+import ipywidgets as widgets  # noqa: E402
+
+from fake_hub import TOKEN  # noqa: E402
+from huggingtweets.ui import App  # noqa: E402
+from huggingtweets.ui import share_step  # noqa: E402
+from test_share import SHARED, hub, no_token  # noqa: E402,F401  (fixtures)
+
+FAST = dict(max_steps=4, block_size=32, batch_size=8, logging_steps=2, save_steps=4)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """An app through steps 1 to 3: the sample, the tiny model for a few steps, 4 tweets."""
+    app = App(demo="tiny", output_dir=tmp_path_factory.mktemp("ui-share"))
+    app.data.button.click()
+    for name, value in FAST.items():
+        app.train._fields[name].value = value
+    app.train.button.click()
+    assert app.wait(timeout=600) and app.train.result is not None, app.train._message.value
+    app.generate._n.value = 4
+    app.generate.button.click()
+    assert len(app.session.tweets) == 4, app.generate._message.value
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    return App(demo="tiny", output_dir=tmp_path)
+
+
+def zip_from_link(html: str) -> tuple[str, zipfile.ZipFile]:
+    """(the download attribute, the zip) of the data: link in ``html``."""
+    m = re.search(r'<a download="([^"]+)" href="data:application/zip;base64,([A-Za-z0-9+/=]+)"', html)
+    assert m, f"no zip link in {html[:300]}"
+    return m.group(1), zipfile.ZipFile(io.BytesIO(base64.b64decode(m.group(2))))
+
+
+# --- the contract ---------------------------------------------------------------------------
+def test_contract(app):
+    share = app.share
+    assert isinstance(share, widgets.VBox)
+    assert share.push_button.description == "Push to the Hub"
+    assert share.zip_button.description == "Download the model (zip)"
+    assert share.preview_button.description == "Draw the preview image"
+    assert isinstance(share._token, widgets.Password) and not share._include_dataset.value and not share._private.value
+    assert "Write tweets in step 3" in share._picks_box.children[0].value
+
+
+@pytest.mark.parametrize("button", ["preview_button", "zip_button", "push_button"])
+def test_before_training(app, button):
+    getattr(app.share, button).click()
+    app.share.wait(timeout=30)
+    shown = app.share._preview_message.value + app.share._zip_message.value + app.share._push_message.value
+    assert "Train a model in step 2 first." in shown and "ht-error" in shown
+
+
+def test_dataset_warning_only_when_ticked(app):
+    app.share._include_dataset.value = True
+    assert "dataset.json holds the cleaned tweets" in app.share._dataset_warning.value
+    app.share._include_dataset.value = False
+    assert app.share._dataset_warning.value == ""
+
+
+# --- preview ------------------------------------------------------------------------------------
+def test_preview_from_ticked_tweets(trained):
+    share = trained.share
+    boxes = [box for box, _ in share._picks]
+    assert len(boxes) == 4 and [t.text for _, t in share._picks] == [t.text for t in trained.session.tweets]
+    assert sum(b.value for b in boxes) == sum(1 for t in trained.session.tweets[:3] if not t.near_copy)
+    for box in boxes:
+        box.value = False
+    share.preview_button.click()
+    assert "Tick at least one tweet" in share._preview_message.value
+    boxes[1].value = True
+    share.preview_button.click()
+    png = trained.train.result.output_dir / "preview.png"
+    assert png.is_file() and share._image.value == png.read_bytes() and share._image.layout.display == ""
+    assert "ht-success" in share._preview_message.value
+    assert share.picked() == [trained.session.tweets[1]]
+
+
+def test_new_tweets_keep_earlier_choices(trained):
+    share = trained.share
+    first = share._picks[0][0].value = False
+    trained.generate._n.value = 1
+    trained.generate.button.click()  # one more tweet on top
+    assert len(share._picks) == 5 and share._picks[1][0].value is first  # the old newest, as it was left
+
+
+# --- zip -----------------------------------------------------------------------------------------
+def test_zip_link_holds_the_model(trained):
+    share = trained.share
+    share.zip_button.click()
+    folder = trained.train.result.output_dir
+    name, zf = zip_from_link(share._zip_message.value)
+    assert name == f"{folder.name}.zip" and share.zip_path.name == name
+    assert {n.split("/", 1)[1] for n in zf.namelist()} == SHARED | {"preview.png"}
+    assert all(n.startswith(f"{folder.name}/") for n in zf.namelist())
+    share.zip_button.click()  # again: the earlier zip is ours to replace
+    assert "ht-error" not in share._zip_message.value
+
+
+def test_zip_in_colab_is_downloaded_by_colab(trained, monkeypatch):
+    downloaded = []
+    files = types.SimpleNamespace(download=downloaded.append)
+    colab = types.ModuleType("google.colab")
+    colab.files = files
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    trained.share.zip_button.click()
+    assert downloaded == [str(trained.share.zip_path)]
+    assert "Your browser is downloading" in trained.share._zip_message.value and "data:" not in trained.share._zip_message.value
+
+
+def test_big_zip_stays_on_disk(trained, monkeypatch):
+    monkeypatch.setattr(share_step, "INLINE_LIMIT", 1000)
+    trained.share.zip_button.click()
+    shown = trained.share._zip_message.value
+    assert "too big to hand to the browser" in shown and "data:" not in shown and trained.share.zip_path.is_file()
+
+
+# --- push ----------------------------------------------------------------------------------------
+def test_push_to_the_hub(trained, hub, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    share = trained.share
+    share._repo.value = "wren-bot"
+    share._private.value = True
+    share._include_dataset.value = True
+    share._token.value = TOKEN
+    share.push_button.click()
+    assert share._token.value == ""  # used for this push, then cleared
+    assert share.wait(timeout=120)
+    assert "ht-success" in share._push_message.value, share._push_message.value
+    assert f'href="{hub.url}/me/wren-bot"' in share._push_message.value and "private repo me/wren-bot" in share._push_message.value
+    [commit] = hub.commits
+    assert set(commit.files) == SHARED | {"preview.png", "dataset.json"} and hub.repos["me/wren-bot"].private
+    assert share.push_button.button_style == "success" and not share.push_button.disabled
+
+
+def test_push_errors_are_one_line_without_the_token(trained, hub, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    share = trained.share
+    share._repo.value = ""  # the folder's name
+    share._token.value = TOKEN + "x"
+    share.push_button.click()
+    assert share.wait(timeout=120)
+    assert "refused the token (401)" in share._push_message.value and TOKEN not in share._push_message.value
+    share.push_button.click()  # the box was cleared: no token anywhere now
+    assert share.wait(timeout=120)
+    assert "No Hugging Face token" in share._push_message.value
+    assert hub.commits == [] and share.push_button.button_style == "danger"
+
+
+def test_a_new_model_clears_the_results(trained):
+    share = trained.share
+    share._zip_message.value = share._push_message.value = "old"
+    folder = trained.session.folder
+    trained.session.folder = folder + "-next"
+    try:
+        assert share._zip_message.value == share._push_message.value == "" and share._image.layout.display == "none"
+        assert share._repo.placeholder.endswith("-next")
+    finally:
+        trained.session.folder = folder
