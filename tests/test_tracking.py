@@ -47,8 +47,9 @@ def offline(tmp_path, monkeypatch):
 def records(run_dir: Path, wait: float = 10.0) -> list:
     """Every protobuf Record in an offline run's ``.wandb`` file.
 
-    W&B's core process writes the file; ``finish`` can return while its last chunk is still on
-    the way, so a file whose last chunk runs past its end is read again until it is whole."""
+    W&B's core process writes the file; ``finish`` can return before the last records are on
+    disk (seen under load), so the file is read again until it ends with the run's ``exit``
+    record, whole."""
     import time
 
     from wandb.proto import wandb_internal_pb2 as pb
@@ -74,8 +75,9 @@ def records(run_dir: Path, wait: float = 10.0) -> list:
                 record.ParseFromString(pending)
                 out.append(record)
                 pending = b""
-        if (whole and not pending) or time.monotonic() > deadline:
-            assert whole and not pending, f"{path.name} ends inside a record"
+        done = whole and not pending and bool(out) and out[-1].WhichOneof("record_type") == "exit"
+        if done or time.monotonic() > deadline:
+            assert done, f"{path.name} has no exit record after {wait:.0f} s"
             return out
         time.sleep(0.2)
 
