@@ -179,6 +179,9 @@ class TrainingRun:
         self.result: Optional[TrainResult] = None
         self.error: Optional[BaseException] = None
         self._thread: Optional[threading.Thread] = None
+        # Waiting uses this event, not Thread.join: a Ctrl-C that interrupts join() can leave
+        # CPython taking a live thread for a finished one (python/cpython#90882).
+        self._done = threading.Event()
 
     def start(self) -> "TrainingRun":
         self._thread = threading.Thread(target=self._run, name="huggingtweets-train", daemon=True)
@@ -195,10 +198,12 @@ class TrainingRun:
                 tracker.log_result(self.result)
         except BaseException as err:  # the caller decides how to show it
             self.error = _tracking_error(err) or err
+        finally:
+            self._done.set()
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and not self._done.is_set()
 
     def stop(self) -> None:
         self.signal.request()
@@ -206,7 +211,7 @@ class TrainingRun:
     def wait(self, timeout: Optional[float] = None) -> bool:
         """True when the run is over (finished, stopped or failed)."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._done.wait(timeout)
         return not self.running
 
 

@@ -280,3 +280,34 @@ def test_no_module_but_folder_spells_the_files():
     ]
     assert offenders == []
     assert sys.modules["huggingtweets.folder"] is folder_mod
+
+
+def test_ctrl_c_in_the_cli_checkpoints_and_resume_finishes(tmp_path):
+    """A real SIGINT to `huggingtweets train`: the run stops at a checkpoint with one line of
+    advice, no traceback, and README's `--resume` finishes it. (The main thread waits on the
+    training thread; an interrupted Thread.join once took the live thread for a finished one.)"""
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "m"
+    flags = _flags({**FAST, "epochs": 200, "save_steps": 10_000, "max_steps": 400})
+    cmd = [sys.executable, "-m", "huggingtweets", "train", "--sample", "--output", str(out), *flags]
+    default_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731 (a background shell ignores it)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+    deadline = time.monotonic() + 300
+    while not (out / folder_mod.CHECKPOINTS / folder_mod.EVAL_BEFORE).exists():  # training has begun
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "Stopped at step" in stderr and "--resume" in stderr
+    stopped = json.loads((out / folder_mod.METRICS).read_text())["global_step"]
+    assert 0 < stopped < 400 and ModelFolder(out).latest_checkpoint() is not None
+
+    done = subprocess.run([sys.executable, "-m", "huggingtweets", "train", "--output", str(out), "--resume"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / folder_mod.METRICS).read_text())["global_step"] == 400
+    assert not (out / folder_mod.CHECKPOINTS).exists()
