@@ -355,6 +355,8 @@ def cmd_push(args) -> int:
     # The token comes from HF_TOKEN, a Colab secret or `hf auth login`: never a flag (shell history).
     result = push_to_hub(args.folder, args.repo_id, private=args.private, include_dataset=args.include_dataset)
     print(f"Pushed {len(result.files)} files to {result.url}{' (private)' if args.private else ''}")
+    if result.removed:
+        print(f"Removed from the repo: {', '.join(result.removed)} (an earlier push sent the tweets; --include-dataset shares them)")
     return 0
 
 

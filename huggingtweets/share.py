@@ -182,6 +182,7 @@ class PushResult:
     url: str  # the repo's page
     commit_url: str
     files: list[str] = field(default_factory=list)  # what was uploaded
+    removed: list[str] = field(default_factory=list)  # personal files an earlier push sent, removed by this one
 
 
 def push_to_hub(
@@ -199,8 +200,10 @@ def push_to_hub(
     ``repo_id`` is ``name`` (under the token's account) or ``namespace/name``. ``private``
     applies to a new repo; an existing public repo is refused rather than silently left
     public. ``endpoint`` defaults to ``$HF_ENDPOINT`` read now, then huggingface_hub's.
+    A push without the dataset removes one that an earlier push sent ("on request" files
+    only: anything else already in the repo is left as it is).
     """
-    from huggingface_hub import CommitOperationAdd, HfApi, constants
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
     from . import __version__
@@ -224,7 +227,8 @@ def push_to_hub(
 
     with _hub_errors(repo_id, endpoint):
         url = api.create_repo(repo_id, private=True if private else None, exist_ok=True)
-        left_public = private and not api.repo_info(url.repo_id).private
+        info = api.repo_info(url.repo_id)
+    left_public = private and not info.private
     repo_id = url.repo_id  # "name" -> "account/name"
     if left_public:
         raise HuggingTweetsError(
@@ -241,9 +245,12 @@ def push_to_hub(
         )
         for p in files
     ]
+    in_repo = [s.rfilename for s in info.siblings or ()]
+    removed = sorted(n for n in in_repo if "/" not in n and _matches(n, "on_request") and n not in names)
+    operations += [CommitOperationDelete(path_in_repo=n) for n in removed]
     with _hub_errors(repo_id, endpoint):
         commit = api.create_commit(repo_id, operations, commit_message=commit_message)
-    return PushResult(repo_id=repo_id, url=str(url), commit_url=str(commit.commit_url), files=names)
+    return PushResult(repo_id=repo_id, url=str(url), commit_url=str(commit.commit_url), files=names, removed=removed)
 
 
 # --- export ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ send (read from the installed client's ``hf_api.py``, ``_commit_api.py`` and ``l
     POST /api/models/NS/NAME/preupload/REV        which files go through LFS
     POST /NS/NAME.git/info/lfs/objects/batch      where to PUT them ("basic" transfer)
     PUT  /lfs/OID                                 the bytes (no token, like a presigned URL)
-    POST /api/models/NS/NAME/commit/REV           ndjson: a header, then file / lfsFile lines
+    POST /api/models/NS/NAME/commit/REV           ndjson: a header, then file / lfsFile / deletedFile lines
     GET  /api/agent-harnesses                     the client's own once-a-process look-up: 404 here
 
 Accounts: ``token`` belongs to ``user``; ``orgs`` maps an organization to the user's role
@@ -59,6 +59,7 @@ class Commit:
     summary: str
     files: dict[str, bytes]  # path -> content, for every file this commit added
     lfs: list[str]  # the paths among them that came through LFS
+    deleted: list[str] = field(default_factory=list)  # paths this commit removed
 
 
 class HubError(Exception):
@@ -158,7 +159,7 @@ class FakeHub:
         r = self._repo(repo, write=True)
         lines = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
         header = next(line["value"] for line in lines if line["key"] == "header")
-        files, lfs = {}, []
+        files, lfs, deleted = {}, [], []
         for line in lines:
             value = line["value"]
             if line["key"] == "file":
@@ -168,9 +169,15 @@ class FakeHub:
                     raise HubError(422, f"LFS object {value['oid']} was never uploaded")
                 files[value["path"]] = self.lfs[value["oid"]]
                 lfs.append(value["path"])
+            elif line["key"] == "deletedFile":
+                if value["path"] not in r.files:
+                    raise HubError(404, f"{value['path']} is not in the repo: nothing to delete")
+                deleted.append(value["path"])
         r.files.update(files)
+        for path in deleted:
+            del r.files[path]
         r.head = hashlib.sha1(f"{repo}{len(self.commits)}".encode()).hexdigest()
-        self.commits.append(Commit(repo, header["summary"], files, lfs))
+        self.commits.append(Commit(repo, header["summary"], files, lfs, deleted))
         return {"commitUrl": f"{self.url}/{repo}/commit/{r.head}", "commitOid": r.head, "pullRequestUrl": None}
 
 

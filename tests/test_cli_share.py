@@ -25,6 +25,10 @@ def test_push_private_with_the_dataset(model_dir, hub, monkeypatch, capsys):
     assert capsys.readouterr().out.strip().endswith("/me/secret-bot (private)")
     assert hub.repos["me/secret-bot"].private
     assert set(hub.commits[0].files) == SHARED | {"dataset.json"}
+    # pushed again without --include-dataset: the tweets leave the repo, and the user is told
+    assert main(["push", str(model_dir), "me/secret-bot", "--private"]) == 0
+    assert "Removed from the repo: dataset.json" in capsys.readouterr().out
+    assert "dataset.json" not in hub.repos["me/secret-bot"].files
 
 
 def test_push_errors_are_one_line(model_dir, hub, monkeypatch, capsys, leak_check):

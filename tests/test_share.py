@@ -190,6 +190,15 @@ def test_push_dataset_only_on_request(model_dir, hub):
     assert hub.commits[0].files["dataset.json"] == (model_dir / "dataset.json").read_bytes()
 
 
+def test_push_without_the_dataset_removes_one_an_earlier_push_sent(model_dir, hub):
+    push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url, include_dataset=True)
+    hub.repos["me/wren-bot"].files["notes.md"] = b"the owner's own file"
+    result = push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url)
+    assert result.removed == ["dataset.json"] and hub.commits[1].deleted == ["dataset.json"]
+    assert set(hub.repos["me/wren-bot"].files) == SHARED | {"notes.md"}  # the owner's file stays
+    assert push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url).removed == []
+
+
 def test_push_with_preview_sets_the_thumbnail(model_dir, hub):
     from huggingtweets.preview import render_preview
 

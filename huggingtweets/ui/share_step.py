@@ -210,7 +210,8 @@ class ShareStep(widgets.VBox):
             result = push_to_hub(folder, repo, private=private, include_dataset=include_dataset, token=token)
             self.push_result = result
             visibility = "private " if private else ""
-            self._push_message.value = render.message("success", f"Pushed {len(result.files)} files to the {visibility}repo {result.repo_id}.") + _link(result.url, result.url)
+            removed = f" Removed {', '.join(result.removed)}, which an earlier push sent." if result.removed else ""
+            self._push_message.value = render.message("success", f"Pushed {len(result.files)} files to the {visibility}repo {result.repo_id}.{removed}") + _link(result.url, result.url)
             self.push_button.button_style = "success"
         except Exception as err:
             text = _one_line(err, "The push failed")
