@@ -18,9 +18,11 @@ import configparser
 import importlib.util
 import netrc
 import os
+import signal
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Iterator, Optional, Sequence, Union
 from urllib.parse import urlsplit
 
 from .config import SamplingConfig, TrainConfig
@@ -222,18 +224,37 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
 ) -> TrainResult:
-    """Train and wait. Ctrl-C asks the run to save a checkpoint and stop (a second one aborts)."""
+    """Train and wait. Ctrl-C, or SIGTERM (a job scheduler, ``timeout``, a container stopping),
+    asks the run to save a checkpoint and stop; a second one aborts."""
     run = TrainingRun(config, dataset, callbacks, resume, overwrite).start()
-    try:
-        while not run.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        run.stop()
-        run.wait()
+    with _sigterm_as_interrupt():
+        try:
+            while not run.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            run.stop()
+            run.wait()
     if run.error is not None:
         raise run.error
     assert run.result is not None
     return run.result
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While training waits in the main thread, SIGTERM raises KeyboardInterrupt as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # --- generation -------------------------------------------------------------------------------

@@ -282,10 +282,12 @@ def test_no_module_but_folder_spells_the_files():
     assert sys.modules["huggingtweets.folder"] is folder_mod
 
 
-def test_ctrl_c_in_the_cli_checkpoints_and_resume_finishes(tmp_path):
-    """A real SIGINT to `huggingtweets train`: the run stops at a checkpoint with one line of
-    advice, no traceback, and README's `--resume` finishes it. (The main thread waits on the
-    training thread; an interrupted Thread.join once took the live thread for a finished one.)"""
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_in_the_cli_checkpoints_and_resume_finishes(tmp_path, signame):
+    """A real SIGINT (Ctrl-C) or SIGTERM (a scheduler, `timeout`) to `huggingtweets train`: the
+    run stops at a checkpoint with one line of advice, no traceback, and README's `--resume`
+    finishes it. (The main thread waits on the training thread; an interrupted Thread.join once
+    took the live thread for a finished one.)"""
     import signal
     import subprocess
     import time
@@ -300,7 +302,7 @@ def test_ctrl_c_in_the_cli_checkpoints_and_resume_finishes(tmp_path):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.2)
     time.sleep(2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, signame))
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr and "Stopped at step" in stderr and "--resume" in stderr
