@@ -266,7 +266,16 @@ def cmd_train(args) -> int:
     finally:
         bar.close()
     _print_result(result)
-    return 0
+    return _exit_code(result)
+
+
+# A run stopped before its end (Ctrl-C, SIGTERM) exits as an interrupted command does, so
+# `train && push` does not push a half-trained model and a scheduler knows to run it again.
+STOPPED_EXIT = 130
+
+
+def _exit_code(result) -> int:
+    return STOPPED_EXIT if result.stopped else 0
 
 
 def _print_result(result) -> None:
@@ -339,7 +348,7 @@ def cmd_demo(args) -> int:
     where = shown(result.output_dir)
     print(f"\nThe model folder is {where} (model card: {where}/README.md).")
     print(f"Try: huggingtweets generate {where} \"Today's loaf\"")
-    return 0
+    return _exit_code(result)
 
 
 # --- push, export -------------------------------------------------------------------

@@ -136,6 +136,8 @@ def _http_message(status: int, repo_id: str) -> str:
         )
     if status == 409:
         return f"{repo_id} clashes with another repo or a push in progress (409): pick another name, or push again in a minute."
+    if status == 412:
+        return f"{repo_id} changed while this push was being prepared (412): push again."
     if status == 404:
         return f"{repo_id} was not found on the Hub (404): check the name."
     if status == 429:
@@ -249,7 +251,9 @@ def push_to_hub(
     removed = sorted(n for n in in_repo if "/" not in n and _matches(n, "on_request") and n not in names)
     operations += [CommitOperationDelete(path_in_repo=n) for n in removed]
     with _hub_errors(repo_id, endpoint):
-        commit = api.create_commit(repo_id, operations, commit_message=commit_message)
+        # parent_commit: the deletions were chosen from this state of the repo; a push or an edit
+        # in between makes the Hub refuse the commit (412) rather than delete a file already gone.
+        commit = api.create_commit(repo_id, operations, commit_message=commit_message, parent_commit=info.sha)
     return PushResult(repo_id=repo_id, url=str(url), commit_url=str(commit.commit_url), files=names, removed=removed)
 
 

@@ -187,7 +187,11 @@ class TrainingRun:
 
     def start(self) -> "TrainingRun":
         self._thread = threading.Thread(target=self._run, name="huggingtweets-train", daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except BaseException:
+            self._done.set()  # never started: nothing to wait for
+            raise
         return self
 
     def _run(self) -> None:
@@ -226,9 +230,10 @@ def train(
 ) -> TrainResult:
     """Train and wait. Ctrl-C, or SIGTERM (a job scheduler, ``timeout``, a container stopping),
     asks the run to save a checkpoint and stop; a second one aborts."""
-    run = TrainingRun(config, dataset, callbacks, resume, overwrite).start()
+    run = TrainingRun(config, dataset, callbacks, resume, overwrite)
     with _sigterm_as_interrupt():
         try:
+            run.start()
             while not run.wait(0.5):
                 pass
         except KeyboardInterrupt:
@@ -243,15 +248,18 @@ def train(
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """While training waits in the main thread, SIGTERM raises KeyboardInterrupt as Ctrl-C does."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set signal handlers
+    # Only the main thread may set handlers; None: a handler set outside Python (an embedding
+    # host), which could not be put back.
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is None:
+        yield
         return
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = signal.getsignal(signal.SIGTERM)
     try:
+        signal.signal(signal.SIGTERM, interrupt)
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -159,6 +159,8 @@ class FakeHub:
         r = self._repo(repo, write=True)
         lines = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
         header = next(line["value"] for line in lines if line["key"] == "header")
+        if header.get("parentCommit") not in (None, r.head):
+            raise HubError(412, "A commit has happened since. Please refresh and try again.")
         files, lfs, deleted = {}, [], []
         for line in lines:
             value = line["value"]

@@ -385,3 +385,20 @@ def test_export_with_preview_and_dataset(model_dir, tmp_path):
         assert {"wren-bot/preview.png", "wren-bot/dataset.json"} <= set(zf.namelist())
         assert zf.getinfo("wren-bot/model.safetensors").compress_type == zipfile.ZIP_STORED
         assert "thumbnail: preview.png\n" in zf.read("wren-bot/README.md").decode("utf-8")
+
+
+def test_push_refused_when_the_repo_changed_since_it_was_read(model_dir, hub, monkeypatch):
+    """The deletions are chosen from one state of the repo: a commit in between is a clean 412."""
+    push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url, include_dataset=True)
+    real_info = hub.info
+
+    def info_then_someone_pushes(repo, **kw):
+        answer = real_info(repo, **kw)
+        hub.repos[repo].head = "f" * 40  # another push lands between the read and the commit
+        return answer
+
+    monkeypatch.setattr(hub, "info", info_then_someone_pushes)
+    with pytest.raises(HuggingTweetsError, match=r"changed while this push was being prepared \(412\): push again") as err:
+        push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url)
+    assert_one_line_without_token(err)
+    assert "dataset.json" in hub.repos["me/wren-bot"].files and len(hub.commits) == 1
