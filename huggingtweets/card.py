@@ -28,7 +28,7 @@ from .config import TrainConfig
 from .diskio import atomic_write_text
 from .errors import HuggingTweetsError
 from .folder import CARD
-from .names import initials as initials_of
+from .names import initials
 from .names import published_name, safe_url
 from .sources.base import Author
 
@@ -78,10 +78,6 @@ def _slug(authors: Sequence[Author]) -> str:
     return published_name(a.handle for a in authors)
 
 
-def _initials(author: Author) -> str:
-    return initials_of(_one_line(author.name), author.handle)
-
-
 def _avatar(author: Author, size: int) -> str:
     style = f"display:inherit; margin-left: 4px; margin-right: 4px; width: {size}px; height:{size}px; border-radius: 50%;"
     url = safe_url(author.avatar_url)
@@ -92,7 +88,7 @@ def _avatar(author: Author, size: int) -> str:
         " background-color: #8a9ba8; color: white; align-items: center; justify-content: center;"
         f" font-size: {size // 3}px; font-weight: 800"
     )
-    return f'        <div style="{html.escape(style, quote=True)}">{_h(_initials(author))}</div>'
+    return f'        <div style="{html.escape(style, quote=True)}">{_h(initials(author.name, author.handle))}</div>'
 
 
 def _header(authors: Sequence[Author]) -> str:
@@ -380,12 +376,7 @@ def write_card(
     return atomic_write_text(folder / CARD_FILE, text)
 
 
-def initials(author: Author) -> str:
-    """One or two capital letters that stand in for an author without an avatar (card header, preview image)."""
-    return _initials(author)
-
-
-__all__ = ["render_card", "write_card", "retarget_card", "hyperparameters", "initials", "safe_url"]
+__all__ = ["render_card", "write_card", "retarget_card", "hyperparameters", "safe_url"]
 
 
 def retarget_card(text: str, model_id: str, thumbnail: Optional[str] = None) -> str:

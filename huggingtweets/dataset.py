@@ -206,19 +206,13 @@ def build_dataset(
 ) -> TweetDataset:
     """Clean every author and check the volume. Training splits off held-out tweets with its
     own config (``TweetDataset.split``); ``validation_fraction`` does it here instead."""
-    if not 0 <= validation_fraction < 1:
-        raise HuggingTweetsError(f"validation fraction must be in [0, 1), got {validation_fraction}.")
     raw = list(raw)
     cleaned: list[CleanedAuthor] = [clean_author(r, keep_newlines) for r in raw]
     if not cleaned:
         raise HuggingTweetsError("No authors given: name at least one source.")
     warnings = check_enough([c.stats for c in cleaned]) if require_enough else []
-    rng = random.Random(seed)
-    authors = []
-    for c in cleaned:
-        train, valid = split_tweets(c.tweets, validation_fraction, rng)
-        authors.append(AuthorData(c.author, c.stats, train, valid))
-    return TweetDataset(authors, seed, validation_fraction, warnings, raw)
+    authors = [AuthorData(c.author, c.stats, list(c.tweets), []) for c in cleaned]
+    return TweetDataset(authors, seed, 0.0, warnings, raw).split(validation_fraction, seed)
 
 
 def pack_blocks(texts: Sequence[str], tokenizer, block_size: int) -> list[dict]:

@@ -127,6 +127,16 @@ def checkpoint_ok(path: Path) -> bool:
     return True
 
 
+def check_folder(path: Union[str, Path], flag: str) -> None:
+    """``path`` is a folder, or can be made one: not a file, not under a file."""
+    where = Path(path).expanduser()
+    if where.exists() and not where.is_dir():
+        raise HuggingTweetsError(f"{where} is a file, not a folder: choose another {flag}.")
+    for parent in where.parents:
+        if parent.exists() and not parent.is_dir():
+            raise HuggingTweetsError(f"{where} is inside {parent}, which is a file: choose another {flag}.")
+
+
 class ModelFolder:
     """One model folder. Nothing else in the package spells the names above."""
 
@@ -143,9 +153,6 @@ class ModelFolder:
     @property
     def run_dir(self) -> Path:
         return self.path / CHECKPOINTS
-
-    def exists(self) -> bool:
-        return self.path.is_dir()
 
     def is_empty(self) -> bool:
         """Nothing there but (perhaps) our own lock."""
@@ -215,10 +222,6 @@ class ModelFolder:
         if not isinstance(data, dict):
             raise HuggingTweetsError(f"{path} is damaged (not a JSON object): train again with --overwrite.")
         return data
-
-    def metrics(self) -> dict:
-        path = self.path / METRICS
-        return self.read_json(path, "metrics") if path.is_file() else {}
 
     def eval_before(self) -> Optional[float]:
         path = self.run_dir / EVAL_BEFORE

@@ -9,12 +9,12 @@ real pipeline end to end (save, ``from_pretrained``, ``pipeline``).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from .errors import HuggingTweetsError, first_line
-from .pretrained import SMOLLM2, resolve
+from .folder import MODEL_CONFIG
+from .pretrained import SMOLLM2, hub_offline, resolve
 
 EOS = "<|endoftext|>"
 
@@ -76,7 +76,7 @@ def check_model_folder(folder, hint: str = PICK_ANOTHER) -> None:
 
     if Path(folder).expanduser().is_file():
         raise HuggingTweetsError(f"{folder} is a file, not a model folder: {hint}.")
-    path = Path(folder).expanduser() / "config.json"
+    path = Path(folder).expanduser() / MODEL_CONFIG
     try:
         with path.open("rb") as f:
             raw = f.read(MAX_MODEL_CONFIG_BYTES + 1)
@@ -112,8 +112,7 @@ def load_pretrained(name: str):
         tokenizer = AutoTokenizer.from_pretrained(name)
         model = AutoModelForCausalLM.from_pretrained(name)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as err:
-        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false")
-        hint = " (Hub access is off: HF_HUB_OFFLINE is set)" if offline else ""
+        hint = " (Hub access is off: HF_HUB_OFFLINE is set)" if hub_offline() else ""
         what = f"its files are missing or damaged ({first_line(err)})" if local.exists() else first_line(err)
         raise HuggingTweetsError(
             f"Could not load model '{name}'{hint}: {what} Check the name, or use a local folder or --model tiny."
@@ -143,10 +142,10 @@ def check_model(name: str, progress=None) -> None:
     if local.exists() or path_shaped:
         check_model_folder(name)
         return
-    if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0", "false"):
+    if hub_offline():
         from huggingface_hub import try_to_load_from_cache
 
-        if not isinstance(try_to_load_from_cache(name, "config.json"), str):
+        if not isinstance(try_to_load_from_cache(name, MODEL_CONFIG), str):
             raise HuggingTweetsError(f"Model '{name}' is not in the local Hub cache and Hub access is off (HF_HUB_OFFLINE): use {SMOLLM2}, a local folder or --model tiny.")
 
 

@@ -20,7 +20,7 @@ def published_name(handles: Iterable[str]) -> str:
 
 def initials(name: str, handle: str = "") -> str:
     """Capitalised words first ("Wren & the Lamp" -> "WL"), else any words, else the handle."""
-    words = [w for w in " ".join(str(name).replace("_", " ").split()).split() if w[:1].isalnum()]
+    words = [w for w in str(name).replace("_", " ").split() if w[:1].isalnum()]
     words = [w for w in words if w[0].isupper()] or words
     letters = "".join(w[0] for w in words[:2]) or next((c for c in handle if c.isalnum()), "") or "?"
     return letters.upper()

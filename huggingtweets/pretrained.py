@@ -30,6 +30,7 @@ from typing import Callable, Optional
 
 from .cache import default_cache_dir
 from .errors import HuggingTweetsError
+from .folder import MODEL_CONFIG
 
 Progress = Callable[[int, Optional[int], str], None]
 
@@ -57,7 +58,8 @@ class ModelRef:
     base: str
 
 
-def _offline() -> bool:
+def hub_offline() -> bool:
+    """True when HF_HUB_OFFLINE turns Hub access off (as huggingface_hub reads it)."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
 
 
@@ -65,12 +67,12 @@ def _in_hub_cache(repo: str) -> bool:
     """True when the repo's config and weights are already in the local Hub cache."""
     from huggingface_hub import try_to_load_from_cache
 
-    return all(isinstance(try_to_load_from_cache(repo, f), str) for f in ("config.json", "model.safetensors"))
+    return all(isinstance(try_to_load_from_cache(repo, f), str) for f in (MODEL_CONFIG, "model.safetensors"))
 
 
 def hub_reachable(cache_dir: Optional[Path] = None) -> bool:
     """Whether the Hub answers, asking at most once an hour after a failure."""
-    if _offline():
+    if hub_offline():
         return False
     memo = Path(cache_dir or default_cache_dir()) / HUB_MEMO_FILE
     try:
@@ -158,7 +160,7 @@ def convert_gguf(gguf: Path, dest: Path, progress: Optional[Progress] = None) ->
         try:
             tmp.rename(dest)  # atomic: the folder is whole or absent
         except OSError:
-            if not (dest / "config.json").exists():
+            if not (dest / MODEL_CONFIG).exists():
                 raise
             # another process converted it first: use theirs
         say(3, "Converted SmolLM2-135M")
@@ -178,7 +180,7 @@ def resolve_smollm2(cache_dir: Optional[Path] = None, progress: Optional[Progres
     if _in_hub_cache(SMOLLM2_HUB) or hub_reachable(cache_dir):
         return ModelRef(SMOLLM2_HUB, SMOLLM2_HUB)
     folder = converted_folder(cache_dir)
-    if (folder / "config.json").exists():
+    if (folder / MODEL_CONFIG).exists():
         return ModelRef(str(folder), SMOLLM2_GGUF_ORIGIN)
     gguf = wheel_gguf()
     if gguf is None:

@@ -18,13 +18,13 @@ import functools
 import importlib.util
 import io
 import os
-import tempfile
 import unicodedata
 import zlib
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
-from .card import initials
+from .names import initials
+from .diskio import atomic_write_bytes
 from .errors import HuggingTweetsError
 from .folder import PREVIEW as PREVIEW_FILE  # in the model folder; the card's thumbnail once shared
 from .sources.base import Author
@@ -155,7 +155,7 @@ def _avatar(author: Author, source: Optional[AvatarSource], size: int):
     disc = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(disc)
     draw.ellipse((0, 0, size - 1, size - 1), fill=colour)
-    letters = _clean(initials(author))[:2] or "?"
+    letters = _clean(initials(author.name, author.handle))[:2] or "?"
     font = _font(size * 2 // 5, bold=True)
     left, top, right, bottom = draw.textbbox((0, 0), letters, font=font)
     draw.text(((size - (right - left)) / 2 - left, (size - (bottom - top)) / 2 - top), letters, font=font, fill="white")
@@ -235,12 +235,6 @@ def render_preview(
 
     # Save atomically: a half-written preview must not be picked up by a push.
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format="PNG", optimize=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    png = io.BytesIO()
+    image.save(png, format="PNG", optimize=True)
+    return atomic_write_bytes(path, png.getvalue())

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Optional
 
 from .card import retarget_card
-from .errors import HuggingTweetsError
+from .errors import HuggingTweetsError, first_line
 from .folder import CARD as CARD_FILE
+from .folder import MODEL_CONFIG
 from .folder import PREVIEW as PREVIEW_FILE
 from .folder import SHARED_ALWAYS, SHARED_NEVER, SHARED_ON_REQUEST
 
@@ -68,7 +69,7 @@ def shared_files(folder: str | Path, include_dataset: bool = False) -> list[Path
         if _matches(name, "always") or (include_dataset and _matches(name, "on_request")):
             chosen.append(path)
     names = [p.name for p in chosen]
-    if "config.json" not in names or not any(fnmatchcase(n, w) for n in names for w in _WEIGHTS):
+    if MODEL_CONFIG not in names or not any(fnmatchcase(n, w) for n in names for w in _WEIGHTS):
         raise HuggingTweetsError(
             f"{folder} holds no finished model (config.json and weights): finish training (--resume) before sharing it."
         )
@@ -171,7 +172,7 @@ def _hub_errors(repo_id: str, endpoint: str):
         # ``from None``: the chained original carries request details nobody needs to read.
         message = _explain(err, repo_id, endpoint)
         if message is None and isinstance(err, ValueError):  # the Hub's own checks, e.g. card metadata
-            message = f"The Hugging Face Hub refused {repo_id}: {str(err).strip().splitlines()[0]}"
+            message = f"The Hugging Face Hub refused {repo_id}: {first_line(err)}"
         if message is None:
             raise
         raise HuggingTweetsError(message) from None

@@ -38,6 +38,7 @@ from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset
 from .errors import HuggingTweetsError, first_line
 from .folder import DATASET, TRAIN_CONFIG, ModelFolder, slug
+from .quiet import no_library_bars
 
 log = logging.getLogger(__name__)
 
@@ -136,16 +137,9 @@ class Tracker:
 
         from .generation import load_generator
 
-        from transformers.utils import logging as hf_logging
-
         sampling = SamplingConfig(n=N_PREDICTIONS, seed=self.config.seed)
-        bars_were_on = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # the library is silent: no "Loading weights" bar here
-        try:
+        with no_library_bars():  # no "Loading weights" bar here
             tweets = load_generator(folder.path).generate(sampling)
-        finally:
-            if bars_were_on:
-                hf_logging.enable_progress_bar()
         rows = [[sampling.prompt, t.text, t.nearest, round(float(t.similarity), 4), bool(t.near_copy)] for t in tweets]
         self.run.log({PREDICTIONS: wandb.Table(columns=PREDICTION_COLUMNS, data=rows)})
         self.run.summary["near_copies"] = sum(row[-1] for row in rows)

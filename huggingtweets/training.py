@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import tracking
-from .config import TrainConfig
+from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset, pack_blocks
 from .diskio import atomic_write_json
 from .errors import HuggingTweetsError, first_line
@@ -29,7 +29,7 @@ from .folder import DATASET as DATASET_FILE
 from .folder import METRICS as METRICS_FILE
 from .folder import STAGING as STAGING_NAME
 from .folder import TRAIN_CONFIG as TRAIN_CONFIG_NAME
-from .folder import ModelFolder
+from .folder import ModelFolder, check_folder
 from .models import ensure_eos_prefix, load_model
 from .pretrained import AUTO_MODEL, default_model, resolve
 from .quiet import no_library_bars
@@ -41,7 +41,7 @@ MAX_EVAL_BLOCKS = 256
 
 
 # --- what the loop reports -------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class TrainState:
     step: int = 0  # optimizer steps done
     max_steps: int = 0
@@ -128,22 +128,18 @@ def resolve_precision(precision: str, model_name: str = "") -> str:
     return precision
 
 
-def latest_checkpoint(output_dir) -> Optional[Path]:
-    """The newest whole checkpoint of the run in ``output_dir`` (None if there is none)."""
-    return ModelFolder(output_dir).latest_checkpoint()
-
-
 def _to_state(ts, started: float, first_step: int) -> TrainState:
     """transformers' TrainerState -> ours."""
-    losses = [h["loss"] for h in ts.log_history if "loss" in h]
-    evals = [h["eval_loss"] for h in ts.log_history if "eval_loss" in h]
+    def last(key):  # the newest entry is near the end: no scan of the whole history every step
+        return next((h[key] for h in reversed(ts.log_history) if key in h), None)
+
     return TrainState(
         step=ts.global_step,
         max_steps=ts.max_steps,
         epoch=float(ts.epoch or 0.0),
         elapsed=time.monotonic() - started,
-        loss=losses[-1] if losses else None,
-        eval_loss=evals[-1] if evals else None,
+        loss=last("loss"),
+        eval_loss=last("eval_loss"),
         first_step=first_step,
     )
 
@@ -171,12 +167,14 @@ def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], fold
 
         def on_train_begin(self, args, state, control, **kw):
             self.started, self.first_step = time.monotonic(), state.global_step
+            ours = self._state(state)
             for cb in callbacks:
-                cb.on_begin(self._state(state))
+                cb.on_begin(ours)
 
         def on_step_end(self, args, state, control, **kw):
+            ours = self._state(state)
             for cb in callbacks:
-                cb.on_step(self._state(state))
+                cb.on_step(ours)
             if stop is not None and stop.requested:
                 control.should_save = True  # a checkpoint at this very step, then stop
                 control.should_training_stop = True
@@ -185,19 +183,22 @@ def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], fold
 
         def on_log(self, args, state, control, logs=None, **kw):
             if logs and "loss" in logs:
+                ours = self._state(state)
                 for cb in callbacks:
-                    cb.on_log(self._state(state), dict(logs))
+                    cb.on_log(ours, dict(logs))
 
         def on_evaluate(self, args, state, control, metrics=None, **kw):
+            ours = self._state(state)
             for cb in callbacks:
-                cb.on_evaluate(self._state(state), dict(metrics or {}))
+                cb.on_evaluate(ours, dict(metrics or {}))
 
         def on_save(self, args, state, control, **kw):
             checkpoint = folder.checkpoint_path(state.global_step)
             folder.save_train_seconds(checkpoint, self.total_seconds(state))
             folder.drop_set_aside()  # the new run can resume now: the replaced one may go
+            ours = self._state(state)
             for cb in callbacks:
-                cb.on_save(self._state(state), str(checkpoint))
+                cb.on_save(ours, str(checkpoint))
 
     return Bridge()
 
@@ -266,13 +267,15 @@ def _has_accelerator() -> bool:
 
 
 def _sampling_defaults(model, tokenizer) -> None:
-    """The original huggingtweets sampling: nucleus sampling, top_p 0.95, temperature 1."""
+    """The original huggingtweets sampling (SamplingConfig's defaults) in the model's
+    generation_config, so the card's ``pipeline`` snippet samples as ``generate`` does."""
+    defaults = SamplingConfig()
     gc = model.generation_config
     gc.do_sample = True
-    gc.top_p = 0.95
-    gc.temperature = 1.0
-    gc.top_k = 0
-    gc.max_new_tokens = 60
+    gc.top_p = defaults.top_p
+    gc.temperature = defaults.temperature
+    gc.top_k = defaults.top_k
+    gc.max_new_tokens = defaults.max_new_tokens
     gc.eos_token_id = tokenizer.eos_token_id
     gc.pad_token_id = tokenizer.pad_token_id
     gc.bos_token_id = tokenizer.eos_token_id
@@ -310,7 +313,7 @@ def fine_tune(
     if config.model == AUTO_MODEL:  # the saved config names the model this machine chose
         config = config.replace(model=default_model())
     folder = ModelFolder(config.output_dir)
-    _check_path(folder)
+    check_folder(folder.path, "--output")
     created, finished = not folder.path.exists(), False
     try:
         with folder.lock():
@@ -438,16 +441,6 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> T
     for cb in callbacks:
         cb.on_end(bridge.last_state(trainer.state))
     return result
-
-
-def _check_path(folder: ModelFolder) -> None:
-    """The output is a folder, or can be one."""
-    where = folder.path
-    if where.exists() and not where.is_dir():
-        raise HuggingTweetsError(f"{where} is a file, not a folder: choose another --output.")
-    for parent in where.parents:
-        if parent.exists() and not parent.is_dir():
-            raise HuggingTweetsError(f"{where} is inside {parent}, which is a file: choose another --output.")
 
 
 def _check_target(folder: ModelFolder, resume: bool, overwrite: bool) -> None:

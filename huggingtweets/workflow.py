@@ -28,12 +28,11 @@ from urllib.parse import urlsplit
 from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset, build_dataset, load_sources
 from .errors import HuggingTweetsError, first_line
-from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, folder_in
+from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
 from .generation import GeneratedTweet, Generator, load_generator
 from .sources import AuthorTweets, FetchOptions, Progress
 from .tracking import track
 from .training import StopSignal, TrainCallback, TrainResult, fine_tune, resolve_precision
-from .training import _check_path as _check_output
 from .training import _check_target
 
 __all__ = [
@@ -59,23 +58,13 @@ def folder_for(root: Union[str, Path], dataset: TweetDataset) -> Path:
 
 
 # --- before anything is downloaded or written --------------------------------------------------
-def check_folder(path: Union[str, Path], flag: str) -> None:
-    """``path`` is a folder, or can be made one: not a file, not under a file."""
-    where = Path(path).expanduser()
-    if where.exists() and not where.is_dir():
-        raise HuggingTweetsError(f"{where} is a file, not a folder: choose another {flag}.")
-    for parent in where.parents:
-        if parent.exists() and not parent.is_dir():
-            raise HuggingTweetsError(f"{where} is inside {parent}, which is a file: choose another {flag}.")
-
-
 def check_training(config: TrainConfig, resume: bool = False, overwrite: bool = False) -> None:
     """What a run can be refused for before a tweet is downloaded or a file written: its
     settings, its folder (``fine_tune`` checks that again under the folder's lock), a
     precision this machine lacks, and a W&B login."""
     config.validate()
     folder = ModelFolder(config.output_dir)
-    _check_output(folder)
+    check_folder(folder.path, "--output")
     _check_target(folder, resume, overwrite)
     resolve_precision(config.precision, config.model)
     check_tracking(config)

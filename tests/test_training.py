@@ -8,7 +8,8 @@ import pytest
 from conftest import CrashAt, tweet_dataset
 from huggingtweets.config import TrainConfig
 from huggingtweets.errors import HuggingTweetsError
-from huggingtweets.training import StopSignal, TrainCallback, fine_tune, latest_checkpoint
+from huggingtweets.folder import ModelFolder
+from huggingtweets.training import StopSignal, TrainCallback, fine_tune
 
 FAST = dict(block_size=32, batch_size=8, logging_steps=2, save_steps=4)
 
@@ -55,7 +56,7 @@ def test_saved_folder_has_everything(trained_tiny):
     assert TrainConfig.load(out).model == "tiny"
     gen = json.loads((out / "generation_config.json").read_text())
     assert gen["do_sample"] is True and gen["top_p"] == 0.95 and gen["max_new_tokens"] == 60
-    assert latest_checkpoint(out) is None and not (out / "checkpoints").exists()  # removed once the run finished
+    assert ModelFolder(out).latest_checkpoint() is None and not (out / "checkpoints").exists()  # removed once the run finished
 
 
 def test_card_snippet_runs_verbatim(trained_tiny):
@@ -129,7 +130,7 @@ def test_interrupted_run_resumes_to_the_same_step(tmp_path):
     config = TrainConfig(output_dir=str(tmp_path / "cut"), **kwargs)
     with pytest.raises(KeyboardInterrupt):
         fine_tune(config, tweet_dataset(), callbacks=[CrashAt(6)])
-    assert latest_checkpoint(config.output_dir).name == "checkpoint-4"  # saved every 4 steps, before the crash
+    assert ModelFolder(config.output_dir).latest_checkpoint().name == "checkpoint-4"  # saved every 4 steps, before the crash
     resumed = fine_tune(config, resume=True)  # the dataset comes from the folder
     assert resumed.metrics["global_step"] == full.metrics["global_step"]
     assert resumed.metrics["eval_loss_before"] == full.metrics["eval_loss_before"]
@@ -141,7 +142,7 @@ def test_stop_signal_saves_a_checkpoint_then_resume_finishes(tmp_path):
     stop = StopSignal()
     first = fine_tune(config, tweet_dataset(), callbacks=[StopAt(3, stop)], stop=stop)
     assert first.stopped and first.metrics["global_step"] == 3
-    assert latest_checkpoint(config.output_dir).name == "checkpoint-3"
+    assert ModelFolder(config.output_dir).latest_checkpoint().name == "checkpoint-3"
     assert (first.output_dir / "model.safetensors").exists()  # usable meanwhile
     done = fine_tune(config, resume=True)
     assert not done.stopped and done.metrics["global_step"] > 3

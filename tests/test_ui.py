@@ -16,7 +16,7 @@ import ipywidgets as widgets  # noqa: E402
 from huggingtweets.config import TrainConfig, field_help  # noqa: E402
 from huggingtweets.errors import HuggingTweetsError  # noqa: E402
 from huggingtweets.generation import GeneratedTweet  # noqa: E402
-from huggingtweets.training import latest_checkpoint  # noqa: E402
+from huggingtweets.folder import ModelFolder  # noqa: E402
 from huggingtweets.ui import App, plot, render  # noqa: E402
 from huggingtweets.ui.app import gpu_note, where_running  # noqa: E402
 from huggingtweets.ui.avatars import archive_avatar  # noqa: E402
@@ -277,7 +277,7 @@ def test_stop_saves_a_checkpoint_and_ticks_resume(app):
     app.train.stop_button.click()  # stop after the first step
     assert app.wait(timeout=600)
     result = app.train.result
-    assert result.stopped and latest_checkpoint(result.output_dir).name == "checkpoint-1"
+    assert result.stopped and ModelFolder(result.output_dir).latest_checkpoint().name == "checkpoint-1"
     assert app.train._resume.value and "unfinished" in app.train._resume_note.value
     again = App(demo="tiny", output_dir=app.session.root)  # a new session (Colab reconnected) finds it too
     again.data.button.click()

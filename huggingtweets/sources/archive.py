@@ -263,7 +263,8 @@ def _load_js(store: _Store, name: str, cap: Optional[int] = None, hint: str = TO
     """JSON after the ``window.YTD.x.part0 =`` prefix (or plain JSON if there is no prefix)."""
     text = _text(store, name, limits.MAX_TWEETS_FILE_BYTES if cap is None else cap, hint)
     start = 0
-    if text[_LEADING_SPACE.match(text).end() :][:1] not in ("[", "{"):
+    first = limits.WHITESPACE.match(text).end()  # an index, not a slice: the text can be hundreds of MB
+    if text[first : first + 1] not in ("[", "{"):
         start = text.find("=") + 1
         if not start:
             raise HuggingTweetsError(
@@ -273,9 +274,6 @@ def _load_js(store: _Store, name: str, cap: Optional[int] = None, hint: str = TO
         return limits.loads(text, start)
     except limits.BadJson as e:
         raise HuggingTweetsError(f"{store.where(name)} is damaged ({e}): download the archive again.") from None
-
-
-_LEADING_SPACE = re.compile(r"\s*")
 
 
 def _load_list(store: _Store, name: str) -> list:

@@ -38,7 +38,6 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Optional
 
 from ..errors import HuggingTweetsError
 from .base import Tweet

@@ -81,7 +81,7 @@ def loads(text: str, start: int = 0):
     digit limit. Parses in place, without copying a large text.
     """
     try:
-        value, end = json.JSONDecoder().raw_decode(text, _WHITESPACE.match(text, start).end())
+        value, end = json.JSONDecoder().raw_decode(text, WHITESPACE.match(text, start).end())
     except json.JSONDecodeError as e:
         raise BadJson(f"not valid JSON at line {e.lineno}") from None
     except RecursionError:
@@ -93,7 +93,7 @@ def loads(text: str, start: int = 0):
     return value
 
 
-_WHITESPACE = re.compile(r"\s*")
+WHITESPACE = re.compile(r"\s*")
 _TAIL = re.compile(r"\s*;?\s*\Z")
 
 

@@ -122,7 +122,7 @@ class DataStep(widgets.VBox):
         except NoToken:  # the library's words name an environment variable; here there is a box for it
             self._fail(NO_TOKEN)
         except Exception as err:  # a HuggingTweetsError is one line for the user; anything else, its first line
-            text = str(err) if isinstance(err, HuggingTweetsError) else f"Download failed ({type(err).__name__}): {render.first_line(err)}"
+            text = render.error_text(err, "Download failed")
             self._fail(text.replace(token, "***") if token else text)
         finally:
             self.button.disabled = self._session.busy

@@ -10,12 +10,11 @@ model), a Copy button, and the nearest training tweet one click away.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import ipywidgets as widgets
 
 from ..config import SamplingConfig
-from ..errors import HuggingTweetsError, first_line
+from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
 from ..workflow import Generators
@@ -101,7 +100,7 @@ class GenerateStep(widgets.VBox):
             self._run()
             self.button.button_style = "primary"  # ready for another round
         except Exception as err:  # one line for the user, whatever went wrong
-            text = str(err) if isinstance(err, HuggingTweetsError) else f"Generation failed ({type(err).__name__}): {first_line(err)}"
+            text = render.error_text(err, "Generation failed")
             self._message.value = render.message("error", text)
             self.button.button_style = "danger"
         finally:

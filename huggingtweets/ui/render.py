@@ -53,6 +53,14 @@ def picture_src(src: Optional[str]) -> str:
 first_line = errors.first_line  # the one rule, for the steps' messages
 
 
+def error_text(err: BaseException, what: str) -> str:
+    """A step's failure as one line: our own errors as they are (they say what to do);
+    anything else as ``what (Type): its first line``."""
+    if isinstance(err, errors.HuggingTweetsError):
+        return str(err)
+    return f"{what} ({type(err).__name__}): {first_line(err)}"
+
+
 def message(kind: str, text: str) -> str:
     """One line for the user: kind is error, warning, success or info."""
     kind = kind if kind in ICONS else "info"

@@ -19,7 +19,7 @@ from typing import Optional
 import ipywidgets as widgets
 
 from ..dataset import TweetDataset
-from ..errors import HuggingTweetsError, first_line
+from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..preview import render_preview
 from ..share import TOKEN_NAME, export_zip, push_to_hub
@@ -171,7 +171,7 @@ class ShareStep(widgets.VBox):
             self._image.value, self._image.layout.display = path.read_bytes(), ""
             self._preview_message.value = render.message("success", f"Saved {path.name} in the model folder: a push or a zip includes it as the card's picture.")
         except Exception as err:
-            self._preview_message.value = render.message("error", _one_line(err, "The preview failed"))
+            self._preview_message.value = render.message("error", render.error_text(err, "The preview failed"))
 
     def _authors(self, folder: Path) -> list:
         try:
@@ -214,7 +214,7 @@ class ShareStep(widgets.VBox):
             self._push_message.value = render.message("success", f"Pushed {len(result.files)} files to the {visibility}repo {result.repo_id}.{removed}") + _link(result.url, result.url)
             self.push_button.button_style = "success"
         except Exception as err:
-            text = _one_line(err, "The push failed")
+            text = render.error_text(err, "The push failed")
             self._push_message.value = render.message("error", text.replace(token, "***") if token else text)
             self.push_button.button_style = "danger"
         finally:
@@ -237,7 +237,7 @@ class ShareStep(widgets.VBox):
             self.zip_path = path
             self._zip_message.value = self._hand_over(path)
         except Exception as err:
-            self._zip_message.value = render.message("error", _one_line(err, "The zip failed"))
+            self._zip_message.value = render.message("error", render.error_text(err, "The zip failed"))
         finally:
             self.zip_button.disabled = self._session.busy
 
@@ -259,6 +259,3 @@ class ShareStep(widgets.VBox):
         note = render.message("success", f"{path.name} is ready ({_megabytes(size)}): unzip it and load the folder inside with pipeline('text-generation', model=...).")
         return note + _link(data, f"Save {path.name}", download=path.name)
 
-
-def _one_line(err: BaseException, what: str) -> str:
-    return str(err) if isinstance(err, HuggingTweetsError) else f"{what} ({type(err).__name__}): {first_line(err)}"

@@ -10,7 +10,6 @@ the loss plot. Beside the Train button it says what a lost connection keeps.
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
 import typing
@@ -20,7 +19,7 @@ from typing import Optional
 import ipywidgets as widgets
 
 from ..config import PRECISIONS, SCHEDULERS, TrainConfig, demo_config, field_help
-from ..errors import HuggingTweetsError, first_line
+from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
 from ..pretrained import AUTO_MODEL, GPU_DEFAULT, SMOLLM2, default_model, has_gpu
@@ -355,7 +354,7 @@ class TrainStep(widgets.VBox):
                 if run.error is not None:
                     self.error = run.error
                     err = run.error
-                    text = str(err) if isinstance(err, HuggingTweetsError) else f"Training failed ({type(err).__name__}): {first_line(err)}"
+                    text = render.error_text(err, "Training failed")
                     self._message.value = render.message("error", text)
                     self._progress.bar_style, self.button.button_style = "danger", "danger"
                 else:
