@@ -42,8 +42,9 @@ Figures for each side:
                  also bits_per_char = summed loss in bits / characters of the tweets
   mfu            model FLOPs utilisation: (6 * parameters + 12 * layers * width * block)
                  FLOPs per token times tokens_per_s, over the matmul peak measured in
-                 this run (a large fp32, bf16 and, on a GPU, fp16 matmul) for the
-                 precision that side trained in (ours writes it in metrics.json)
+                 this run (a large fp32 matmul, and bf16/fp16 where the hardware runs
+                 them natively or a side trained in them) for the precision that side
+                 trained in (ours writes it in metrics.json)
 speedup = baseline wall_s / ours wall_s; throughput_ratio = ours tokens_per_s / baseline's.
 
 Run:
@@ -52,8 +53,9 @@ Run:
     python benchmarks/bench_train.py --arch tiny --steps 2 --out x.json   # smoke test
 ``--quick`` is distilgpt2 (unless --arch says otherwise) for one epoch on at most 300
 training tweets (on the sample, 300 of its 308: about 10 blocks of 1,024 GPT-2 tokens),
-scored on the whole held-out set. Estimated from FLOPs and a few measured steps (not
-yet timed end to end on an idle machine): about 3-4 minutes on 2 CPU cores.
+scored on the whole held-out set. Timed end to end: about 2 minutes on 2 cores with
+AVX512-BF16 (ours in bf16), about 4 minutes on 2 AVX2-only cores (both sides fp32;
+the bf16 peak is not measured there: emulated bf16 took 23 minutes).
 ``--steps N`` stops both sides after N optimizer steps (figures then say little, and
 are not saved under benchmarks/results/). Full runs are saved to
 benchmarks/results/bench_train-ARCH.json.
@@ -307,20 +309,37 @@ def heldout_loss(model, tokenizer, texts: list[str]) -> dict:
     return {"eval_loss": nats / n_tokens, "bits_per_char": nats / math.log(2) / n_chars, "eval_tokens": n_tokens}
 
 
-def matmul_peak(device: str, smoke: bool = False) -> dict:
-    """FLOP/s of a large square matmul per precision, the best of a few timed runs."""
+def matmul_peak(device: str, used: set[str], smoke: bool = False) -> dict:
+    """FLOP/s of a large square matmul per precision, the best of a few timed runs.
+
+    fp32 always, and every precision a side trained in (``used``); bf16 and fp16 besides
+    where the hardware runs them natively (a GPU that has them, a CPU with AVX512-BF16 or
+    AMX). A CPU without native bf16 emulates it at well under 1 GFLOP/s (seen: 0.2 on an
+    AVX2-only EPYC, where one 2,048-square product takes 85 s), so there it is left out
+    (``None``) unless a side used it.
+    """
     import torch
+
+    from huggingtweets.training import cpu_has_bf16
 
     n, reps = (8192, 20) if device == "cuda" else (2048, 5)
     if smoke:  # a smoke test needs a number, not a good one
         n, reps = n // 2, 2
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    native = {"fp32": True}
     if device == "cuda":
-        dtypes["fp16"] = torch.float16
+        native.update(bf16=torch.cuda.is_bf16_supported(), fp16=True)
+    else:
+        native["bf16"] = cpu_has_bf16()
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
     peaks = {}
-    for name, dtype in dtypes.items():
-        a = torch.randn(n, n, device=device, dtype=dtype)
-        b = torch.randn(n, n, device=device, dtype=dtype)
+    for name in dict.fromkeys([*native, *sorted(used)]):
+        if name not in dtypes:
+            continue
+        if not (native.get(name) or name in used):
+            peaks[name] = None
+            continue
+        a = torch.randn(n, n, device=device, dtype=dtypes[name])
+        b = torch.randn(n, n, device=device, dtype=dtypes[name])
         a @ b  # warm-up: kernels chosen, threads started
         best = math.inf
         for _ in range(3):
@@ -440,7 +459,7 @@ def main() -> None:
             print(sides["baseline"]["skipped"])
             return finish({"arch": args.arch, "skipped": sides["baseline"]["skipped"]})
         sides["ours"] = run_side("ours", job, tmp)
-        peaks = matmul_peak(device, smoke=bool(args.steps))
+        peaks = matmul_peak(device, {side.get("precision") for side in sides.values()} - {None}, smoke=bool(args.steps))
         valid = dataset.valid_texts()
         for side in sides.values():
             side.update(evaluate_folder(side.pop("folder"), valid, device))
@@ -488,7 +507,7 @@ def show(p: dict) -> None:
     print(f"\n{p['arch']} ({p['model_params'] / 1e6:.1f}M parameters), {p['epochs']:g} epoch(s), {p['train_tweets']} training tweets, on {p['device']}")
     print_table(rows, ["", "baseline", "ours"])
     print(f"speedup (baseline wall / ours wall): {p['speedup']:.2f}x   throughput ratio (ours / baseline tokens/s): {p['throughput_ratio']:.2f}x")
-    peaks = ", ".join(f"{k} {v / 1e9:,.0f}" for k, v in p["matmul_peak_flops"].items())
+    peaks = ", ".join(f"{k} {v / 1e9:,.0f}" if v else f"{k} not measured (not native here)" for k, v in p["matmul_peak_flops"].items())
     print(f"matmul peak GFLOP/s: {peaks}")
 
 
