@@ -114,7 +114,7 @@ def resolve_precision(precision: str, model_name: str = "") -> str:
 
     On this project's CPU (AVX512-BF16) bf16 autocast trains SmolLM2-135M 1.7x faster
     at the same held-out loss; the from-scratch ``tiny`` model is too small to gain
-    (DESIGN.md, "Precision").
+    (DESIGN.md, "Precision"). bf16 asked for on a CPU without native bf16 is refused.
     """
     import torch
 
@@ -124,7 +124,10 @@ def resolve_precision(precision: str, model_name: str = "") -> str:
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return "bf16" if cpu_has_bf16() and model_name != "tiny" else "fp32"
     if precision == "fp16" and not cuda:
-        raise HuggingTweetsError("fp16 training needs a GPU: use --precision auto, bf16 or fp32 on this machine.")
+        raise HuggingTweetsError("fp16 training needs a GPU: use --precision auto or fp32 on this machine.")
+    if precision == "bf16" and not _has_accelerator() and not cpu_has_bf16():
+        # emulated bf16 matmuls: 0.2 GFLOP/s against 108 for fp32 on an AVX2-only EPYC (DESIGN.md, "Speed")
+        raise HuggingTweetsError("This CPU has no native bf16 (AVX512-BF16 or AMX), so bf16 would run hundreds of times slower: use --precision auto or fp32.")
     return precision
 
 
