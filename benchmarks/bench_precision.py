@@ -38,6 +38,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
 
+    from huggingtweets.training import cpu_has_bf16
+
+    if not torch.cuda.is_available() and not cpu_has_bf16():
+        # emulated bf16 on such a CPU: 0.2 GFLOP/s (AVX2-only EPYC) -- one round would take hours
+        print("skipped: this CPU has no native bf16 (AVX512-BF16 or AMX); --precision auto trains in fp32 here.")
+        return
     model, _ = load_model(args.model)
     model.train()
     device = "cuda" if torch.cuda.is_available() else "cpu"
