@@ -38,11 +38,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
 
-    from huggingtweets.training import cpu_has_bf16
+    from huggingtweets.errors import HuggingTweetsError
+    from huggingtweets.training import resolve_precision
 
-    if not torch.cuda.is_available() and not cpu_has_bf16():
-        # emulated bf16 on such a CPU: 0.2 GFLOP/s (AVX2-only EPYC) -- one round would take hours
-        print("skipped: this CPU has no native bf16 (AVX512-BF16 or AMX); --precision auto trains in fp32 here.")
+    try:  # the package's own rule: refused where bf16 would only be emulated (hours a round)
+        resolve_precision("bf16", args.model)
+    except HuggingTweetsError as err:
+        print(f"skipped: {err}")
         return
     model, _ = load_model(args.model)
     model.train()

@@ -325,21 +325,17 @@ def matmul_peak(device: str, used: set[str], smoke: bool = False) -> dict:
     n, reps = (8192, 20) if device == "cuda" else (2048, 5)
     if smoke:  # a smoke test needs a number, not a good one
         n, reps = n // 2, 2
-    native = {"fp32": True}
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    native = {"fp32": True, "bf16": torch.cuda.is_bf16_supported() if device == "cuda" else cpu_has_bf16()}
     if device == "cuda":
-        native.update(bf16=torch.cuda.is_bf16_supported(), fp16=True)
-    else:
-        native["bf16"] = cpu_has_bf16()
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+        dtypes["fp16"], native["fp16"] = torch.float16, True
     peaks = {}
-    for name in dict.fromkeys([*native, *sorted(used)]):
-        if name not in dtypes:
-            continue
-        if not (native.get(name) or name in used):
+    for name, dtype in dtypes.items():
+        if not (native[name] or name in used):
             peaks[name] = None
             continue
-        a = torch.randn(n, n, device=device, dtype=dtypes[name])
-        b = torch.randn(n, n, device=device, dtype=dtypes[name])
+        a = torch.randn(n, n, device=device, dtype=dtype)
+        b = torch.randn(n, n, device=device, dtype=dtype)
         a @ b  # warm-up: kernels chosen, threads started
         best = math.inf
         for _ in range(3):
