@@ -1,34 +1,67 @@
-"""Places tweets come from, behind one small protocol (``Source``).
+"""Places posts come from, behind one small protocol (``Source``), listed in one registry.
 
-``detect(text)`` turns what a person typed (``@handle``, ``handle``, a path to
-an X archive or a text/CSV/JSONL file) into a source by its shape.
+``KINDS`` names one module per kind of source, in the order ``detect`` asks them;
+each module declares a ``KIND`` (``base.SourceKind``): what it recognises (a
+handle or URL, a file by its content), how to build the source, the profile URL
+for the model card, and the token it needs, if any. Adding a network is one
+module plus a line here; nothing else in the package names a network.
+
+``detect(text)`` asks the file kinds when ``text`` is an existing path, else the
+handle kinds, first match wins.
 """
 
 from __future__ import annotations
 
-import re
+import importlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
 from ..errors import HuggingTweetsError
-from .base import Author, AuthorTweets, FetchOptions, Progress, Source, Tweet
+from .base import Author, AuthorTweets, FetchOptions, NoToken, Progress, Source, SourceKind, TokenSpec, Tweet
 
 __all__ = [
     "Author",
     "AuthorTweets",
     "FetchOptions",
+    "NoToken",
     "Progress",
     "Source",
+    "SourceKind",
+    "TokenSpec",
     "Tweet",
+    "KINDS",
+    "kinds",
+    "kind_named",
     "detect",
+    "detect_kind",
+    "profile_url",
     "sample_archive_path",
-    "X_HANDLE",
 ]
 
-# X handles: 1 to 15 letters, digits or underscores.
-X_HANDLE = re.compile(r"^@?([A-Za-z0-9_]{1,15})$")
-FILE_SUFFIXES = {".txt", ".csv", ".jsonl"}
-ARCHIVE_SUFFIXES = {".zip", ".js"}
+# The registry, in the order detect() asks. Files first (recognised by content, so an X
+# archive zip and a Mastodon archive zip never get confused), then handles: the most
+# specific shapes first (user@server, domain handles), X's bare handles last.
+KINDS = (
+    "mastodon_archive",
+    "bluesky_car",
+    "archive",
+    "files",
+    "mastodon",
+    "bluesky",
+    "x_api",
+)
+
+
+@lru_cache(maxsize=None)
+def kinds() -> tuple[SourceKind, ...]:
+    """Every registered kind, importing each module once."""
+    return tuple(importlib.import_module(f".{name}", __name__).KIND for name in KINDS)
+
+
+def kind_named(name: str) -> Optional[SourceKind]:
+    """The kind whose ``name`` is ``name`` (``Author.source``), or None."""
+    return next((k for k in kinds() if k.name == name), None)
 
 
 def sample_archive_path() -> Path:
@@ -37,36 +70,53 @@ def sample_archive_path() -> Path:
 
 
 def _looks_like_path(text: str) -> bool:
-    return any(sep in text for sep in ("/", "\\")) or Path(text).suffix.lower() in FILE_SUFFIXES | ARCHIVE_SUFFIXES
+    if "://" in text:
+        return False
+    return any(sep in text for sep in ("/", "\\")) or Path(text).suffix.lower() in {
+        ".zip", ".js", ".json", ".car", ".txt", ".csv", ".jsonl"}
+
+
+def _what_works() -> str:
+    handles = ", ".join(f"{k.label} like {k.example}" for k in kinds() if k.match_text and k.example)
+    return f"give a {handles}, or the path to an archive, export or text file"
+
+
+def detect_kind(text: str) -> tuple[SourceKind, str]:
+    """The kind that takes ``text`` and the spec to build it from; a one-line error if none does."""
+    text = (text or "").strip()
+    if not text:
+        raise HuggingTweetsError(f"Empty source: {_what_works()}.")
+    path = Path(text).expanduser()
+    if "://" not in text and path.exists():
+        for kind in kinds():
+            if kind.match_path and kind.match_path(path):
+                return kind, str(path)
+        files = "; ".join(f"{k.label}: {k.takes}" for k in kinds() if k.match_path)
+        raise HuggingTweetsError(f"Unsupported file '{path.name}': give one of these. {files}.")
+    if _looks_like_path(text):
+        raise HuggingTweetsError(f"File not found: {text}. Check the path (or {_what_works()}).")
+    for kind in kinds():
+        spec = kind.match_text(text) if kind.match_text else None
+        if spec is not None:
+            return kind, spec
+    raise HuggingTweetsError(f"'{text}' is not a handle or file this tool reads: {_what_works()}.")
 
 
 def detect(text: str, options: Optional[FetchOptions] = None) -> Source:
-    """Turn a handle or a path into a source; raise a one-line error when it is neither."""
-    options = options or FetchOptions()
-    text = (text or "").strip()
-    if not text:
-        raise HuggingTweetsError("Empty source: give an X handle like @jack or a path to an archive or text file.")
-    path = Path(text).expanduser()
-    if path.exists():
-        if path.is_dir() or path.suffix.lower() in ARCHIVE_SUFFIXES:
-            from .archive import ArchiveSource
+    """Turn a handle, URL or path into a source; raise a one-line error when it is none of them."""
+    kind, spec = detect_kind(text)
+    return kind.build(spec, options or FetchOptions())
 
-            return ArchiveSource(path, options)
-        if path.suffix.lower() in FILE_SUFFIXES:
-            from .files import TextFileSource
 
-            return TextFileSource(path, options)
-        raise HuggingTweetsError(
-            f"Unsupported file type '{path.suffix or path.name}': use an X archive (.zip, tweets.js or its folder) "
-            "or a .txt, .csv or .jsonl file."
-        )
-    if _looks_like_path(text):
-        raise HuggingTweetsError(f"File not found: {text}. Check the path (or give an X handle like @jack).")
-    match = X_HANDLE.match(text)
-    if not match:
-        raise HuggingTweetsError(
-            f"Invalid X handle '{text}': handles are 1 to 15 letters, digits or underscores, like @jack."
-        )
-    from .x_api import XApiSource
+def token_for(text: str) -> Optional[TokenSpec]:
+    """The token ``text``'s source would need (None when none, or when ``text`` is no source yet)."""
+    try:
+        return detect_kind(text)[0].token
+    except HuggingTweetsError:
+        return None
 
-    return XApiSource(match.group(1), options)
+
+def profile_url(author: Author) -> str:
+    """The author's profile page on their network (for the card), or "" when unknown."""
+    kind = kind_named(author.source)
+    return (kind.profile_url(author) or "") if kind and kind.profile_url else ""

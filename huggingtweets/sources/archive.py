@@ -33,7 +33,8 @@ from typing import Callable, Optional
 from ..errors import HuggingTweetsError, InputTooLarge
 from . import limits
 from .archive_posts import ArchivePosts, deleted_ids, notes_from_items
-from .base import Author, AuthorTweets, FetchOptions, Progress, Tweet, is_retweet_text
+from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, apply_options, is_retweet_text
+from .x_names import x_profile_url
 
 # tweets.js / tweet.js and their parts, anywhere in the archive; the shallowest wins.
 # Anchored on "/" so data/deleted-tweets.js or tweet-headers.js never match.
@@ -50,6 +51,23 @@ TOO_BIG_METADATA = "X writes this file in a few kilobytes, so it is not one from
 # What zipfile (and the decompressors under it) raise on a damaged or hostile zip.
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, ValueError, struct.error, IndexError,
               OverflowError)
+
+
+def _is_x_archive(path: Path) -> bool:
+    """A folder (the unzipped archive), a .zip (asked after the other networks' zips) or tweets.js."""
+    return path.is_dir() or path.suffix.lower() in (".zip", ".js")
+
+
+KIND = SourceKind(
+    name="archive",
+    label="X archive",
+    takes="the .zip from X's 'Download an archive of your data' (any size), its folder, or tweets.js",
+    example="twitter-2024-01-01-abc.zip",
+    build=lambda spec, options: ArchiveSource(spec, options),
+    match_path=_is_x_archive,
+    profile_url=x_profile_url,
+    limits="posts only (never the media); the handle comes from account.js, else --author or the file name",
+)
 
 
 class ArchiveSource:
@@ -114,7 +132,7 @@ class ArchiveSource:
             raise HuggingTweetsError(f"No tweets in {store.label}: {what}. Check it is the right account's archive.")
         author = _author(store, kind, folder) or Author(handle=_handle_from_path(self.path))
         author.source = "archive"
-        return AuthorTweets(author=author, tweets=_apply_options(tweets, self.options))
+        return AuthorTweets(author=author, tweets=apply_options(tweets, self.options))
 
 
 # --- where the files are: a zip, a folder or a lone .js ------------------------------------
@@ -341,12 +359,3 @@ def _handle_from_path(path: Path) -> str:
         path = parents[0] if parents else path
     stem = path.stem if path.is_file() else path.name
     return "archive" if X_DOWNLOAD_NAME.match(stem) or not stem else stem
-
-
-def _apply_options(tweets: list[Tweet], options: FetchOptions) -> list[Tweet]:
-    # Dropped here, before counting, so excluded tweets are not reported as downloaded.
-    if options.exclude_replies:
-        tweets = [t for t in tweets if not t.is_reply]
-    if options.exclude_retweets:
-        tweets = [t for t in tweets if not (t.is_retweet or is_retweet_text(t.text))]
-    return tweets

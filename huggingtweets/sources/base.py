@@ -7,8 +7,10 @@ Raw means as the source gave it (X text is HTML-escaped, retweets still in);
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable, Optional, Protocol
 
+from ..errors import HuggingTweetsError
 from .limits import scrub
 
 
@@ -20,7 +22,10 @@ def is_retweet_text(text: str) -> bool:
 @dataclass(frozen=True)
 class Tweet:
     id: str
-    text: str  # raw, as served (HTML entities still escaped for X)
+    # Raw text in one convention for every source: as X serves it, with &, < and > as HTML
+    # entities; a source whose text is plain escapes those (``escape_plain``) so that
+    # cleaning unescapes once, whatever the network.
+    text: str
     created_at: str = ""  # ISO 8601 when known, "" otherwise
     is_reply: bool = False
     is_retweet: bool = False  # known from the source (a repost flag); is_retweet_text() catches the rest
@@ -38,7 +43,7 @@ class Author:
     handle: str  # without "@"; used in file names and the model card
     name: str = ""  # display name (user-controlled text: escape when rendering)
     avatar_url: str = ""
-    source: str = ""  # "x", "archive", "file", "sample", ...
+    source: str = ""  # the SourceKind.name that read it: "x", "archive", "file", ...
 
     def __post_init__(self):
         # Handles can come from file names (a non-UTF-8 name decodes to lone surrogates) and
@@ -71,7 +76,60 @@ class FetchOptions:
     author: Optional[str] = None  # plain files: the author's handle (default: file stem)
 
 
+def apply_options(tweets: list[Tweet], options: FetchOptions) -> list[Tweet]:
+    """Leave out what the person excluded, before counting: excluded posts are not "downloaded"."""
+    if options.exclude_replies:
+        tweets = [t for t in tweets if not t.is_reply]
+    if options.exclude_retweets:
+        tweets = [t for t in tweets if not (t.is_retweet or is_retweet_text(t.text))]
+    return tweets
+
+
 class Source(Protocol):
     """Where tweets come from: ``fetch`` reports progress and returns one author's tweets."""
 
     def fetch(self, progress: Optional[Progress] = None) -> AuthorTweets: ...
+
+
+def escape_plain(text: str) -> str:
+    """Plain text (Bluesky's, HTML turned to text) in the X convention ``Tweet.text`` keeps."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass(frozen=True)
+class TokenSpec:
+    """A credential a source needs: what the app's box is called and where else it is found."""
+
+    label: str  # the app's box, e.g. "X bearer token"
+    env: tuple[str, ...] = ()  # environment variables read when no token is passed
+    help: str = ""  # one line: what to do without one
+
+
+class NoToken(HuggingTweetsError):
+    """A source that needs a token found none; ``token`` says which (the app words it for its box)."""
+
+    def __init__(self, message: str, token: TokenSpec):
+        super().__init__(message)
+        self.token = token
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """One place posts come from, as the registry (``sources.KINDS``) lists it.
+
+    A kind recognises what a person typed (``match_text``: a handle or URL, returning the
+    spec ``build`` takes, or None when it is not this kind's) or an existing file or folder
+    by its content (``match_path``). ``name`` is ``Author.source`` of what it returns and
+    its cache folder. ``profile_url`` links an author's profile in the model card.
+    """
+
+    name: str
+    label: str  # "Bluesky account", for help and errors
+    takes: str  # what a person gives, e.g. "name.bsky.social, did:plc:..., a bsky.app profile URL"
+    build: Callable[[str, "FetchOptions"], Source]
+    example: str = ""  # one example input, for errors and placeholders
+    match_text: Optional[Callable[[str], Optional[str]]] = None
+    match_path: Optional[Callable[[Path], bool]] = None
+    profile_url: Optional[Callable[[Author], str]] = None
+    token: Optional[TokenSpec] = None
+    limits: str = ""  # what it cannot do, for README's table and help

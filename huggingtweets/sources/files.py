@@ -26,7 +26,7 @@ from typing import Optional
 
 from ..errors import HuggingTweetsError
 from . import limits
-from .base import Author, AuthorTweets, FetchOptions, Progress, Tweet, is_retweet_text
+from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, is_retweet_text
 
 # The CSV column that holds the tweet, in order of preference (compared case-insensitively).
 TEXT_COLUMNS = ("text", "full_text", "content")
@@ -36,6 +36,17 @@ HOW_TO = {
     ".csv": "Put one tweet per row under a 'text' column.",
     ".jsonl": 'Put one object like {"text": "..."} per line.',
 }
+
+
+KIND = SourceKind(
+    name="file",
+    label="text file",
+    takes=".txt (one post per line), .csv (a 'text' column) or .jsonl (a 'text' field)",
+    example="posts.txt",
+    build=lambda spec, options: TextFileSource(spec, options),
+    match_path=lambda path: path.is_file() and path.suffix.lower() in HOW_TO,
+    limits="the author is the file name unless --author names it",
+)
 
 
 class TextFileSource:

@@ -32,9 +32,10 @@ import tweepy
 from ..cache import AuthorCache, TweetCache
 from ..errors import HuggingTweetsError
 from . import limits
-from .base import Author, AuthorTweets, FetchOptions, Progress, Tweet, is_retweet_text
+from .base import Author, AuthorTweets, FetchOptions, NoToken, Progress, SourceKind, TokenSpec, Tweet, is_retweet_text
+from .x_names import x_handle, x_profile_url
 
-__all__ = ["XApiSource", "NoToken", "find_bearer_token"]
+__all__ = ["XApiSource", "NoToken", "find_bearer_token", "KIND"]
 
 TIMELINE_LIMIT = 3200  # X serves at most this many of an account's latest tweets
 PAGE_SIZE = 100  # the endpoint's maximum max_results
@@ -48,11 +49,13 @@ USER_FIELDS = ["profile_image_url", "protected", "public_metrics", "name"]
 TWEET_FIELDS = ["created_at", "in_reply_to_user_id", "referenced_tweets"]
 
 
-class NoToken(HuggingTweetsError):
-    """No X API token anywhere; the notebook words it for its token box."""
-
-
 SECRET_NAME = "X_BEARER_TOKEN"  # the Colab secret
+TOKEN = TokenSpec(
+    label="X bearer token",
+    env=TOKEN_ENV_VARS,
+    help=f"paste your X API bearer token into the 'X bearer token' box, or add a Colab secret named {SECRET_NAME} "
+         "(with notebook access); or use the account's X archive instead (X bills its API per post read).",
+)
 
 
 def find_bearer_token(options: Optional[FetchOptions] = None) -> Optional[str]:
@@ -252,7 +255,7 @@ class XApiSource:
             if not self._token:
                 raise NoToken(
                     "No X API token: set X_BEARER_TOKEN (or pass a bearer token), "
-                    "or use the account's X archive instead."
+                    "or use the account's X archive instead.", TOKEN
                 )
             _RedactTokens.tokens.add(self._token)
             self._client = tweepy.Client(bearer_token=self._token, wait_on_rate_limit=False)
@@ -382,3 +385,16 @@ class XApiSource:
         if self._token:  # belt and braces: no message ever carries the token
             message = message.replace(self._token, "***")
         raise HuggingTweetsError(message) from None
+
+
+KIND = SourceKind(
+    name="x",
+    label="X handle",
+    takes="@handle, handle or an x.com profile URL",
+    example="@jack",
+    build=lambda spec, options: XApiSource(spec, options),
+    match_text=x_handle,
+    profile_url=x_profile_url,
+    token=TOKEN,
+    limits="the X API bills per post read; the latest 3,200 posts at most",
+)

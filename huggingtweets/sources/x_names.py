@@ -1,0 +1,22 @@
+"""X's handles and profile links: shared by the X API source and the X archive."""
+
+from __future__ import annotations
+
+import re
+
+from .base import Author
+
+# X handles: 1 to 15 letters, digits or underscores.
+X_HANDLE = re.compile(r"^@?([A-Za-z0-9_]{1,15})$")
+# A profile URL as a person copies it from the address bar.
+X_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/([A-Za-z0-9_]{1,15})/?(?:[?#].*)?$", re.IGNORECASE)
+
+
+def x_handle(text: str):
+    """``@jack``, ``jack`` or ``https://x.com/jack`` -> ``jack``; None otherwise."""
+    match = X_HANDLE.match(text) or X_URL.match(text)
+    return match.group(1) if match else None
+
+
+def x_profile_url(author: Author) -> str:
+    return f"https://x.com/{author.handle}" if X_HANDLE.match(author.handle) else ""
