@@ -30,6 +30,7 @@ from .errors import HuggingTweetsError
 from .folder import CARD
 from .names import initials
 from .names import published_name, safe_url
+from .sources import profile_url
 from .sources.base import Author
 
 CARD_FILE = CARD  # the folder module owns the name
@@ -37,7 +38,6 @@ PROMPT = "My dream is"
 SECTIONS = ("How does it work?", "Training data", "Training procedure", "How to use", "Limitations and bias", "About")
 
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
-_X_HANDLE = re.compile(r"^\w{1,15}$")
 _YAML_PLAIN = re.compile(r"^[A-Za-z0-9][\w./:%?=&~+,-]*$")
 
 
@@ -110,10 +110,11 @@ def _header(authors: Sequence[Author]) -> str:
 
 
 def _author_md(author: Author) -> str:
-    """``Name (@handle)``, the handle linked to the X profile when the tweets came from X."""
+    """``Name (@handle)``, the handle linked to the author's profile on their network when known."""
     handle = _md(_handle(author))
-    if author.source in ("x", "archive") and _X_HANDLE.match(author.handle):
-        handle = f"[{handle}](https://x.com/{author.handle})"
+    url = safe_url(profile_url(author))
+    if url:
+        handle = f"[{handle}]({url})"
     if _one_line(author.name).lower() in ("", author.handle.lower(), _handle(author).lower()):
         return handle
     return f"{_md(author.name)} ({handle})"

@@ -12,7 +12,8 @@ import zipfile
 
 import pytest
 
-from huggingtweets.sources import X_HANDLE, FetchOptions, sample_archive_path
+from huggingtweets.sources import FetchOptions, sample_archive_path
+from huggingtweets.sources.x_names import X_HANDLE
 
 HANDLE = "wren_lighthouse"
 DISPLAY_NAME = "Wren & the Lamp"

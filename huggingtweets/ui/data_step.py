@@ -1,6 +1,6 @@
 """Step 1: choose whose tweets, download them, and show what will be trained on.
 
-Up to three X handles, an X archive or a text file (``FilesBox``: uploaded in
+Up to three handles of any registered network, an archive, an export or a text file (``FilesBox``: uploaded in
 pieces to disk, or a path on the kernel's machine, or Colab's upload and Drive),
 or the bundled sample. The click handler calls ``load_sources`` and
 ``build_dataset`` and shows the counts table of the model card; the dataset and
@@ -16,33 +16,42 @@ import ipywidgets as widgets
 from ..cleaning import check_enough
 from ..dataset import build_dataset, load_sources
 from ..errors import HuggingTweetsError
-from ..sources import FetchOptions
-from ..sources.x_api import SECRET_NAME, NoToken
+from ..sources import FetchOptions, NoToken, kinds, token_for
 from . import render
+from .render import esc
 from .avatars import archive_avatar
 from .files_box import FilesBox
 from .style import style_widget
 
 EXAMPLES_PER_AUTHOR = 3
 WIDE = {"description_width": "initial"}
-NO_TOKEN = (
-    "No X API token: paste your bearer token into the 'X bearer token' box above, or add a Colab secret "
-    f"named {SECRET_NAME} (with notebook access); or upload the account's X archive instead."
-)
 
 
-HELP = (
-    "<b>X handles</b> (with or without <code>@</code>; the tweets of all of them train one model) need an X API bearer token: "
-    "paste it into <i>X bearer token</i>, or set <code>X_BEARER_TOKEN</code> (in Colab: a secret of that name, under the key icon). "
-    "It is never printed or saved. X bills per post read, so every page is cached as it arrives "
-    "(<code>~/.cache/huggingtweets/</code>): nothing is asked for twice, and an interrupted download carries on.",
-    "<b>Your X archive</b> costs nothing: on X, <i>Settings → Your account → Download an archive of your data</i>. "
-    "Give the .zip as it comes, whatever its size: only its tweets files and your avatar are read, never the other media. "
-    "<i>Upload</i> sends it from your computer in pieces; a file already on the machine that runs this app needs only its path "
-    "(in Colab, a big archive is quickest from Google Drive). Text files work too: .txt (one tweet per line), .csv (a <code>text</code> column) or .jsonl (a <code>text</code> field).",
-    "<b>The table</b> counts the tweets downloaded, the retweets and short tweets set aside, and the tweets kept for training; "
-    "a few kept tweets are shown below it.",
-)
+def _help() -> tuple[str, ...]:
+    """The help box, one paragraph per kind of source, from the registry (trusted HTML: ours)."""
+    def para(k) -> str:
+        needs = f" Needs a token ({esc(k.token.label)}): it is never printed or saved." if k.token else " No account or key needed."
+        limits = f" {esc(k.limits[:1].upper() + k.limits[1:])}." if k.limits else ""
+        return f"<b>{esc(k.label)}</b>: {esc(k.takes)}.{needs}{limits}"
+
+    handles = [para(k) for k in kinds() if k.match_text]
+    files = [para(k) for k in kinds() if k.match_path]
+    return (
+        "Up to three authors, each a handle or a file; the posts of all of them train one model. "
+        "Downloads are cached as they arrive (<code>~/.cache/huggingtweets/</code>): nothing is asked for twice, "
+        "an interrupted download carries on, and a second download asks only for newer posts.",
+        *handles,
+        "Files are recognised by their content, whatever their name. <i>Upload</i> sends one from your computer in "
+        "pieces, whatever its size; a file already on the machine that runs this app needs only its path "
+        "(in Colab, a big archive is quickest from Google Drive). Only posts are read, never media.",
+        *files,
+        "<b>The table</b> counts the posts downloaded, the reposts and short posts set aside, and the posts kept "
+        "for training; a few kept posts are shown below it.",
+    )
+
+
+def _handle_kinds() -> str:
+    return ", ".join(f"{k.label.split()[0]} ({k.example})" for k in kinds() if k.match_text)
 
 
 class DataStep(widgets.VBox):
@@ -53,16 +62,16 @@ class DataStep(widgets.VBox):
         self._session = session
 
         self._handles = [
-            widgets.Text(description=label, placeholder="@handle", style=WIDE, layout=widgets.Layout(width="230px"))
-            for label in ("Author", "2nd (optional)", "3rd (optional)")
+            widgets.Text(description=label, placeholder=example, style=WIDE, layout=widgets.Layout(width="250px"))
+            for label, example in zip(("Author", "2nd (optional)", "3rd (optional)"),
+                                      [k.example for k in kinds() if k.match_text and k.example] * 3)
         ]
         self.files = FilesBox(session)
         self._sample = widgets.Checkbox(value=bool(session.demo), description="Use the sample archive (a fictional account)", indent=False, layout=widgets.Layout(width="auto"))
         self._no_retweets = widgets.Checkbox(description="Exclude retweets", indent=False, layout=widgets.Layout(width="auto"))
         self._no_replies = widgets.Checkbox(description="Exclude replies", indent=False, layout=widgets.Layout(width="auto"))
-        self._token = widgets.Password(
-            description="X bearer token", placeholder="optional: else X_BEARER_TOKEN or the Colab secret", style=WIDE, layout=widgets.Layout(width="460px")
-        )
+        # Shown only while a typed handle needs a token (``_on_handles``); its value is cleared once read.
+        self._token = widgets.Password(style=WIDE, layout=widgets.Layout(width="460px", display="none"))
         self.button = widgets.Button(description="Download tweets", icon="download", button_style="primary")
         self._progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="260px", visibility="hidden"))
         self._status = widgets.Label("")
@@ -77,8 +86,8 @@ class DataStep(widgets.VBox):
         row = widgets.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 8px")
         self.children = [
             style_widget(),
-            widgets.HTML(render.step_title(1, "Download tweets", "Type up to three X handles, give an X archive or a text file, or use the sample; then press Download tweets.")),
-            widgets.HTML(render.help_box("Help: handles and the X API, archives of any size, the table", HELP)),
+            widgets.HTML(render.step_title(1, "Download tweets", f"Type up to three handles: {_handle_kinds()}; or give an archive, an export or a text file, or use the sample; then press Download tweets.")),
+            widgets.HTML(render.help_box("Help: which handles need no key, archives and exports of any size, the table", _help())),
             widgets.HBox(self._handles, layout=row),
             self.files,
             widgets.HBox([self._sample, self._no_retweets, self._no_replies], layout=row),
@@ -91,6 +100,8 @@ class DataStep(widgets.VBox):
 
     def _wire(self) -> None:
         self.button.on_click(self._on_download)
+        for box in self._handles:
+            box.observe(self._on_handles, names="value")
         self._session.observe(self._on_busy, names="busy")
 
     # --- callbacks --------------------------------------------------------------------------
@@ -98,13 +109,23 @@ class DataStep(widgets.VBox):
         self.button.disabled = change["new"]
         self.files.set_disabled(change["new"])
 
+    def _on_handles(self, _=None) -> None:
+        """Show the token box only while a typed handle's source needs one, labelled for it."""
+        needed = next((t for t in (token_for(h.value) for h in self._handles if h.value.strip()) if t), None)
+        if needed is None:
+            self._token.layout.display = "none"
+            return
+        self._token.description = needed.label
+        self._token.placeholder = "optional: else " + " or ".join(needed.env[:1] + ("a Colab secret",))
+        self._token.layout.display = None
+
     def _on_progress(self, done: int, total: Optional[int], message: str = "") -> None:
         """The library's ``progress(done, total, message)``: move the bar as pages arrive."""
         self._progress.layout.visibility = "visible"
         if total:
             self._progress.max = max(total, 1)
             self._progress.value = min(done, total)
-        else:  # total unknown (an X timeline): the bar fills as a rough guide
+        else:  # total unknown (a timeline without a post count): the bar fills as a rough guide
             self._progress.max = max(self._progress.max, done + 1)
             self._progress.value = done
         self._status.value = message or f"{done} tweets"
@@ -119,8 +140,8 @@ class DataStep(widgets.VBox):
         token = self._token.value.strip()
         try:
             self._download(token or None)
-        except NoToken:  # the library's words name an environment variable; here there is a box for it
-            self._fail(NO_TOKEN)
+        except NoToken as err:  # the library's words name an environment variable; here there is a box for it
+            self._fail(f"No {err.token.label}: {err.token.help}")
         except Exception as err:  # a HuggingTweetsError is one line for the user; anything else, its first line
             text = render.error_text(err, "Download failed")
             self._fail(text.replace(token, "***") if token else text)
@@ -131,7 +152,7 @@ class DataStep(widgets.VBox):
         self._session.dataset = None  # a failed download must not leave an older dataset behind
         specs = self._specs()
         if not specs and not self._sample.value:
-            raise HuggingTweetsError("Nothing to download: type an X handle, upload an archive or a text file (or type its path), or tick 'Use the sample archive'.")
+            raise HuggingTweetsError("Nothing to download: type a handle, upload an archive, an export or a text file (or type its path), or tick 'Use the sample archive'.")
         options = FetchOptions(
             exclude_retweets=self._no_retweets.value,
             exclude_replies=self._no_replies.value,

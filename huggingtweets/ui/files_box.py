@@ -1,4 +1,4 @@
-"""Step 1's files: an X archive or a text file, of any size, by upload or by path.
+"""Step 1's files: an archive, an export or a text file, of any size, by upload or by path.
 
 Every route ends with a file on the disk of the machine that runs the kernel,
 handed to the readers as a path (they read only the tweets files, never media):
@@ -22,14 +22,15 @@ from typing import Optional
 import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
+from ..sources import kinds
 from . import render
 from .upload import ChunkedUpload, safe_name
 
-ACCEPT = ".zip,.js,.txt,.csv,.jsonl"
+ACCEPT = ".zip,.js,.json,.car,.txt,.csv,.jsonl"
 UPLOADS = "uploads"
 DRIVE = "/content/drive"
 WIDE = {"description_width": "initial"}
-FILE_KINDS = "An X archive (.zip as X sends it, its folder, or tweets.js) or a .txt (one tweet per line), .csv or .jsonl file"
+FILE_KINDS = "; ".join(f"{k.label}: {k.takes}" for k in kinds() if k.match_path)
 
 
 class FilesBox(widgets.VBox):
@@ -40,7 +41,7 @@ class FilesBox(widgets.VBox):
         self._session = session
         self.uploads: list[Path] = []  # files written to ROOT/uploads, in the order they came
         colab = session.place == "colab"
-        example = f"{DRIVE}/MyDrive/twitter-2024.zip" if colab else "~/Downloads/twitter-2024.zip"
+        example = f"{DRIVE}/MyDrive/archive.zip" if colab else "~/Downloads/archive.zip"
         self.path = widgets.Text(
             description="or a path" if not colab else "or a path in Drive",
             placeholder=example,
@@ -162,4 +163,4 @@ class FilesBox(widgets.VBox):
                 "in a new cell, then type the path here."
             )
             return
-        self.message.value = render.message("success", f"Drive is mounted: type the path of your archive, such as {DRIVE}/MyDrive/twitter-2024.zip.")
+        self.message.value = render.message("success", f"Drive is mounted: type the path of your archive, such as {DRIVE}/MyDrive/archive.zip.")

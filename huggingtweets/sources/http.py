@@ -1,0 +1,135 @@
+"""GET JSON from a public API the way every network source needs it.
+
+- 5xx answers, network errors and torn or non-JSON bodies are retried after
+  ``BACKOFF_S`` waits, then end in one line;
+- 429 (rate limited) waits until the network's reset time, counting down
+  through the progress callback, at most ``MAX_RATE_LIMIT_WAIT_S``; each network
+  says how it writes the reset (``reset_at``);
+- any other 4xx is ``HttpStatus`` for the source to word (an unknown account,
+  a server that wants a login, a deleted account);
+- a body is read up to ``MAX_RESPONSE_BYTES``, counted as it arrives.
+
+``sleep`` and ``now`` are injectable so tests run on a fake clock.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, Mapping, Optional
+
+import requests
+
+from ..errors import HuggingTweetsError
+from . import limits
+
+BACKOFF_S = (1, 2, 4, 8, 16)  # waits between tries on 5xx and network errors
+COUNTDOWN_STEP_S = 5  # the rate-limit countdown updates this often
+MAX_RATE_LIMIT_WAIT_S = 30 * 60  # networks' windows are 5 to 15 min; a longer reset is a cap, not a window
+MAX_RATE_LIMITS_IN_A_ROW = 5
+REQUEST_TIMEOUT_S = 30  # requests has no default: a stalled socket would hang forever
+# One page of 100 posts with their embeds is well under 1 MB; anything past this is not a feed page.
+MAX_RESPONSE_BYTES = 32 * limits.MiB
+USER_AGENT = "huggingtweets (reads public posts to train a model that writes like them)"
+
+
+class HttpStatus(Exception):
+    """A 4xx answer other than 429; ``body`` is the decoded JSON error when there was one."""
+
+    def __init__(self, status: int, body: Optional[dict], reason: str = ""):
+        super().__init__(f"{status} {reason}".strip())
+        self.status = status
+        self.body = body if isinstance(body, dict) else {}
+        self.reason = reason
+
+
+Say = Callable[[str], None]
+
+
+class Http:
+    """One network's requests: ``get(url, params)`` returns the decoded JSON and the response."""
+
+    def __init__(
+        self,
+        network: str,
+        reset_at: Callable[[Mapping[str, str]], Optional[float]],
+        *,
+        say: Say = lambda message: None,
+        kept: Callable[[], str] = lambda: "",
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.time,
+    ):
+        self.network = network  # "Bluesky", for messages
+        self.reset_at = reset_at  # headers -> the epoch second the limit resets, or None
+        self.say = say  # a progress line ("Rate limited by Bluesky: waiting 40 s")
+        self.kept = kept  # what was saved so far, for the last words of an error
+        self._sleep = sleep
+        self._now = now
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = USER_AGENT
+        self._session.headers["Accept"] = "application/json"
+
+    def get(self, url: str, params: Optional[dict] = None):
+        backoff = iter(BACKOFF_S)
+        limited = 0
+        while True:
+            try:
+                response = self._session.get(url, params=params, timeout=REQUEST_TIMEOUT_S, stream=True)
+                with response:
+                    body = self._body(response)
+            except (requests.RequestException, limits.BadJson, UnicodeDecodeError) as err:
+                self._retry(backoff, type(err).__name__)
+                continue
+            status = response.status_code
+            if status == 429:
+                limited += 1
+                if limited > MAX_RATE_LIMITS_IN_A_ROW:
+                    self.fail(f"{self.network} keeps rate limiting these requests: wait a while and run again")
+                self._wait_for_reset(self.reset_at(response.headers))
+                continue
+            if status >= 500:
+                self._retry(backoff, f"{status} {response.reason}")
+                continue
+            if status >= 400:
+                raise HttpStatus(status, body if isinstance(body, dict) else None, response.reason or "")
+            if body is None:  # a 2xx with an empty or non-JSON body: a proxy's page, not the API
+                self._retry(backoff, f"{status} without JSON")
+                continue
+            return body, response
+
+    def _body(self, response: requests.Response):
+        data = limits.read_capped(response.raw, MAX_RESPONSE_BYTES, f"{self.network}'s answer",
+                                  "this is not a page of posts: check the server address.")
+        if not data.strip():
+            return None
+        if response.status_code < 300 or "json" in response.headers.get("Content-Type", ""):
+            try:
+                return limits.loads(data.decode("utf-8"))
+            except (limits.BadJson, UnicodeDecodeError):
+                if response.status_code < 300:
+                    raise
+        return None
+
+    def _retry(self, backoff, reason: str) -> None:
+        delay = next(backoff, None)
+        if delay is None:
+            self.fail(f"Could not reach {self.network} ({reason}): check your connection and run again")
+        self.say(f"{self.network} did not answer ({reason}): retrying in {delay} s")
+        self._sleep(delay)
+
+    def _wait_for_reset(self, reset: Optional[float]) -> None:
+        """Count down to the reset time (+1 s), sleeping in short steps."""
+        wait = max(1, math.ceil(reset + 1 - self._now())) if reset else 60
+        if wait > MAX_RATE_LIMIT_WAIT_S:
+            at = time.strftime("%H:%M", time.localtime(reset))
+            self.fail(f"{self.network}'s rate limit resets at {at} ({wait // 60} min): run again then")
+        left = wait
+        while left > 0:
+            self.say(f"Rate limited by {self.network}: waiting {left} s")
+            step = min(COUNTDOWN_STEP_S, left)
+            self._sleep(step)
+            left -= step
+
+    def fail(self, message: str):
+        kept = self.kept()
+        raise HuggingTweetsError(f"{message}; {kept}" if kept else f"{message}.") from None
