@@ -1,7 +1,7 @@
 """Raw tweets to training text, and the per-author counts the model card shows.
 
 The rules are the original huggingtweets ones:
-- HTML entities are unescaped (X serves ``&amp;`` ``&lt;`` ``&gt;``);
+- HTML entities are unescaped (every source keeps ``&amp;`` ``&lt;`` ``&gt;`` as X serves them);
 - a retweet (text starting ``RT @``, or flagged by its source) is counted and dropped;
 - links are removed; runs of spaces are folded (newlines kept only if asked);
 - a "short" tweet has fewer than 3 words that are not links, @mentions or
@@ -106,7 +106,7 @@ def check_enough(stats: list[AuthorStats]) -> list[str]:
             raise NotEnoughTweets(
                 f"Not enough tweets to train for @{s.handle}: {s.kept} tweets kept "
                 f"({chars} characters, at least {MIN_CHARACTERS} needed). "
-                "Use an account with more original tweets, or add an X archive."
+                "Use an account with more original posts, or add its archive."
             )
         if chars < WARN_CHARACTERS:
             warnings.append(

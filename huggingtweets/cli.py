@@ -77,13 +77,18 @@ def _fetch_options(args):
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("sources", nargs="*", metavar="SOURCE", help="@handle, handle, an X archive (.zip, folder, tweets.js) or a .txt/.csv/.jsonl file")
+    from .sources import kinds
+
+    handles = ", ".join(k.example for k in kinds() if k.match_text and k.example)
+    files = "; ".join(f"{k.label} ({k.takes})" for k in kinds() if k.match_path)
+    p.add_argument("sources", nargs="*", metavar="SOURCE",
+                   help=f"up to three: a handle or profile URL ({handles}), or a file: {files}".replace("%", "%%"))
     p.add_argument("--sample", action="store_true", help="use the bundled sample archive (a fictional account)")
-    p.add_argument("--exclude-retweets", action="store_true", help="do not download retweets (X API)")
+    p.add_argument("--exclude-retweets", action="store_true", help="leave out retweets, reposts and boosts (not downloaded where the network can filter them)")
     p.add_argument("--exclude-replies", action="store_true", help="do not download or keep replies")
     p.add_argument("--cache-dir", metavar="DIR", help="where downloads are cached (default ~/.cache/huggingtweets)")
-    p.add_argument("--refresh", action="store_true", help="also download tweets newer than the cache holds")
-    p.add_argument("--author", metavar="HANDLE", help="author handle for a plain text/CSV/JSONL file (default: its file name)")
+    p.add_argument("--refresh", action="store_true", help="look profiles up again, and where a network bills per post, also download posts newer than the cache holds (free networks always ask for newer posts)")
+    p.add_argument("--author", metavar="HANDLE", help="the author's handle for a file that does not name one: a text/CSV/JSONL file (default: its file name) or an export without a handle")
 
 
 def _load_dataset(args, require_enough: bool):

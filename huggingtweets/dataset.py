@@ -37,7 +37,7 @@ def load_sources(
     """Fetch every source in order; ``sample`` adds the bundled sample archive first."""
     specs = ([str(sample_archive_path())] if sample else []) + list(specs)
     if not specs:
-        raise HuggingTweetsError("No source given: name an X handle, an archive or a text file (or use --sample).")
+        raise HuggingTweetsError("No source given: name a handle, an archive, an export or a text file (or use --sample).")
     options = options or FetchOptions()
     sources = [detect(s, options) for s in specs]  # validate every spec before any download
     fetched = [source.fetch(progress) for source in sources]

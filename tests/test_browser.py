@@ -34,6 +34,7 @@ import pytest
 from archive_fixtures import AVATAR, archive_members, cut_short, js_text, note_item, note_time, tweet_at
 from conftest import demo_env, make_texts
 from fake_hub import TOKEN, FakeHub
+from fake_networks import FakeNetworks, bluesky_feed
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "huggingtweets-demo.ipynb"
@@ -100,9 +101,13 @@ def voila(tmp_path_factory):
     port = free_port()
     hub = FakeHub()  # step 4 pushes here: the kernel's Hub is this local stand-in, its token a fake one
     hub.__enter__()
+    networks = FakeNetworks()  # step 1 reads a Bluesky account here, through the AppView variable
+    networks.__enter__()
+    networks.bluesky_account("wren.bsky.social", bluesky_feed(150))
     env = {
         **os.environ, **demo_env(tmp), "JUPYTER_CONFIG_DIR": str(tmp / "jupyter-config"),  # no user config
         "HF_ENDPOINT": hub.url, "HF_TOKEN": TOKEN, "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_XET": "1",
+        "HUGGINGTWEETS_BLUESKY_API": networks.url,
     }
     log = tmp / "voila.log"
     cmd = [
@@ -133,9 +138,10 @@ def voila(tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f"Voila did not answer on {url} within {SERVER_START_S}s:\n{_tail(log)}")
             time.sleep(0.5)
-        yield {"url": url, "tmp": tmp, "log": log, "hub": hub}
+        yield {"url": url, "tmp": tmp, "log": log, "hub": hub, "networks": networks}
     finally:
         hub.__exit__(None, None, None)
+        networks.__exit__(None, None, None)
         if proc.poll() is None:
             proc.terminate()  # Voila shuts its kernels down on SIGTERM
             try:
@@ -285,14 +291,28 @@ def test_four_steps_in_a_browser(voila, tmp_path):
             upload_button.wait_for(state="visible", timeout=60_000)  # the upload widget's own script ran
             assert page.locator(".ht-header").count() == 1, "the header (the machine's notes) is not shown"
             assert page.locator(".ht-step-title", has_text="1 · Download tweets").count() == 1
-            inside_viewport(page, page.get_by_placeholder("@handle").first, "step 1's first control (the handle box)")
+            handle_box = step_box(page, 1).locator("input[type=text]").first
+            inside_viewport(page, handle_box, "step 1's first control (the handle box)")
             inside_viewport(page, upload_button, "the upload button")
             inside_viewport(page, download, "the Download tweets button")
             page.screenshot(path=str(ARTIFACTS / "first-screen.png"))
             shoot_dark(page, "first-screen-dark.png")
 
-            # Step 1: upload the 100 MB archive (in pieces) instead of the sample, and count it.
+            # Step 1: a Bluesky handle needs no token (no token box shows); its table comes from the local AppView.
             page.get_by_label("Use the sample archive (a fictional account)").uncheck()
+            handle_box.fill("@wren.bsky.social")
+            handle_box.press("Tab")
+            assert step_box(page, 1).locator("input[type=password]").count() == 0 or not step_box(page, 1).locator("input[type=password]").is_visible()
+            download.click()
+            table = page.locator("table.ht-data", has_text="@wren.bsky.social").first
+            table.wait_for(timeout=DATA_S * 1000)
+            assert re.search(r"Tweets downloaded\s+150\b", table.inner_text()), table.inner_text()
+            shoot(page, 1, "step1-bluesky.png")
+            networks = voila["networks"]
+            assert networks.count("getAuthorFeed") == 2 and networks.count("getProfile") == 1
+            handle_box.fill("")
+
+            # Then upload the 100 MB archive (in pieces) instead, and count it.
             page.locator("input.ht-upload-input").set_input_files(str(archive))
             page.get_by_text(f"Uploaded: {archive.name}").wait_for(timeout=UPLOAD_S * 1000)
             uploaded = voila["tmp"] / "uploads" / archive.name

@@ -85,7 +85,7 @@ def _bad_inputs(tmp_path):
         "malformed tweets.js": ([str(malformed)], "tweets.js"),
         "csv without text column": ([str(nocol)], "text"),
         "empty file": ([str(empty)], "empty"),
-        "invalid handle @@@": (["@@@"], "Invalid X handle"),
+        "invalid handle @@@": (["@@@"], "is not a handle or file this tool reads"),
         "handle of 16 characters": (["a234567890123456"], "Invalid X handle"),
         "no source": ([], "No source"),
     }

@@ -152,7 +152,7 @@ def test_invalid_handle_shows_an_error(app):
     app.data._sample.value = False
     app.data._handles[0].value = "@@@"
     app.data.button.click()
-    assert "Invalid X handle" in app.data._message.value and "ht-error" in app.data._message.value
+    assert "is not a handle or file this tool reads" in app.data._message.value and "ht-error" in app.data._message.value
     assert app.data.button.button_style == "danger" and not app.data.button.disabled
     assert app.dataset is None
 

@@ -33,7 +33,7 @@ from typing import Callable, Optional
 from ..errors import HuggingTweetsError, InputTooLarge
 from . import limits
 from .archive_posts import ArchivePosts, deleted_ids, notes_from_items
-from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, apply_options, is_retweet_text
+from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, apply_options
 from .x_names import x_profile_url
 
 # tweets.js / tweet.js and their parts, anywhere in the archive; the shallowest wins.

@@ -92,7 +92,7 @@ class Source(Protocol):
 
 
 def escape_plain(text: str) -> str:
-    """Plain text (Bluesky's, HTML turned to text) in the X convention ``Tweet.text`` keeps."""
+    """Plain text (a network's own, or HTML turned to text) in the convention ``Tweet.text`` keeps."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -100,7 +100,7 @@ def escape_plain(text: str) -> str:
 class TokenSpec:
     """A credential a source needs: what the app's box is called and where else it is found."""
 
-    label: str  # the app's box, e.g. "X bearer token"
+    label: str  # the app's box, e.g. "ACME API key"
     env: tuple[str, ...] = ()  # environment variables read when no token is passed
     help: str = ""  # one line: what to do without one
 
@@ -124,8 +124,8 @@ class SourceKind:
     """
 
     name: str
-    label: str  # "Bluesky account", for help and errors
-    takes: str  # what a person gives, e.g. "name.bsky.social, did:plc:..., a bsky.app profile URL"
+    label: str  # "NETWORK handle", for help and errors
+    takes: str  # what a person gives: handle shapes, URLs, file kinds
     build: Callable[[str, "FetchOptions"], Source]
     example: str = ""  # one example input, for errors and placeholders
     match_text: Optional[Callable[[str], Optional[str]]] = None

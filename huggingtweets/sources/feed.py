@@ -1,8 +1,8 @@
 """A public account's posts, newest first, paged by an opaque cursor, cached as they arrive.
 
-Bluesky's author feed and Mastodon's statuses share one shape: the newest posts
-first, each page naming the next (older) one. ``FeedSource`` owns what the two
-have in common, the same rules as the X source:
+Free networks' timelines share one shape: the newest posts first, each page
+naming the next (older) one. ``FeedSource`` owns what they have in common, the
+same rules as the paid source's:
 
 - each page is appended to the cache (``cache.py``) the moment it arrives;
 - a first download pages back to the oldest post; cut off, the next run carries
@@ -33,7 +33,7 @@ MAX_PAGES_PER_RUN = 5_000
 
 class FeedSource:
     NETWORK = ""  # the kind's name
-    LABEL = ""  # "Bluesky"
+    LABEL = ""  # the network's name in messages
 
     def __init__(self, handle: str, options: Optional[FetchOptions] = None, *,
                  sleep: Callable[[float], None] = time.sleep, now: Callable[[], float] = time.time):

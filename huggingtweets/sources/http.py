@@ -59,9 +59,9 @@ class Http:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = time.time,
     ):
-        self.network = network  # "Bluesky", for messages
+        self.network = network  # the network's name, for messages
         self.reset_at = reset_at  # headers -> the epoch second the limit resets, or None
-        self.say = say  # a progress line ("Rate limited by Bluesky: waiting 40 s")
+        self.say = say  # a progress line ("Rate limited by NETWORK: waiting 40 s")
         self.kept = kept  # what was saved so far, for the last words of an error
         self._sleep = sleep
         self._now = now

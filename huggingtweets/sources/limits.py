@@ -25,6 +25,13 @@ MAX_TWEETS_FILE_BYTES = 512 * MiB
 MAX_METADATA_BYTES = 4 * MiB
 # A .txt/.csv/.jsonl file of tweets: a million tweets is about 150 MB.
 MAX_TEXT_FILE_BYTES = 256 * MiB
+# A Bluesky repository export (.car, Settings → Export my data): every record the account
+# holds (posts, likes, follows, reposts, its profile; never images, which are blobs kept
+# outside it). A big account's file with years of likes is tens to a few hundred MB, so
+# 1 GiB leaves room for the largest. The whole file is decoded at once, about six times its
+# size in memory (measured: a 97 MiB export peaks at 555 MiB more), so even a file at the
+# cap stays within a 12 GB machine such as Colab's.
+MAX_REPO_FILE_BYTES = 1024 * MiB
 # One post: X's long posts go up to 25,000 characters (measured with HTML entities unescaped).
 MAX_POST_CHARS = 25_000
 # One line of a .jsonl file: a tweet plus whatever other fields an export writes beside it.

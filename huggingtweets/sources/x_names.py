@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..errors import HuggingTweetsError
 from .base import Author
 
 # X handles: 1 to 15 letters, digits or underscores.
@@ -13,9 +14,18 @@ X_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/([A-Za-z0-9
 
 
 def x_handle(text: str):
-    """``@jack``, ``jack`` or ``https://x.com/jack`` -> ``jack``; None otherwise."""
+    """``@jack``, ``jack`` or ``https://x.com/jack`` -> ``jack``; None otherwise.
+
+    A word of handle characters that is too long can only have been meant as an X handle
+    (the registry asks X last): that is an error of its own, which says what handles look like.
+    """
     match = X_HANDLE.match(text) or X_URL.match(text)
-    return match.group(1) if match else None
+    if match:
+        return match.group(1)
+    if re.match(r"^@?\w{16,}$", text):
+        raise HuggingTweetsError(
+            f"Invalid X handle '{text}': handles are 1 to 15 letters, digits or underscores, like @jack.")
+    return None
 
 
 def x_profile_url(author: Author) -> str:

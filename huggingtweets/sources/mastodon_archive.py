@@ -1,0 +1,320 @@
+"""The Mastodon data export ("Request your archive") as a post source.
+
+Accepts the archive zip (members read straight out of it, never extracted), the
+folder it unzips to, or its ``outbox.json`` alone. Only ``outbox.json`` and
+``actor.json`` are ever opened, each through a size cap from ``limits``; never
+the media, likes or bookmarks. Shapes (FORMATS.md section 5)::
+
+    outbox.json  {"type": "OrderedCollection", "orderedItems": [activity, ...]}
+    activity     {"type": "Create", "actor", "published", "to", "cc", "object": Note}
+                 {"type": "Announce", "object": URL}                       (a boost)
+    actor.json   {"id", "preferredUsername", "name", "url": "https://server/@user"}
+
+Audience: a post addressed to the public collection (in ``to``: public; in ``cc``:
+unlisted) is used; anything else is followers-only or a direct message, and is
+dropped before anything counts it or a file holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit
+
+from ..errors import HuggingTweetsError, InputTooLarge
+from . import limits
+from .archive import ZIP_ERRORS, _damage, _read_file
+from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, apply_options
+from .mastodon_text import fold, remove_shortcodes, status_text
+
+OUTBOX, ACTOR = "outbox.json", "actor.json"
+PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
+POST_TYPES = ("Note", "Question")  # a poll's question is its author's words too
+SNIFF_BYTES = 64 << 10  # how much of a .json is read to recognise an outbox
+REQUEST = "request a new archive (Mastodon: Settings > Import and export > Request your archive)"
+TOO_BIG_OUTBOX = f"Mastodon writes posts as text, so this is not an outbox from Mastodon: {REQUEST}."
+TOO_BIG_ACTOR = f"Mastodon writes actor.json in a few kilobytes, so this is not one from Mastodon: {REQUEST}."
+_WHAT = f"is this a Mastodon archive? Give the .zip Mastodon made, its folder or its outbox.json, or {REQUEST}."
+_HOST = re.compile(r"[a-z0-9.\-]+(?::\d{1,5})?")
+_USER = re.compile(r"[A-Za-z0-9_.\-]+")
+_USER_PATH = re.compile(r"/(?:users/|@)([A-Za-z0-9_.\-]+)/?")
+
+
+# --- recognising an export, cheaply ------------------------------------------------------------
+
+
+def _outbox_member(names) -> Optional[str]:
+    """outbox.json at the zip's root, else one folder down; None when neither."""
+    names = [n for n in names if "__MACOSX/" not in n]
+    if OUTBOX in names:
+        return OUTBOX
+    return next((n for n in sorted(names) if n.count("/") == 1 and n.endswith("/" + OUTBOX)), None)
+
+
+def _outbox_in_folder(root: Path) -> Optional[Path]:
+    if (root / OUTBOX).is_file():
+        return root / OUTBOX
+    try:  # one folder down, never deeper: someone may point at their home folder
+        with os.scandir(root) as entries:
+            subfolders = sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+    except OSError:
+        return None
+    return next((root / d / OUTBOX for d in subfolders if (root / d / OUTBOX).is_file()), None)
+
+
+def _looks_like_outbox(head: bytes) -> bool:
+    """The start of a JSON object that is an OrderedCollection with orderedItems."""
+    text = head.decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")
+    return (text.startswith("{") and re.search(r'"orderedItems"\s*:\s*\[', text) is not None
+            and re.search(r'"type"\s*:\s*"OrderedCollection(?:Page)?"', text) is not None)
+
+
+def is_export(path: Path) -> bool:
+    """A Mastodon archive zip, its folder, or an outbox .json: by content, reading little."""
+    try:
+        if path.is_dir():
+            return _outbox_in_folder(path) is not None
+        if not path.is_file():
+            return False
+        suffix = path.suffix.lower()
+        with open(path, "rb") as f:
+            head = f.read(4)
+            if head[:2] != b"PK" and suffix != ".zip":
+                return suffix == ".json" and _looks_like_outbox(head + f.read(SNIFF_BYTES - len(head)))
+        with zipfile.ZipFile(path) as zf:  # reads the central directory, not the members
+            return _outbox_member(zf.namelist()) is not None
+    except (OSError, NotImplementedError, *ZIP_ERRORS):
+        return False
+
+
+def profile_url(author: Author) -> str:
+    """user@server -> https://server/@user; "" for a handle that is not one."""
+    user, _, host = author.handle.rpartition("@")
+    if not (_USER.fullmatch(user) and _HOST.fullmatch(host.lower()) and "." in host):
+        return ""
+    return f"https://{host.lower()}/@{user}"
+
+
+KIND = SourceKind(
+    name="mastodon-export",
+    label="Mastodon archive",
+    takes="the .zip from Mastodon's 'Request your archive' (Settings > Import and export), its folder, or outbox.json",
+    example="archive-20240101-abc.zip",
+    build=lambda spec, options: MastodonArchiveSource(spec, options),
+    match_path=is_export,
+    profile_url=profile_url,
+    limits="public and unlisted posts only (followers-only posts and direct messages are never read into the data); "
+    "no media; the handle comes from actor.json, else --author",
+)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+class MastodonArchiveSource:
+    """Posts from a Mastodon archive: the .zip, its folder, or outbox.json itself."""
+
+    def __init__(self, path, options: Optional[FetchOptions] = None):
+        self.path = Path(path).expanduser()
+        self.options = options or FetchOptions()
+
+    def __repr__(self) -> str:
+        return f"MastodonArchiveSource({str(self.path)!r})"
+
+    def fetch(self, progress: Optional[Progress] = None) -> AuthorTweets:
+        if not self.path.exists():
+            raise HuggingTweetsError(f"File not found: {self.path}. Check the path to the Mastodon archive.")
+        if self.path.is_dir():
+            outbox = _outbox_in_folder(self.path)
+            if outbox is None:
+                raise HuggingTweetsError(f"No outbox.json in folder {self.path.name}: {_WHAT}")
+            return self._read(*_files(outbox, f" in folder {outbox.parent.name}"), progress)
+        if self.path.suffix.lower() == ".json":  # outbox.json alone; actor.json is read when beside it
+            return self._read(*_files(self.path, ""), progress)
+        try:
+            zf = zipfile.ZipFile(self.path)
+        except OSError as e:
+            if not _damage(e):
+                raise HuggingTweetsError(f"Cannot read {self.path}: {e.strerror}.") from None
+            raise HuggingTweetsError(f"{self.path.name} is not a valid zip file: {REQUEST}.") from None
+        except (NotImplementedError, *ZIP_ERRORS):  # NotImplementedError: a zip version Python lacks
+            raise HuggingTweetsError(f"{self.path.name} is not a valid zip file: {REQUEST}.") from None
+        with zf:
+            member = _outbox_member(zf.namelist())
+            if member is None:
+                raise HuggingTweetsError(f"No outbox.json in {self.path.name}: {_WHAT}")
+            folder = member[: -len(OUTBOX)]
+            where = lambda n: f"{folder}{n} in {self.path.name}"  # noqa: E731
+            read = lambda n, cap, hint: _zip_read(zf, folder + n, cap, hint, where(n))  # noqa: E731
+            return self._read(read, where, folder + ACTOR in zf.namelist(), progress)
+
+    def _read(self, read, where, has_actor: bool, progress: Optional[Progress]) -> AuthorTweets:
+        if progress:
+            progress(0, None, f"Reading {where(OUTBOX)}")
+        outbox = _load(read, where, OUTBOX, limits.MAX_TWEETS_FILE_BYTES, TOO_BIG_OUTBOX)
+        items = outbox.get("orderedItems") if isinstance(outbox, dict) else None
+        if not isinstance(items, list):
+            raise HuggingTweetsError(
+                f"{where(OUTBOX)} is not a Mastodon outbox (no orderedItems list): give the outbox.json "
+                f"from the archive, or {REQUEST}.")
+        actor = _actor(read, where) if has_actor else {}
+        own = {u for u in (actor.get("id"), actor.get("url")) if isinstance(u, str) and u}
+        tweets, seen, skipped = [], set(), 0
+        for item in items:
+            tweet = _tweet(item, own)
+            if tweet is None or tweet.id in seen:
+                continue
+            if limits.post_too_long(tweet.text):
+                skipped += 1
+                continue
+            seen.add(tweet.id)
+            tweets.append(tweet)
+        label = where(OUTBOX)
+        if not tweets:
+            why = "its outbox holds no public or unlisted posts or boosts (followers-only posts and direct messages are never used)"
+            if skipped:
+                why = f"all {skipped} of its public posts are over {limits.MAX_POST_CHARS:,} characters"
+            raise HuggingTweetsError(f"No public posts in {label}: {why}. Check it is the right account's archive.")
+        if progress:
+            note = f"; {skipped} over {limits.MAX_POST_CHARS:,} characters skipped" if skipped else ""
+            progress(len(tweets), len(tweets), f"Read {len(tweets)} public posts and boosts from {label}{note}")
+        author = _author(actor, items, self.options, self.path)
+        return AuthorTweets(author=author, tweets=apply_options(tweets, self.options))
+
+
+def _files(outbox: Path, folder: str):
+    """(read, where, has_actor) for an outbox.json file and the actor.json beside it."""
+    paths = {OUTBOX: outbox, ACTOR: outbox.parent / ACTOR}
+    where = lambda n: paths[n].name + folder  # noqa: E731
+    return (lambda n, cap, hint: _read_file(paths[n], cap, hint, where(n))), where, paths[ACTOR].is_file()
+
+
+def _zip_read(zf: zipfile.ZipFile, name: str, cap: int, hint: str, where: str) -> bytes:
+    try:
+        info = zf.getinfo(name)
+        if info.file_size > cap:  # the header's word first; the count below does not trust it
+            raise limits.too_large(where, cap, hint, size=info.file_size)
+        with zf.open(info) as member:
+            return limits.read_capped(member, cap, where, hint)
+    except NotImplementedError:
+        raise HuggingTweetsError(f"{where} uses a compression Python cannot read: unzip it and give the folder.") from None
+    except RuntimeError:  # encrypted
+        raise HuggingTweetsError(f"{where} is encrypted: unzip it with its password and give the folder.") from None
+    except OSError as e:
+        if not _damage(e):
+            raise HuggingTweetsError(f"Cannot read {where}: {e.strerror}.") from None
+        raise HuggingTweetsError(f"{where} is damaged: {REQUEST}.") from None
+    except ZIP_ERRORS:
+        raise HuggingTweetsError(f"{where} is damaged: {REQUEST}.") from None
+
+
+def _load(read, where, name: str, cap: int, hint: str):
+    data = read(name, cap, hint)
+    try:
+        return limits.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as e:
+        raise HuggingTweetsError(f"{where(name)} is damaged (not UTF-8 at byte {e.start}): {REQUEST}.") from None
+    except limits.BadJson as e:
+        raise HuggingTweetsError(f"{where(name)} is damaged ({e}): {REQUEST}.") from None
+
+
+def _actor(read, where) -> dict:
+    try:
+        actor = _load(read, where, ACTOR, limits.MAX_METADATA_BYTES, TOO_BIG_ACTOR)
+    except InputTooLarge:
+        raise
+    except HuggingTweetsError:  # the profile is a nicety: a damaged one falls back to the outbox
+        return {}
+    return actor if isinstance(actor, dict) else {}
+
+
+# --- one activity --------------------------------------------------------------------------------
+
+
+def _list(value) -> list:
+    """A JSON-LD property as a list: one value may stand alone, without brackets."""
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _emoji(obj: dict) -> list[str]:
+    """The custom emoji names an object's ``tag`` declares (":blobcat:")."""
+    tags = (t for t in _list(obj.get("tag")) if isinstance(t, dict) and t.get("type") == "Emoji")
+    return [t["name"] for t in tags if isinstance(t.get("name"), str)]
+
+
+def _is_public(activity: dict, obj: Optional[dict]) -> bool:
+    """Public (the public collection in ``to``) or unlisted (in ``cc``); the post's own audience
+    wins over the activity's, and a post that names none is private."""
+    where = obj if isinstance(obj, dict) and ("to" in obj or "cc" in obj) else activity
+    return any(isinstance(a, str) and a in PUBLIC for key in ("to", "cc") for a in _list(where.get(key)))
+
+
+def _url(value) -> str:
+    if isinstance(value, dict):
+        value = value.get("id") or value.get("href")
+    return value if isinstance(value, str) else ""
+
+
+def _tweet(activity, own: set) -> Optional[Tweet]:
+    """The activity as a Tweet, or None when it is private or not a post or boost."""
+    if not isinstance(activity, dict) or activity.get("type") not in ("Create", "Announce"):
+        return None
+    obj = activity.get("object")
+    if not _is_public(activity, obj):
+        return None
+    published = activity.get("published")
+    if activity["type"] == "Announce":
+        tweet_id = _url(activity.get("id")) or _url(obj)
+        return Tweet(id=tweet_id, text="", created_at=published if isinstance(published, str) else "", is_retweet=True) if tweet_id else None
+    if not isinstance(obj, dict) or obj.get("type") not in POST_TYPES:
+        return None
+    published = obj.get("published") or published
+    content = obj.get("content")
+    if not isinstance(content, str) and isinstance(obj.get("contentMap"), dict):
+        content = next((v for v in obj["contentMap"].values() if isinstance(v, str)), "")
+    text = status_text(content if isinstance(content, str) else "", _emoji(obj))
+    tweet_id = _url(obj.get("id")) or _url(activity.get("id"))
+    if not tweet_id:
+        return None
+    reply_to = _url(obj.get("inReplyTo"))
+    mine = own | {u for u in (_url(activity.get("actor")), _url(obj.get("attributedTo"))) if u}
+    is_reply = bool(reply_to) and not any(reply_to.startswith(u.rstrip("/") + "/") for u in mine)
+    return Tweet(id=tweet_id, text=text, created_at=published if isinstance(published, str) else "",
+                 is_reply=is_reply)
+
+
+# --- the author -----------------------------------------------------------------------------------
+
+
+def _field(value, limit: int = 200) -> str:
+    return limits.scrub(value).strip()[:limit] if isinstance(value, str) else ""
+
+
+def _user_at_host(url: str, user: str = "") -> str:
+    """https://server/users/user or https://server/@user -> user@server; "" when it is neither."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return ""
+    match = _USER_PATH.fullmatch(parts.path)
+    user = user or (match.group(1) if match else "")
+    return f"{user}@{host}" if user and host and _USER.fullmatch(user) and _HOST.fullmatch(host) else ""
+
+
+def _author(actor: dict, items: list, options: FetchOptions, path: Path) -> Author:
+    user = _field(actor.get("preferredUsername"))
+    handle = _user_at_host(_url(actor.get("url")), user) or _user_at_host(_url(actor.get("id")), user)
+    if not handle:  # no actor.json: the outbox's activities name their actor
+        actors = (_url(a.get("actor")) for a in items if isinstance(a, dict))
+        handle = next((h for h in map(_user_at_host, actors) if h), "")
+    given = (options.author or "").strip().lstrip("@")
+    stem = path.parent.name if path.is_file() and path.suffix.lower() == ".json" else path.stem
+    name = fold(remove_shortcodes(_field(actor.get("name")), _emoji(actor)))
+    icon = actor.get("icon")
+    avatar = _url(icon.get("url")) if isinstance(icon, dict) else ""
+    return Author(handle=given or handle or stem or "mastodon", name=name,
+                  avatar_url=avatar if avatar.startswith("https://") else "", source="mastodon-export")
