@@ -214,6 +214,27 @@ def test_bearer_token_is_passed_but_never_shown(app, monkeypatch):
             assert token not in repr(state), type(w).__name__
 
 
+def test_token_box_shows_only_for_a_handle_that_needs_one(app, monkeypatch):
+    box = app.data._token
+    assert box.layout.display == "none"
+    app.data._handles[1].value = "wren.bsky.social"
+    assert box.layout.display == "none"  # Bluesky and Mastodon need no token
+    app.data._handles[0].value = "@user@mastodon.social"
+    assert box.layout.display == "none"
+    app.data._handles[2].value = "@jack"
+    assert box.layout.display is None and box.description == "X bearer token" and "X_BEARER_TOKEN" in box.placeholder
+    app.data._handles[2].value = ""
+    assert box.layout.display == "none"
+    help_text = app.data.children[2].value
+    assert "No account or key needed" in help_text and "Needs a token (X bearer token)" in help_text
+    for env in ("X_BEARER_TOKEN", "TWITTER_BEARER_TOKEN"):
+        monkeypatch.delenv(env, raising=False)
+    app.data._sample.value = False
+    app.data._handles[0].value = "@jack"
+    app.data.button.click()
+    assert "No X bearer token: paste your X API bearer token into the &#x27;X bearer token&#x27; box" in app.data._message.value
+
+
 # --- step 2 ------------------------------------------------------------------------------
 def test_train_before_data(app):
     app.train.button.click()
