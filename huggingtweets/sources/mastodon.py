@@ -51,11 +51,12 @@ def account_of(text: str) -> Optional[str]:
 
 
 def profile_url(author: Author) -> str:
-    user, _, server = author.handle.lstrip("@").partition("@")
-    if not user or not server:
+    """``user@server`` -> ``https://server/@user`` (``http://`` for a server on this machine); "" otherwise."""
+    user, _, server = author.handle.lstrip("@").rpartition("@")
+    if not re.fullmatch(_USER, user) or not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z0-9-]+(?::\d{1,5})?", server):
         return ""
-    scheme = "http" if re.match(r"^(localhost|127\.|\[::1\])", server) else "https"
-    return f"{scheme}://{server}/@{user}"
+    scheme = "http" if re.match(r"^(localhost|127\.)", server) else "https"
+    return f"{scheme}://{server.lower()}/@{user}"
 
 
 class MastodonSource(FeedSource):

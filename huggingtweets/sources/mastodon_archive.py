@@ -28,6 +28,7 @@ from ..errors import HuggingTweetsError, InputTooLarge
 from . import limits
 from .archive import ZIP_ERRORS, _damage, _read_file
 from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, apply_options
+from .mastodon import profile_url
 from .mastodon_text import fold, remove_shortcodes, status_text
 
 OUTBOX, ACTOR = "outbox.json", "actor.json"
@@ -88,14 +89,6 @@ def is_export(path: Path) -> bool:
             return _outbox_member(zf.namelist()) is not None
     except (OSError, NotImplementedError, *ZIP_ERRORS):
         return False
-
-
-def profile_url(author: Author) -> str:
-    """user@server -> https://server/@user; "" for a handle that is not one."""
-    user, _, host = author.handle.rpartition("@")
-    if not (_USER.fullmatch(user) and _HOST.fullmatch(host.lower()) and "." in host):
-        return ""
-    return f"https://{host.lower()}/@{user}"
 
 
 KIND = SourceKind(
@@ -174,7 +167,8 @@ class MastodonArchiveSource:
             tweets.append(tweet)
         label = where(OUTBOX)
         if not tweets:
-            why = "its outbox holds no public or unlisted posts or boosts (followers-only posts and direct messages are never used)"
+            why = ("it holds no public or unlisted posts or boosts (followers-only posts and direct messages "
+                   "are never used)")
             if skipped:
                 why = f"all {skipped} of its public posts are over {limits.MAX_POST_CHARS:,} characters"
             raise HuggingTweetsError(f"No public posts in {label}: {why}. Check it is the right account's archive.")
@@ -200,7 +194,8 @@ def _zip_read(zf: zipfile.ZipFile, name: str, cap: int, hint: str, where: str) -
         with zf.open(info) as member:
             return limits.read_capped(member, cap, where, hint)
     except NotImplementedError:
-        raise HuggingTweetsError(f"{where} uses a compression Python cannot read: unzip it and give the folder.") from None
+        raise HuggingTweetsError(
+            f"{where} uses a compression Python cannot read: unzip it and give the folder.") from None
     except RuntimeError:  # encrypted
         raise HuggingTweetsError(f"{where} is encrypted: unzip it with its password and give the folder.") from None
     except OSError as e:
@@ -265,13 +260,11 @@ def _tweet(activity, own: set) -> Optional[Tweet]:
     obj = activity.get("object")
     if not _is_public(activity, obj):
         return None
-    published = activity.get("published")
-    if activity["type"] == "Announce":
+    if activity["type"] == "Announce":  # a boost: someone else's post, counted as a retweet
         tweet_id = _url(activity.get("id")) or _url(obj)
-        return Tweet(id=tweet_id, text="", created_at=published if isinstance(published, str) else "", is_retweet=True) if tweet_id else None
+        return Tweet(id=tweet_id, text="", created_at=_when(activity), is_retweet=True) if tweet_id else None
     if not isinstance(obj, dict) or obj.get("type") not in POST_TYPES:
         return None
-    published = obj.get("published") or published
     content = obj.get("content")
     if not isinstance(content, str) and isinstance(obj.get("contentMap"), dict):
         content = next((v for v in obj["contentMap"].values() if isinstance(v, str)), "")
@@ -282,8 +275,12 @@ def _tweet(activity, own: set) -> Optional[Tweet]:
     reply_to = _url(obj.get("inReplyTo"))
     mine = own | {u for u in (_url(activity.get("actor")), _url(obj.get("attributedTo"))) if u}
     is_reply = bool(reply_to) and not any(reply_to.startswith(u.rstrip("/") + "/") for u in mine)
-    return Tweet(id=tweet_id, text=text, created_at=published if isinstance(published, str) else "",
-                 is_reply=is_reply)
+    return Tweet(id=tweet_id, text=text, created_at=_when(obj) or _when(activity), is_reply=is_reply)
+
+
+def _when(obj: dict) -> str:
+    published = obj.get("published")
+    return published if isinstance(published, str) else ""
 
 
 # --- the author -----------------------------------------------------------------------------------
