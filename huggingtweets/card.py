@@ -204,6 +204,8 @@ def hyperparameters(config: TrainConfig, metrics: Optional[dict] = None) -> list
     rows += [
         ("Batch size (per device)", str(config.batch_size)),
         ("Gradient accumulation", str(config.gradient_accumulation)),
+        ("Processes (world size)", str(metrics.get("world_size", 1))),
+        ("Effective batch (sequences per step)", str(metrics.get("effective_batch", config.batch_size * config.gradient_accumulation))),
         ("Block size (tokens)", str(config.block_size)),
         ("Weight decay", f"{config.weight_decay:g}"),
         ("Precision", precision),

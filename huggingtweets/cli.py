@@ -13,6 +13,7 @@ import re
 import sys
 from typing import Optional, Sequence
 
+from .distributed import Elsewhere
 from .errors import HuggingTweetsError
 from .quiet import quiet_libraries
 
@@ -250,8 +251,30 @@ def _train_config(args):
 
 
 def cmd_train(args) -> int:
+    from . import distributed
+    from .workflow import train
+
+    # Under torchrun or accelerate launch the main process alone checks, downloads and
+    # prints; the others get its dataset (or its refusal) and train beside it.
+    config, dataset = distributed.on_main(lambda: _train_inputs(args))
+    if not distributed.is_main():
+        result = train(config, dataset, resume=args.resume, overwrite=args.overwrite)
+        return _exit_code(result)
+    for line in dataset.warnings if dataset else ():
+        print(f"warning: {shown(line)}", file=sys.stderr)
+    bar = TqdmTraining()
+    try:
+        result = train(config, dataset, callbacks=[bar], resume=args.resume, overwrite=args.overwrite)
+    finally:
+        bar.close()
+    _print_result(result)
+    return _exit_code(result)
+
+
+def _train_inputs(args):
+    """The run's config and dataset, every check made before any download or write."""
     from .models import check_model
-    from .workflow import check_training, fetch, prepare, train
+    from .workflow import check_training, fetch, prepare
 
     if args.resume and (args.sources or args.sample):
         raise HuggingTweetsError("--resume trains on the run's saved tweets: drop the sources.")
@@ -263,15 +286,7 @@ def cmd_train(args) -> int:
         dataset = None if args.resume else prepare(fetch(args.sources, _fetch_options(args), sample=args.sample, progress=progress))
     finally:
         progress.close()
-    for line in dataset.warnings if dataset else ():
-        print(f"warning: {shown(line)}", file=sys.stderr)
-    bar = TqdmTraining()
-    try:
-        result = train(config, dataset, callbacks=[bar], resume=args.resume, overwrite=args.overwrite)
-    finally:
-        bar.close()
-    _print_result(result)
-    return _exit_code(result)
+    return config, dataset
 
 
 # A run stopped before its end (Ctrl-C, SIGTERM) exits as an interrupted command does, so
@@ -457,6 +472,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     quiet_libraries()
     try:
         return args.func(args)
+    except Elsewhere:  # under a launcher, the main process has said what went wrong
+        return 1
     except HuggingTweetsError as err:
         print(f"error: {shown(err)}", file=sys.stderr)
         return 1

@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
+from . import distributed
 from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset
 from .errors import HuggingTweetsError, first_line
@@ -162,7 +163,7 @@ def track(config: TrainConfig, dataset: Optional[TweetDataset], resume: bool = F
     """Open a W&B run for this training run (when ``config.report_to == "wandb"``) and log its
     data; finish it on the way out. Yields a ``Tracker`` that does nothing when tracking is off."""
     global _run
-    if config.report_to != "wandb":
+    if config.report_to != "wandb" or not distributed.is_main():  # one W&B run, the main process's
         yield Tracker(config)
         return
     if resume:  # the run's own split dataset, as training will read it

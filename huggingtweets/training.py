@@ -16,11 +16,12 @@ import os
 import shutil
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-from . import tracking
+from . import distributed, tracking
 from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset, pack_blocks
 from .diskio import atomic_write_json
@@ -30,7 +31,8 @@ from .folder import METRICS as METRICS_FILE
 from .folder import STAGING as STAGING_NAME
 from .folder import TRAIN_CONFIG as TRAIN_CONFIG_NAME
 from .folder import ModelFolder, check_folder
-from .models import ensure_eos_prefix, load_model
+from .distributed import has_accelerator as _has_accelerator
+from .models import check_model, ensure_eos_prefix, load_model
 from .pretrained import AUTO_MODEL, default_model, resolve
 from .quiet import no_library_bars
 
@@ -158,6 +160,7 @@ def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], fold
     class Bridge(TrainerCallback):
         started = time.monotonic()
         first_step = 0
+        stopped = False  # a stop was asked for, in this process or (under a launcher) another
 
         def _state(self, ts):
             return _to_state(ts, self.started, self.first_step)
@@ -178,7 +181,9 @@ def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], fold
             ours = self._state(state)
             for cb in callbacks:
                 cb.on_step(ours)
-            if stop is not None and stop.requested:
+            # Under a launcher every process stops at the same step, whichever was asked.
+            if distributed.any_process(stop is not None and stop.requested):
+                self.stopped = True
                 control.should_save = True  # a checkpoint at this very step, then stop
                 control.should_training_stop = True
             elif state.global_step >= state.max_steps:
@@ -196,6 +201,8 @@ def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], fold
                 cb.on_evaluate(ours, dict(metrics or {}))
 
         def on_save(self, args, state, control, **kw):
+            if not distributed.is_main():
+                return  # the Trainer wrote this process's own RNG state; the rest is the main one's
             checkpoint = folder.checkpoint_path(state.global_step)
             folder.save_train_seconds(checkpoint, self.total_seconds(state))
             folder.drop_set_aside()  # the new run can resume now: the replaced one may go
@@ -258,15 +265,9 @@ def _training_args(config: TrainConfig, dataset: TweetDataset, precision: str, c
         run_name=dataset.slug,
         disable_tqdm=True,  # progress goes through our callbacks
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,  # every parameter that trains is used (DDP: no extra graph walk)
         dataloader_pin_memory=precision != "fp32",  # pinning only helps copies to a GPU
     )
-
-
-def _has_accelerator() -> bool:
-    import torch
-
-    mps = getattr(torch.backends, "mps", None)
-    return torch.cuda.is_available() or bool(mps and mps.is_available())
 
 
 def _sampling_defaults(model, tokenizer) -> None:
@@ -310,28 +311,38 @@ def fine_tune(
     one is saved); ``resume`` continues the run in progress from its own config and
     dataset, and ``config`` may not change it. A run that fails before its first
     checkpoint leaves the folder as it found it.
+
+    Under a launcher (torchrun, accelerate launch) every process calls this; the main
+    one alone checks and locks the folder, writes to it and reports to ``callbacks``
+    (``distributed.py``); the others train beside it and return its metrics.
     """
     # 0. the folder and the run's config
     config.validate()
     if config.model == AUTO_MODEL:  # the saved config names the model this machine chose
         config = config.replace(model=default_model())
     folder = ModelFolder(config.output_dir)
-    check_folder(folder.path, "--output")
-    created, finished = not folder.path.exists(), False
+    main = distributed.is_main()
+    created, finished = main and not folder.path.exists(), False
     try:
-        with folder.lock():
-            _check_target(folder, resume, overwrite)
-            before = set(folder.path.iterdir())
+        with ExitStack() as held:
+            def claim() -> set:
+                check_folder(folder.path, "--output")
+                held.enter_context(folder.lock())
+                _check_target(folder, resume, overwrite)
+                return set(folder.path.iterdir())
+
+            before = distributed.on_main(claim)  # a refusal reaches every process
             try:
-                result = _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite)
+                result = _fine_tune(folder, config, dataset, callbacks if main else (), stop, resume, overwrite)
                 finished = True
                 return result
             except BaseException:
-                if not folder.incomplete() and (folder.latest_checkpoint() is None or not folder.has_run()):
+                if main and not folder.incomplete() and (folder.latest_checkpoint() is None or not folder.has_run()):
                     _restore(folder, before, resume)
                 raise
             finally:
-                shutil.rmtree(folder / STAGING_NAME, ignore_errors=True)
+                if main:
+                    shutil.rmtree(folder / STAGING_NAME, ignore_errors=True)
     finally:
         if created and not finished and folder.path.is_dir() and not any(folder.path.iterdir()):
             folder.path.rmdir()  # a failed first run leaves no empty folder behind
@@ -341,26 +352,9 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> T
     from transformers import PrinterCallback, Trainer, default_data_collator
 
     # 1. data: the run's tweets, split into training and held-out with this config's
-    #    fraction and seed, saved with the run before anything trains.
-    resume_from = None
-    if resume:
-        saved = TrainConfig.load(folder.run_dir / TRAIN_CONFIG_NAME)
-        changed = [f for f in config.to_dict() if f != "output_dir" and getattr(config, f) != getattr(saved, f)]
-        if changed:
-            raise HuggingTweetsError(
-                f"--resume continues the saved run as it was: {', '.join(changed)} would change it "
-                f"(saved: {', '.join(f'{f}={getattr(saved, f)!r}' for f in changed)}). Drop those settings, or start over with --overwrite."
-            )
-        dataset = TweetDataset.load(folder.run_dir)
-        resume_from = folder.latest_checkpoint()
-    elif dataset is None:
-        raise HuggingTweetsError("No dataset to train on: give sources (or --sample).")
-    else:
-        if overwrite:
-            folder.set_aside_run()
-        dataset = dataset.split(config.validation_fraction, config.seed)
-    if config.lora and config.model == "tiny":
-        raise HuggingTweetsError("LoRA adapts a pretrained model; the tiny model trains all its weights: drop --lora or pick a model.")
+    #    fraction and seed, saved with the run before anything trains (by the main
+    #    process, whose dataset and checkpoint every process then uses).
+    dataset, resume_from = distributed.on_main(lambda: _run_data(folder, config, dataset, resume, overwrite))
 
     # 2. model. A resumed tiny model starts from its checkpoint: its tokenizer was trained on the fly.
     if config.model == "tiny" and resume_from is not None:
@@ -368,10 +362,6 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> T
     else:
         model, tokenizer = load_model(config.model, dataset.all_train_tweets(), config.block_size, config.seed)
     ensure_eos_prefix(tokenizer)
-    if not resume:
-        folder.run_dir.mkdir(parents=True, exist_ok=True)
-        dataset.save(folder.run_dir)
-        config.save(folder.run_dir / TRAIN_CONFIG_NAME)
     if config.report_to == "wandb":
         os.environ.setdefault("WANDB_PROJECT", config.wandb_project)
 
@@ -403,14 +393,16 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> T
     trainer.remove_callback(PrinterCallback)  # the library is silent; callers choose how to show progress
 
     # 5. the loop: held-out loss before (once per run), train or resume, held-out loss after.
+    main = distributed.is_main()
     with no_library_bars():  # no "Writing model shards" bars in the middle of ours
         metrics: dict = {}
         if eval_blocks:
             before = folder.eval_before() if resume else None
             metrics["eval_loss_before"] = before if before is not None else trainer.evaluate()["eval_loss"]
-            folder.save_eval_before(metrics["eval_loss_before"])
+            if main:
+                folder.save_eval_before(metrics["eval_loss_before"])
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-        stopped = bool(stop is not None and stop.requested)
+        stopped = bridge.stopped
         if eval_blocks:
             # the evaluation at the last epoch's end, when there was one at this very step
             last = [h["eval_loss"] for h in trainer.state.log_history if "eval_loss" in h and h.get("step") == trainer.state.global_step]
@@ -419,6 +411,9 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> T
     metrics.update(_run_metrics(trainer, bridge, dataset, precision, block_size, len(train_blocks), stopped))
     metrics["base_model"] = "tiny" if config.model == "tiny" else resolve(config.model).base
     wandb_url = _wandb_url() if config.report_to == "wandb" else None
+    if not main:  # the main process saves the model, the card and the metrics
+        distributed.barrier()
+        return TrainResult(folder.path, metrics, stopped, wandb_url)
 
     # 6. save: weights, tokenizer, sampling defaults, config, data, metrics and card, staged
     #    and moved into place at once; then the run's checkpoints go (unless kept or stopped).
@@ -441,9 +436,40 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> T
         if config.report_to == "wandb" and not tracking.owns_run():  # the workflow's run logs more, then ends
             _finish_wandb()
     result = TrainResult(folder.path, metrics, stopped, wandb_url)
+    distributed.barrier()  # the others return once the model is in place
     for cb in callbacks:
         cb.on_end(bridge.last_state(trainer.state))
     return result
+
+
+def _run_data(folder: ModelFolder, config: TrainConfig, dataset: Optional[TweetDataset], resume: bool, overwrite: bool):
+    """The run's split dataset and the checkpoint to resume from, its files written (main process)."""
+    resume_from = None
+    if resume:
+        saved = TrainConfig.load(folder.run_dir / TRAIN_CONFIG_NAME)
+        changed = [f for f in config.to_dict() if f != "output_dir" and getattr(config, f) != getattr(saved, f)]
+        if changed:
+            raise HuggingTweetsError(
+                f"--resume continues the saved run as it was: {', '.join(changed)} would change it "
+                f"(saved: {', '.join(f'{f}={getattr(saved, f)!r}' for f in changed)}). Drop those settings, or start over with --overwrite."
+            )
+        dataset = TweetDataset.load(folder.run_dir)
+        resume_from = folder.latest_checkpoint()
+    elif dataset is None:
+        raise HuggingTweetsError("No dataset to train on: give sources (or --sample).")
+    else:
+        if overwrite:
+            folder.set_aside_run()
+        dataset = dataset.split(config.validation_fraction, config.seed)
+    if config.lora and config.model == "tiny":
+        raise HuggingTweetsError("LoRA adapts a pretrained model; the tiny model trains all its weights: drop --lora or pick a model.")
+    if distributed.launched():
+        check_model(config.model)  # the offline model is converted once, here, before any process loads it
+    if not resume:
+        folder.run_dir.mkdir(parents=True, exist_ok=True)
+        dataset.save(folder.run_dir)
+        config.save(folder.run_dir / TRAIN_CONFIG_NAME)
+    return dataset, resume_from
 
 
 def _check_target(folder: ModelFolder, resume: bool, overwrite: bool) -> None:
@@ -494,6 +520,8 @@ def _run_metrics(trainer, bridge, dataset: TweetDataset, precision: str, block_s
         "block_size": block_size,
         "precision": precision,
         "stopped": stopped,
+        "world_size": trainer.args.world_size,
+        "effective_batch": trainer.args.per_device_train_batch_size * trainer.args.gradient_accumulation_steps * trainer.args.world_size,
     }
 
 

@@ -1,0 +1,180 @@
+"""More than one process: torchrun and accelerate launch, 2 CPU processes over gloo.
+
+Each test runs the real launcher on the real CLI. An audit hook (``sitecustomize`` put
+first on the processes' PYTHONPATH) logs every file each process opens for writing,
+renames, removes or creates under the model folder and the cache, with its rank, so the
+"one writer per run" rule is checked file by file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from fake_networks import FakeNetworks, bluesky_feed
+from huggingtweets.cli import main
+
+BIN = Path(sys.executable).parent
+TORCHRUN = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2"]
+TINY = ["--model", "tiny", "--block-size", "32", "--logging-steps", "1"]
+RUN_S = 300
+
+AUDIT = textwrap.dedent('''
+    import os, sys
+    _log, _watch = os.environ.get("HT_WRITES_LOG"), os.environ.get("HT_WRITES_WATCH", "")
+    if _log and "RANK" in os.environ:
+        _rank, _roots = os.environ["RANK"], [os.path.realpath(p) for p in _watch.split(os.pathsep) if p]
+        _out = open(f"{_log}.{os.getpid()}", "a", buffering=1)
+        _writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+        def _hook(event, args):
+            if event == "open":
+                path, mode, flags = args
+                if not ((isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & _writing)):
+                    return
+            elif event in ("os.rename", "os.replace"):
+                path = args[1]
+            elif event in ("os.remove", "os.mkdir", "os.rmdir", "shutil.rmtree"):
+                path = args[0]
+            else:
+                return
+            if isinstance(path, int):
+                return
+            try:
+                full = os.path.realpath(os.fsdecode(path))
+            except Exception:
+                return
+            if any(full == r or full.startswith(r + os.sep) for r in _roots):
+                _out.write(f"{_rank}\\t{event}\\t{full}\\n")
+
+        sys.addaudithook(_hook)
+''')
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    """An environment for launched processes: audit hook, cache, a local Bluesky, no W&B account."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(AUDIT)
+    checkout = str(Path(__file__).resolve().parents[1])
+    net = FakeNetworks()
+    net.__enter__()
+    net.bluesky_account("wren.bsky.social", bluesky_feed(200))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), checkout, os.environ.get("PYTHONPATH", "")]),
+        "HUGGINGTWEETS_CACHE": str(tmp_path / "cache"),
+        "HUGGINGTWEETS_BLUESKY_API": net.url,
+        "HT_WRITES_LOG": str(tmp_path / "writes"),
+        "HT_WRITES_WATCH": os.pathsep.join([str(tmp_path / "m"), str(tmp_path / "cache")]),
+        "WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
+        "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1",
+    }
+    yield {"env": env, "tmp": tmp_path, "net": net}
+    net.__exit__(None, None, None)
+
+
+def run(world, cmd, **kw):
+    return subprocess.run(cmd, cwd=world["tmp"], env=world["env"], capture_output=True, text=True, timeout=RUN_S, **kw)
+
+
+def writers(world) -> dict[str, set[str]]:
+    """path -> ranks that wrote it (opened for writing, renamed onto, removed, created)."""
+    out = defaultdict(set)
+    for log in world["tmp"].glob("writes.*"):
+        for line in log.read_text().splitlines():
+            rank, _, path = line.split("\t")
+            out[path].add(rank)
+    return out
+
+
+def own_lines(text: str) -> list[str]:
+    """What our processes printed: the launcher's own log lines and tqdm redraws left out."""
+    return [ln for ln in text.splitlines() if ln.startswith("error:") or ln.startswith("warning:")]
+
+
+def test_torchrun_trains_with_one_writer(world, capsys):
+    m = world["tmp"] / "m"
+    done = run(world, [*TORCHRUN, "-m", "huggingtweets", "train", "--sample", "@wren.bsky.social", *TINY, "--epochs", "1", "--output", str(m)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    card = (m / "README.md").read_text()
+    assert "| Processes (world size) | 2 |" in card and "| Effective batch (sequences per step) | 16 |" in card
+    metrics = json.loads((m / "metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["global_step"] > 0
+    # the sources were read once: one profile lookup, one pass over the feed
+    assert world["net"].count("getProfile") == 1 and world["net"].count("getAuthorFeed") == 2
+    written = writers(world)
+    assert written, "the audit hook saw nothing"
+    assert any("/cache/bluesky/" in p for p in written) and any(p.endswith("/m/model.safetensors") or "/m/" in p for p in written)
+    shared = {p: r for p, r in written.items() if len(r) > 1}
+    assert shared == {}, f"files written by more than one process: {shared}"
+    by_others = sorted(p for p, r in written.items() if r != {"0"})
+    assert all(Path(p).name == "rng_state_1.pth" for p in by_others), by_others  # each process's own RNG state, for resume
+    capsys.readouterr()
+    assert main(["generate", str(m), "the lamp", "-n", "2", "--seed", "1", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+
+
+def test_refused_while_running_then_sigterm_and_resume(world):
+    m = world["tmp"] / "m"
+    steps = ["--max-steps", "300", "--save-steps", "2", "--save-total-limit", "2"]
+    first = subprocess.Popen([*TORCHRUN, "-m", "huggingtweets", "train", "--sample", *TINY, *steps, "--output", str(m)],
+                             cwd=world["tmp"], env=world["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True)
+    try:
+        deadline = time.monotonic() + RUN_S
+        while not list((m / "checkpoints").glob("checkpoint-*")):
+            assert first.poll() is None, first.stdout.read()[-3000:]
+            assert time.monotonic() < deadline, "no checkpoint came"
+            time.sleep(0.2)
+        second = run(world, [*TORCHRUN, "-m", "huggingtweets", "train", "--sample", *TINY, "--output", str(m), "--overwrite"])
+        assert second.returncode != 0
+        errors = own_lines(second.stdout + second.stderr)
+        assert len(errors) == 1 and "in use by" in errors[0], second.stderr[-2000:]
+        os.kill(first.pid, signal.SIGTERM)  # the launcher, as a scheduler or Ctrl-C would reach it
+        out, _ = first.communicate(timeout=RUN_S)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert "Stopped at step" in out, out[-3000:]
+    stopped = json.loads((m / "metrics.json").read_text())["global_step"]
+    assert 0 < stopped < 300
+    resumed = run(world, [*TORCHRUN, "-m", "huggingtweets", "train", "--resume", "--output", str(m)])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    metrics = json.loads((m / "metrics.json").read_text())
+    assert metrics["global_step"] == 300 and metrics["world_size"] == 2 and not metrics["stopped"]
+    assert not (m / "checkpoints").exists()
+
+
+def test_accelerate_launch_with_a_config_file(world):
+    config = world["tmp"] / "two-processes.yaml"
+    # On a machine without GPUs accelerate's multi-process launcher runs CPU processes over gloo.
+    config.write_text("compute_environment: LOCAL_MACHINE\ndistributed_type: MULTI_GPU\nnum_processes: 2\nnum_machines: 1\n"
+                      "machine_rank: 0\nmixed_precision: 'no'\ndynamo_config: {}\nuse_cpu: false\nmain_training_function: main\n")
+    m = world["tmp"] / "m"
+    done = run(world, [str(BIN / "accelerate"), "launch", "--config_file", str(config), "-m", "huggingtweets", "train", "--sample", *TINY, "--epochs", "1", "--output", str(m)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((m / "metrics.json").read_text())["world_size"] == 2
+    shared = {p: r for p, r in writers(world).items() if len(r) > 1}
+    assert shared == {}
+
+
+def test_bad_source_is_one_line_from_the_main_process(world):
+    done = run(world, [*TORCHRUN, "-m", "huggingtweets", "train", "nosuchfile.zip", *TINY, "--output", str(world["tmp"] / "m")])
+    assert done.returncode != 0
+    text = done.stdout + done.stderr
+    assert own_lines(text) == [own_lines(text)[0]] and own_lines(text)[0].startswith("error: File not found: nosuchfile.zip")
+    # torchrun reports a failed process with a traceback of its own; none comes from ours
+    assert "huggingtweets/" not in "\n".join(ln for ln in text.splitlines() if ln.lstrip().startswith("File "))
+    assert not (world["tmp"] / "m").exists()
