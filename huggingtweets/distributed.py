@@ -53,6 +53,13 @@ def has_accelerator() -> bool:
     return torch.cuda.is_available() or bool(mps and mps.is_available())
 
 
+def device_count() -> int:
+    """GPUs this process sees (0 on a CPU-only machine)."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def _state():
     """accelerate's process group, started once (the Trainer finds it started)."""
     from accelerate import PartialState

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
 from urllib.parse import urlsplit
 
+from . import launch
 from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset, build_dataset, load_sources
+from .distributed import device_count
 from .errors import HuggingTweetsError, first_line
 from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
 from .generation import GeneratedTweet, Generator, load_generator
@@ -37,7 +39,7 @@ from .training import _check_target
 
 __all__ = [
     "fetch", "prepare", "folder_for", "check_folder", "check_training", "check_tracking", "resume_config",
-    "TrainingRun", "train", "Generators",
+    "TrainingRun", "train", "run_training", "device_count", "Generators",
 ]
 
 
@@ -154,7 +156,12 @@ def saved_run_config(output_dir: Union[str, Path]) -> Optional[TrainConfig]:
 
 class TrainingRun:
     """``fine_tune`` in a background thread: ``start``, ``stop`` (a checkpoint, then stop),
-    ``wait``; then ``result`` or ``error``. The kernel (or the CLI's Ctrl-C) stays free."""
+    ``wait``; then ``result`` or ``error``. The kernel (or the CLI's Ctrl-C) stays free.
+
+    ``processes`` > 1 trains in that many processes started from here by accelerate's
+    ``notebook_launcher`` (a notebook on a machine with several GPUs): the main one
+    sends its progress back through a queue to ``callbacks`` here, and Stop reaches
+    every process through a shared event."""
 
     def __init__(
         self,
@@ -163,10 +170,12 @@ class TrainingRun:
         callbacks: Sequence[TrainCallback] = (),
         resume: bool = False,
         overwrite: bool = False,
+        processes: int = 1,
     ):
         self.config, self.dataset, self.callbacks = config, dataset, list(callbacks)
-        self.resume, self.overwrite = resume, overwrite
+        self.resume, self.overwrite, self.processes = resume, overwrite, processes
         self.signal = StopSignal()
+        self._launch: Optional[launch.Launch] = None
         self.result: Optional[TrainResult] = None
         self.error: Optional[BaseException] = None
         self._thread: Optional[threading.Thread] = None
@@ -186,11 +195,13 @@ class TrainingRun:
     def _run(self) -> None:
         try:
             check_tracking(self.config)  # before the model loads
-            # With report_to="wandb" one W&B run holds the data, the training and, after it,
-            # the predictions and the model (tracking.py); otherwise ``track`` does nothing.
-            with track(self.config, self.dataset, self.resume) as tracker:
-                self.result = fine_tune(self.config, self.dataset, self.callbacks, self.signal, self.resume, self.overwrite)
-                tracker.log_result(self.result)
+            if self.processes > 1:
+                self._launch = launch.Launch(self.processes, self.callbacks)
+                if self.signal.requested:
+                    self._launch.stop()
+                self.result = self._launch.run(self.config, self.dataset, self.resume, self.overwrite)
+            else:
+                self.result = run_training(self.config, self.dataset, self.callbacks, self.signal, self.resume, self.overwrite)
         except BaseException as err:  # the caller decides how to show it
             self.error = _tracking_error(err) or err
         finally:
@@ -202,12 +213,24 @@ class TrainingRun:
 
     def stop(self) -> None:
         self.signal.request()
+        if self._launch is not None:
+            self._launch.stop()
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """True when the run is over (finished, stopped or failed)."""
         if self._thread is not None:
             self._done.wait(timeout)
         return not self.running
+
+
+def run_training(config: TrainConfig, dataset: Optional[TweetDataset], callbacks: Sequence[TrainCallback],
+                 stop: StopSignal, resume: bool, overwrite: bool) -> TrainResult:
+    """``fine_tune`` inside its W&B run: one run holds the data, the training and, after it, the
+    predictions and the model (tracking.py); without tracking ``track`` does nothing."""
+    with track(config, dataset, resume) as tracker:
+        result = fine_tune(config, dataset, callbacks, stop, resume, overwrite)
+        tracker.log_result(result)
+    return result
 
 
 def train(

@@ -178,3 +178,49 @@ def test_bad_source_is_one_line_from_the_main_process(world):
     # torchrun reports a failed process with a traceback of its own; none comes from ours
     assert "huggingtweets/" not in "\n".join(ln for ln in text.splitlines() if ln.lstrip().startswith("File "))
     assert not (world["tmp"] / "m").exists()
+
+
+NOTEBOOK_RUN = textwrap.dedent('''
+    """The app's step 2 with "Train on every GPU" on a machine that (we say) has two: accelerate's
+    notebook_launcher forks 2 processes (gloo on this CPU); progress comes back to the widgets."""
+    import json, sys, time
+    import huggingtweets.ui.train_step as train_step
+    train_step.device_count = lambda: 2
+    from huggingtweets.ui import App
+
+    app = App(demo="tiny", output_dir=sys.argv[1])
+    app.data.button.click()
+    assert app.dataset is not None, app.data._message.value
+    step = app.train
+    assert step._all_gpus.value and step._all_gpus.layout.display is None
+    for name, value in {"block_size": 32, "max_steps": 300, "save_steps": 2, "logging_steps": 1}.items():
+        step._fields[name].value = value
+    step.button.click()
+    deadline = time.monotonic() + 240
+    while step._progress.value < 4:  # steps counted from the worker processes
+        assert step.running and time.monotonic() < deadline, step._message.value
+        time.sleep(0.1)
+    step.stop_button.click()
+    assert step.wait(240)
+    first = step.result
+    assert first is not None and first.stopped, step._message.value
+    points = step._plot.value.count(",")
+    step._resume.value = True
+    step.button.click()
+    assert step.wait(300)
+    second = step.result
+    assert second is not None and not second.stopped, step._message.value
+    print(json.dumps({"stopped_at": first.metrics["global_step"], "world": second.metrics["world_size"],
+                      "final": second.metrics["global_step"], "plot_points": points, "status": step._status.value}))
+''')
+
+
+def test_notebook_launcher_trains_the_app_in_two_processes(world):
+    script = world["tmp"] / "notebook_run.py"
+    script.write_text(NOTEBOOK_RUN)
+    done = run(world, [sys.executable, str(script), str(world["tmp"] / "app")])
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    print(report)
+    assert report["world"] == 2 and 0 < report["stopped_at"] < 300 and report["final"] == 300
+    assert report["plot_points"] > 2 and "step" in report["status"]

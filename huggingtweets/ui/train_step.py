@@ -24,7 +24,7 @@ from ..folder import ModelFolder
 from ..quiet import quiet_libraries
 from ..pretrained import AUTO_MODEL, GPU_DEFAULT, SMOLLM2, default_model, has_gpu
 from ..training import TrainCallback
-from ..workflow import TrainingRun, folder_for, saved_run_config
+from ..workflow import TrainingRun, device_count, folder_for, saved_run_config
 from . import plot, render
 from .style import style_widget
 
@@ -181,6 +181,12 @@ class TrainStep(widgets.VBox):
         self._overwrite = widgets.Checkbox(description="Replace what is in the folder", indent=False, disabled=True, layout=widgets.Layout(width="auto"))
         self._overwrite.tooltip = "Train again from the start; the model there stays until the new one is saved."
         self._resume_note = widgets.Label("")
+        gpus = device_count()
+        # Several GPUs (Kaggle's 2 x T4): train on all of them, in one process each (accelerate's notebook launcher).
+        self._all_gpus = widgets.Checkbox(
+            value=gpus > 1, description=f"Train on every GPU ({gpus})", indent=False,
+            tooltip="One process per GPU, started from this notebook; untick to train on one GPU in this kernel.",
+            layout=widgets.Layout(width="auto", display=None if gpus > 1 else "none"))
         self.button = widgets.Button(description="Train Neural Network", icon="play", button_style="primary", layout=widgets.Layout(width="auto"))
         self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True, tooltip="Save a checkpoint and stop; resume later")
         self._progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="300px"))
@@ -211,6 +217,7 @@ class TrainStep(widgets.VBox):
             widgets.HBox([f["epochs"], f["learning_rate"], f["batch_size"], f["lora"]], layout=row),
             accordion,
             widgets.HBox([self._resume, self._overwrite, self._resume_note], layout=row),
+            self._all_gpus,
             widgets.HBox([self.button, self.stop_button], layout=row),
             self._keep_note,
             widgets.HBox([self._progress, self._status, self._saved], layout=row),
@@ -342,7 +349,8 @@ class TrainStep(widgets.VBox):
         self.button.button_style = ""
         self._set_running(True)
         quiet_libraries()
-        self._run = TrainingRun(config, dataset, [progress], resume=resume, overwrite=self._overwrite.value and not resume)
+        processes = device_count() if self._all_gpus.value and device_count() > 1 else 1
+        self._run = TrainingRun(config, dataset, [progress], resume=resume, overwrite=self._overwrite.value and not resume, processes=processes)
         self._watch(self._run, progress)
 
     def _watch(self, run: TrainingRun, progress: "WidgetProgress") -> None:
@@ -385,7 +393,7 @@ class TrainStep(widgets.VBox):
         """While training: Stop on; Train, the settings and steps 1 and 3 off (no double runs)."""
         self.button.disabled = running
         self.stop_button.disabled = not running
-        self._resume.disabled = self._overwrite.disabled = running
+        self._resume.disabled = self._overwrite.disabled = self._all_gpus.disabled = running
         for w in self._fields.values():
             w.disabled = running
         self._session.busy = running
