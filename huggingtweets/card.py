@@ -250,7 +250,10 @@ def _how_it_works(authors: Sequence[Author], config: TrainConfig) -> str:
 def _training_data(authors: Sequence[Author], stats: Sequence[AuthorStats], metrics: dict) -> str:
     parts = [f"The model was trained on tweets by {_join([_author_md(a) for a in authors])}.", stats_table(list(stats))]
     held, train = metrics.get("eval_tweets"), metrics.get("train_tweets")
-    if held is not None:
+    if held == 0:
+        parts.append(f"All {int(train or 0)} tweets kept were used for training: too few distinct tweets to hold any out, "
+                     "so the held-out loss was not measured.")
+    elif held is not None:
         sentence = f"Of the tweets kept, {int(held)} were held out to measure the loss"
         sentence += f" and {int(train)} were used for training." if train is not None else "."
         parts.append(sentence)
@@ -270,7 +273,10 @@ def _training_procedure(authors, config: TrainConfig, metrics: dict, wandb_url: 
     parts = [intro, "Hyper-parameters:", _table(("Hyper-parameter", "Value"), hyperparameters(config, metrics))]
     rows = [(label, fmt(metrics[key])) for key, label, fmt in METRIC_ROWS if metrics.get(key) is not None]
     if rows:
-        parts += ["Results (the held-out tweets were never trained on):", _table(("Metric", "Value"), rows)]
+        measured = metrics.get("eval_loss") is not None or metrics.get("eval_loss_before") is not None
+        title = "Results (the held-out tweets were never trained on):" if measured else \
+            "Results (no held-out loss: no tweet could be held out):"
+        parts += [title, _table(("Metric", "Value"), rows)]
     url = safe_url(wandb_url)
     if url:
         parts.append(f"Training was tracked in [this Weights & Biases run]({url}).")

@@ -303,6 +303,10 @@ def _print_result(result) -> None:
     where = shown(result.output_dir)
     if result.stopped:
         print(f"Stopped at step {m['global_step']}: add --resume (with --output {where}) to finish the run.", file=sys.stderr)
+    if m.get("eval_tweets") == 0:
+        from .training import NO_HELD_OUT
+
+        print(f"warning: {NO_HELD_OUT}", file=sys.stderr)
     if "eval_loss" in m:
         print(f"Held-out loss {m['eval_loss_before']:.3f} -> {m['eval_loss']:.3f} (perplexity {m['perplexity']:.1f}) after {m['global_step']} steps.")
     if result.wandb_url:
@@ -324,9 +328,13 @@ def _print_tweets(tweets) -> None:
 
 
 def cmd_generate(args) -> int:
-    from .generation import generate
+    from .generation import load_generator
 
-    tweets = generate(args.folder, _sampling_config(args, args.prompt))
+    sampling = _sampling_config(args, args.prompt)  # a bad setting is refused before the model loads
+    generator = load_generator(args.folder)
+    for note in generator.notes:
+        print(f"note: {shown(note)}", file=sys.stderr)
+    tweets = generator.generate(sampling)
     if args.json:
         print(_json_out([t.to_dict() for t in tweets]))
     else:
@@ -449,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="pack a model folder into one zip (weights, tokenizer, card; never checkpoints)")
     p.add_argument("folder", metavar="DIR", help="a model folder written by 'huggingtweets train'")
-    p.add_argument("zip", metavar="FILE.zip", help="the zip to write; it unpacks to a folder named like DIR")
+    p.add_argument("zip", metavar="FILE.zip", help="the zip to write, outside DIR; it unpacks to a folder named like DIR")
     p.add_argument("--overwrite", action="store_true", help="replace FILE.zip if it exists")
     p.add_argument("--include-dataset", action="store_true", help=dataset_help)
     p.set_defaults(func=cmd_export)

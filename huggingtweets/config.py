@@ -206,6 +206,11 @@ class TrainConfig(_JsonConfig):
         _check(self.report_to in REPORTERS, f"report_to must be one of {', '.join(REPORTERS)}, got {self.report_to!r}.")
 
 
+# A prompt is the start of one post: X's longest posts are 25,000 characters, but a start past
+# 2,000 (about 500 tokens) only costs memory (each of ``n`` tweets carries it in its KV cache).
+MAX_PROMPT_CHARS = 2_000
+
+
 @dataclass
 class SamplingConfig(_JsonConfig):
     """How tweets are sampled (defaults as the original: nucleus sampling, top_p 0.95)."""
@@ -220,6 +225,8 @@ class SamplingConfig(_JsonConfig):
     seed: Optional[int] = field(default=None, metadata={"help": 'fix for repeatable samples'})
 
     def validate(self) -> None:
+        _check(len(self.prompt) <= MAX_PROMPT_CHARS, f"the prompt is too long: {len(self.prompt):,} characters, more than "
+               f"{MAX_PROMPT_CHARS:,}; a prompt is the start of one tweet, so shorten it.")
         _check(1 <= self.n <= 100, f"number of tweets must be between 1 and 100, got {self.n}.")
         _check(0.01 <= self.temperature <= 100, f"temperature must be between 0.01 and 100, got {self.temperature}.")
         _check(0 < self.top_p <= 1, f"top-p must be in (0, 1], got {self.top_p}.")

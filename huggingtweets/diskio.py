@@ -38,3 +38,61 @@ def atomic_write_text(path: PathLike, text: str) -> Path:
 
 def atomic_write_json(path: PathLike, value: Any, indent: int = 2) -> Path:
     return atomic_write_text(path, json.dumps(value, ensure_ascii=False, indent=indent) + "\n")
+
+
+# --- a full disk ------------------------------------------------------------------------------
+_NO_SPACE_WORDS = ("no space left on device", "os error 28", "disk quota exceeded", "not enough space on the disk")
+LOW_SPACE_BYTES = 64 << 20  # a write that failed with less than this free is taken as a full disk
+
+
+def disk_full(err: BaseException, where: PathLike) -> bool:
+    """``err`` (or what caused it) is a write that ran out of space on the disk holding ``where``.
+
+    Python says ENOSPC; Rust writers (safetensors, tokenizers) say "os error 28"; torch.save
+    says "iostream error" or "unexpected pos", so a failed save with almost nothing free counts too.
+    """
+    import errno
+    import shutil
+
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+            return True
+        text = str(err).lower()
+        if any(words in text for words in _NO_SPACE_WORDS):
+            return True
+        if isinstance(err, (OSError, RuntimeError)) and "out of memory" not in text:
+            try:
+                if shutil.disk_usage(_existing(where)).free < LOW_SPACE_BYTES:
+                    return True
+            except OSError:
+                pass
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def _existing(path: PathLike) -> Path:
+    path = Path(path).resolve()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def mount_point(path: PathLike) -> Path:
+    """The mount the path is on (where ``df`` would say it lives)."""
+    path = _existing(path)
+    device = path.stat().st_dev
+    while path != path.parent and path.parent.stat().st_dev == device:
+        path = path.parent
+    return path
+
+
+def no_space_message(where: PathLike, need_bytes: int, flag: str = "--output") -> str:
+    """One line for a full disk: where, how much to free, and the other way out."""
+    import shutil
+
+    mount = mount_point(where)
+    free = shutil.disk_usage(mount).free
+    need = max(1, -(-max(need_bytes - free, 0) // (1 << 20)))
+    return f"No space left on {mount} (the disk holding {where}): free {need:,} MB or choose another {flag}."

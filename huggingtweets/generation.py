@@ -31,10 +31,23 @@ import numpy as np
 
 from .config import SamplingConfig
 from .dataset import TweetDataset
-from .errors import HuggingTweetsError, first_line
+from .errors import HuggingTweetsError
 from .folder import DATASET as DATASET_FILE
 from .folder import ModelFolder
-from .models import EOS, check_model_folder
+from .models import EOS, load_causal_lm
+
+# Memory one generate() call may hold for its KV cache (every layer's keys and values for
+# every token of every tweet in the batch). Estimated from the model's config before the call;
+# n tweets are sampled in batches that fit. 256 MiB keeps the offline SmolLM2-135M (540 MB of
+# fp32 weights) under 1.5 GB peak on a laptop; set HUGGINGTWEETS_GENERATION_MB to change it.
+GENERATION_MEMORY_ENV = "HUGGINGTWEETS_GENERATION_MB"
+DEFAULT_GENERATION_MB = 256
+# generation_config.json fields honoured from a model folder: the token ids generation needs.
+# Sampling settings come from SamplingConfig; anything else (num_beams, return_dict_in_generate,
+# num_beam_groups, ...) in a folder is ignored, with a note, so no file can change how much a
+# request costs or what generate() returns.
+HONOURED_TOKEN_IDS = ("eos_token_id", "pad_token_id", "bos_token_id")
+SAMPLING_FIELDS = ("do_sample", "temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty")
 
 RUN_WORDS = 8  # a shared run this long is copying, whatever the rest of the text does
 SIMILAR = 0.8  # difflib ratio from which a sample counts as a near copy
@@ -234,10 +247,49 @@ def _max_positions(model) -> Optional[int]:
     return None
 
 
+def generation_budget() -> int:
+    """Bytes of KV cache one generate() call may hold (``HUGGINGTWEETS_GENERATION_MB``, else 256 MiB)."""
+    import os
+
+    try:
+        mb = float(os.environ.get(GENERATION_MEMORY_ENV, "") or DEFAULT_GENERATION_MB)
+    except ValueError:
+        mb = DEFAULT_GENERATION_MB
+    return int(max(mb, 0.001) * (1 << 20))
+
+
+def kv_bytes_per_token(model) -> int:
+    """Keys and values of one token in every layer, from the model's config and dtype."""
+    c = model.config
+    c = getattr(c, "text_config", None) or c
+    layers = getattr(c, "num_hidden_layers", None) or getattr(c, "n_layer", None) or 1
+    heads = getattr(c, "num_attention_heads", None) or getattr(c, "n_head", None) or 1
+    kv_heads = getattr(c, "num_key_value_heads", None) or heads
+    hidden = getattr(c, "hidden_size", None) or getattr(c, "n_embd", None) or 1
+    head_dim = getattr(c, "head_dim", None) or hidden // heads
+    itemsize = next(model.parameters()).element_size()
+    return 2 * layers * kv_heads * head_dim * itemsize
+
+
+def batch_size_for(model, tokens_per_tweet: int, n: int) -> int:
+    """How many tweets one generate() call may sample within the memory budget (>= 1), or a
+    one-line error when a single tweet is already over it."""
+    per_tweet = kv_bytes_per_token(model) * tokens_per_tweet
+    budget = generation_budget()
+    if per_tweet > budget:
+        raise HuggingTweetsError(
+            f"This prompt and max new tokens need {per_tweet / (1 << 20):,.0f} MB of memory per tweet, over the "
+            f"{budget / (1 << 20):,.0f} MB limit: shorten the prompt or lower max new tokens "
+            f"(whoever runs the app may raise {GENERATION_MEMORY_ENV}).")
+    return max(1, min(n, budget // max(per_tweet, 1)))
+
+
 def sample_texts(model, tokenizer, config: SamplingConfig) -> list[str]:
-    """``config.n`` tweets from ``model`` (prompt included), cut and stripped."""
+    """``config.n`` tweets from ``model`` (prompt included), cut and stripped, sampled in batches
+    whose KV cache fits ``generation_budget()``."""
     import torch
 
+    config.validate()  # a config built in code is held to the same limits as typed input
     eos_ids = _eos_ids(model, tokenizer)
     prompt = " ".join(config.prompt.split())  # tweets are one line; a trailing space hurts BPE
     # The prompt's own tokens without special ones (the saved tokenizer may add end-of-text
@@ -251,28 +303,33 @@ def sample_texts(model, tokenizer, config: SamplingConfig) -> list[str]:
             raise HuggingTweetsError(f"The prompt is too long: {len(prompt_ids)} tokens, this model reads at most {limit - 1}. Shorten it.")
         max_new = min(max_new, limit - len(ids))  # past the position table the model fails
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
+    batch = batch_size_for(model, len(ids) + max_new, config.n)
 
     input_ids = torch.tensor([ids], device=model.device)
     if config.seed is not None:
         torch.manual_seed(config.seed)  # seeds CPU and every CUDA device: same seed, same tweets
+    rows: list[list[int]] = []
     with torch.inference_mode():
-        out = model.generate(
-            input_ids=input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            do_sample=True,
-            temperature=config.temperature,
-            top_p=config.top_p,
-            top_k=config.top_k,  # 0 turns the top-k filter off (transformers' default would be 50)
-            repetition_penalty=config.repetition_penalty,
-            max_new_tokens=max_new,
-            min_new_tokens=1,  # an immediate end-of-text would be an empty tweet
-            num_return_sequences=config.n,  # one batched call for all samples
-            pad_token_id=pad,
-            eos_token_id=eos_ids,
-        )
+        while len(rows) < config.n:
+            out = model.generate(
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                do_sample=True,
+                num_beams=1,  # sampling, never a beam search a folder's file asked for
+                temperature=config.temperature,
+                top_p=config.top_p,
+                top_k=config.top_k,  # 0 turns the top-k filter off (transformers' default would be 50)
+                repetition_penalty=config.repetition_penalty,
+                max_new_tokens=max_new,
+                min_new_tokens=1,  # an immediate end-of-text would be an empty tweet
+                num_return_sequences=min(batch, config.n - len(rows)),  # batched, within the memory budget
+                pad_token_id=pad,
+                eos_token_id=eos_ids,
+            )
+            rows.extend(out.tolist())
     texts = []
     stops = set(eos_ids)
-    for row in out.tolist():
+    for row in rows:
         tokens = row[1:]  # drop the end-of-text we put in front
         for k in range(len(prompt_ids), len(tokens)):
             if tokens[k] in stops:  # the tweet ends here; what follows is padding or a new tweet
@@ -292,6 +349,7 @@ class Generator:
     index: NearestIndex
     folder: Optional[Path] = None
     authors: list = field(default_factory=list)  # the folder's authors (sources.base.Author), for display
+    notes: list = field(default_factory=list)  # what loading the folder ignored, for the user to read
 
     def describe(self, text: str) -> GeneratedTweet:
         m = self.index.lookup(text)
@@ -324,16 +382,11 @@ def load_generator(folder: Union[str, Path], device: Optional[str] = None) -> Ge
     model_folder = ModelFolder(folder)
     model_folder.check_usable()
     folder = model_folder.path
-    check_model_folder(folder, "train it again with 'huggingtweets train --overwrite'")
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=inference_dtype(device))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as err:
-        raise HuggingTweetsError(f"Could not load the model at {folder}: its files are missing or damaged ({first_line(err)}). Train it again with 'huggingtweets train --overwrite'.") from None
+    model, tokenizer = load_causal_lm(str(folder), "train it again with 'huggingtweets train --overwrite'", inference_dtype(device))
+    notes = _honoured_generation_config(model)
     model.to(device)
     model.eval()
     tweets: list[str] = []
@@ -341,7 +394,35 @@ def load_generator(folder: Union[str, Path], device: Optional[str] = None) -> Ge
     if (folder / DATASET_FILE).is_file():  # without it there is nothing to compare with
         dataset = TweetDataset.load(folder)
         tweets, authors = dataset.all_train_tweets(), [a.author for a in dataset.authors]
-    return Generator(model, tokenizer, NearestIndex(tweets), folder, authors)
+    return Generator(model, tokenizer, NearestIndex(tweets), folder, authors, notes)
+
+
+def _honoured_generation_config(model) -> list[str]:
+    """Keep only the token ids from the folder's generation_config.json (checked against the
+    vocabulary); say which other settings it held that are ignored."""
+    from transformers import GenerationConfig
+
+    loaded = model.generation_config.to_diff_dict() if model.generation_config is not None else {}
+    vocab = getattr(model.config, "vocab_size", None) or 0
+
+    def token_ids(value):
+        ids = value if isinstance(value, list) else [value]
+        ok = all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < vocab for i in ids) and 0 < len(ids) <= 8
+        return value if ok else None
+
+    kept = {k: token_ids(loaded[k]) for k in HONOURED_TOKEN_IDS if loaded.get(k) is not None}
+    bad = sorted(k for k, v in kept.items() if v is None)
+    kept = {k: v for k, v in kept.items() if v is not None}
+    model.generation_config = GenerationConfig(**kept)
+    defaults = GenerationConfig().to_dict()
+    ignored = sorted(k for k, v in loaded.items() if k not in HONOURED_TOKEN_IDS + SAMPLING_FIELDS
+                     and not k.startswith("_") and k != "transformers_version"
+                     and v not in (None, False) and v != defaults.get(k) and not (k == "use_cache" and v is True))
+    notes = []
+    if ignored or bad:
+        notes.append(f"generation_config.json: ignored {', '.join(ignored + bad)} (only the sampling settings chosen "
+                     "here and valid token ids are used)")
+    return notes
 
 
 def generate(source: Union[str, Path, Generator], sampling: Optional[SamplingConfig] = None) -> list[GeneratedTweet]:

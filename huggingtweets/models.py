@@ -101,22 +101,62 @@ def check_model_folder(folder, hint: str = PICK_ANOTHER) -> None:
         )
 
 
-def load_pretrained(name: str):
-    """Any causal LM on the Hub or in a local folder, with a pad token set when missing."""
+def is_failure(err: BaseException) -> bool:
+    """A library's failure to read a file (to turn into one line), not an interrupt or exhaustion.
+
+    Rust libraries (tokenizers, safetensors) signal a panic with pyo3's ``PanicException``,
+    which derives from BaseException, so ``except Exception`` lets it through.
+    """
+    if isinstance(err, MemoryError):
+        return False  # the CLI says "out of memory" and what to lower
+    return isinstance(err, Exception) or type(err).__name__ == "PanicException"
+
+
+def load_causal_lm(name: str, hint: str, dtype=None):
+    """Tokenizer and model from the Hub or a folder, each failure one line naming what failed.
+
+    A folder is checked first (``check_model_folder``); where it has safetensors weights only
+    those are read (no pickle), and a pickle (``pytorch_model.bin``) is read by transformers
+    with ``weights_only=True``: a file that would run code fails to load instead. No remote
+    code is ever run (``trust_remote_code`` stays off).
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     local = Path(name).expanduser()
+    safetensors = None
     if local.exists():
-        check_model_folder(local)
+        check_model_folder(local, hint)
+        safetensors = True if any(local.glob("*.safetensors")) else None
+    where = f"in {name}" if local.exists() else f"of '{name}'"
     try:
         tokenizer = AutoTokenizer.from_pretrained(name)
-        model = AutoModelForCausalLM.from_pretrained(name)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as err:
-        hint = " (Hub access is off: HF_HUB_OFFLINE is set)" if hub_offline() else ""
-        what = f"its files are missing or damaged ({first_line(err)})" if local.exists() else first_line(err)
-        raise HuggingTweetsError(
-            f"Could not load model '{name}'{hint}: {what} Check the name, or use a local folder or --model tiny."
-        ) from None
+    except BaseException as err:
+        if not is_failure(err):
+            raise
+        raise HuggingTweetsError(f"The tokenizer {where} could not be loaded ({_files(local, 'tokenizer')}{first_line(err)[:200]}): {hint}.") from None
+    try:
+        model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, use_safetensors=safetensors)
+    except BaseException as err:
+        if not is_failure(err):
+            raise
+        raise HuggingTweetsError(f"The weights {where} could not be loaded ({_files(local, 'model')}{first_line(err)[:200]}): {hint}.") from None
+    return model, tokenizer
+
+
+def _files(folder: Path, stem: str) -> str:
+    """``model.safetensors: `` (the files a failure concerns), for the one-line message."""
+    if not folder.is_dir():
+        return ""
+    names = sorted(p.name for p in folder.iterdir() if p.name.startswith(stem) or (stem == "model" and p.name.startswith("pytorch_model")))
+    return f"{', '.join(names[:3])}: " if names else ""
+
+
+def load_pretrained(name: str):
+    """Any causal LM on the Hub or in a local folder, with a pad token set when missing."""
+    local = Path(name).expanduser()
+    hint = ("Hub access is off (HF_HUB_OFFLINE): " if hub_offline() and not local.exists() else "") + \
+        "check the name, or use a local folder or --model tiny"
+    model, tokenizer = load_causal_lm(name, hint)
     if tokenizer.eos_token_id is None:
         raise HuggingTweetsError(f"Model '{name}' has no end-of-text token: choose a causal language model.")
     if tokenizer.pad_token_id is None:

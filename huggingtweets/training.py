@@ -16,7 +16,7 @@ import os
 import shutil
 import threading
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 from . import distributed, tracking
 from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset, pack_blocks
-from .diskio import atomic_write_json
+from .diskio import atomic_write_json, disk_full, no_space_message
 from .errors import HuggingTweetsError, first_line
 from .folder import DATASET as DATASET_FILE
 from .folder import METRICS as METRICS_FILE
@@ -32,7 +32,7 @@ from .folder import STAGING as STAGING_NAME
 from .folder import TRAIN_CONFIG as TRAIN_CONFIG_NAME
 from .folder import ModelFolder, check_folder
 from .distributed import has_accelerator as _has_accelerator
-from .models import check_model, ensure_eos_prefix, load_model
+from .models import check_model, ensure_eos_prefix, is_failure, load_model
 from .pretrained import AUTO_MODEL, default_model, resolve
 from .quiet import no_library_bars
 
@@ -40,6 +40,9 @@ from .quiet import no_library_bars
 # measures the loss to about 1%, and a 10,000-tweet archive's held-out set would otherwise
 # cost more than an epoch of a small run.
 MAX_EVAL_BLOCKS = 256
+TRAINING_ARGS = "training_args.bin"  # the Trainer's name for its pickled arguments
+# Said after a run whose tweets were too few (or too alike) to hold any out.
+NO_HELD_OUT = "No tweet could be held out (too few distinct tweets): the held-out loss was not measured."
 
 
 # --- what the loop reports -------------------------------------------------------
@@ -149,7 +152,8 @@ def _to_state(ts, started: float, first_step: int) -> TrainState:
     )
 
 
-def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], folder: ModelFolder, prior_seconds: float = 0.0):
+def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], folder: ModelFolder, prior_seconds: float = 0.0,
+            initial_step: int = 0):
     """A transformers ``TrainerCallback`` that forwards events to ours and honours ``stop``.
 
     It also keeps the run's training time across resumes: each checkpoint records the
@@ -161,6 +165,7 @@ def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], fold
         started = time.monotonic()
         first_step = 0
         stopped = False  # a stop was asked for, in this process or (under a launcher) another
+        saved_step = initial_step  # the newest checkpoint known whole
 
         def _state(self, ts):
             return _to_state(ts, self.started, self.first_step)
@@ -204,6 +209,7 @@ def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], fold
             if not distributed.is_main():
                 return  # the Trainer wrote this process's own RNG state; the rest is the main one's
             checkpoint = folder.checkpoint_path(state.global_step)
+            self.saved_step = state.global_step
             folder.save_train_seconds(checkpoint, self.total_seconds(state))
             folder.drop_set_aside()  # the new run can resume now: the replaced one may go
             ours = self._state(state)
@@ -380,7 +386,8 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> T
     if config.lora:
         model = _apply_lora(model, config)
     model.config.use_cache = not config.gradient_checkpointing  # the KV cache is useless while training
-    bridge = _bridge(callbacks, stop, folder, folder.train_seconds(resume_from) if resume_from else 0.0)
+    bridge = _bridge(callbacks, stop, folder, folder.train_seconds(resume_from) if resume_from else 0.0,
+                     _checkpoint_step_of(resume_from) if resume_from else 0)
     trainer = Trainer(
         model=model,
         args=_training_args(config, dataset, precision, folder.run_dir, has_eval=bool(eval_blocks)),
@@ -401,7 +408,8 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> T
             metrics["eval_loss_before"] = before if before is not None else trainer.evaluate()["eval_loss"]
             if main:
                 folder.save_eval_before(metrics["eval_loss_before"])
-        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+        with _space_for(folder, "checkpoint", bridge):
+            trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         stopped = bridge.stopped
         if eval_blocks:
             # the evaluation at the last epoch's end, when there was one at this very step
@@ -422,14 +430,15 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> T
         final = final.merge_and_unload()  # a plain model folder that pipeline() loads
     final.config.use_cache = True
     _sampling_defaults(final, tokenizer)
-    stage = folder.staging()
-    final.save_pretrained(stage)
-    tokenizer.save_pretrained(stage)
-    config.save(stage / TRAIN_CONFIG_NAME)
-    dataset.save(stage)
-    atomic_write_json(stage / METRICS_FILE, metrics)
-    _write_card(stage, folder.path, dataset, config, metrics, wandb_url)
-    folder.publish()
+    with _space_for(folder, "model", bridge):  # the staged files go with fine_tune's cleanup; the old model stays
+        stage = folder.staging()
+        final.save_pretrained(stage)
+        tokenizer.save_pretrained(stage)
+        config.save(stage / TRAIN_CONFIG_NAME)
+        dataset.save(stage)
+        atomic_write_json(stage / METRICS_FILE, metrics)
+        _write_card(stage, folder.path, dataset, config, metrics, wandb_url)
+        folder.publish()
     folder.drop_set_aside()
     if not stopped:
         folder.finish_run(config.keep_checkpoints)
@@ -440,6 +449,50 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> T
     for cb in callbacks:
         cb.on_end(bridge.last_state(trainer.state))
     return result
+
+
+@contextmanager
+def _space_for(folder: ModelFolder, what: str, bridge):
+    """A save that fills the disk ends in one line; a checkpoint it cut short is removed, so the
+    folder holds only whole checkpoints (``--resume`` continues from the newest)."""
+    try:
+        yield
+    except BaseException as err:
+        if not disk_full(err, folder.path):
+            raise
+        need = 0
+        if distributed.is_main():
+            for p in folder.checkpoints():
+                if _checkpoint_step_of(p) > bridge.saved_step:  # begun after the last whole one
+                    shutil.rmtree(p, ignore_errors=True)
+            done = folder.latest_checkpoint()
+            need = sum(f.stat().st_size for f in done.iterdir() if f.is_file()) if done else 0
+        kept = " Checkpoints so far are kept: --resume continues." if folder.latest_checkpoint() else ""
+        raise HuggingTweetsError(f"{no_space_message(folder.path, need)} The {what} could not be saved.{kept}") from None
+
+
+def _checkpoint_step_of(path: Path) -> int:
+    tail = path.name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
+
+
+def _check_state_files(checkpoint: Path) -> None:
+    """Every pickled state file of a checkpoint (optimizer, scheduler, RNG) loads with
+    ``weights_only=True`` (no code runs), memory-mapped so only its structure is read; else one
+    line naming the file. The Trainer loads them the same way, but fails with a traceback."""
+    import torch
+
+    for path in sorted(checkpoint.iterdir()):
+        if path.suffix not in (".pt", ".pth", ".bin") or not path.is_file() or path.name == TRAINING_ARGS:
+            continue  # training_args.bin is for people reading the checkpoint; resuming never loads it
+        try:
+            torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except BaseException as err:
+            if not is_failure(err):
+                raise
+            raise HuggingTweetsError(
+                f"{path.name} in {checkpoint} is damaged or not plain training state ({first_line(err)[:160]}): "
+                f"delete {checkpoint.name} to resume from an earlier checkpoint, or start over with --overwrite.") from None
 
 
 def _run_data(folder: ModelFolder, config: TrainConfig, dataset: Optional[TweetDataset], resume: bool, overwrite: bool):
@@ -455,6 +508,8 @@ def _run_data(folder: ModelFolder, config: TrainConfig, dataset: Optional[TweetD
             )
         dataset = TweetDataset.load(folder.run_dir)
         resume_from = folder.latest_checkpoint()
+        if resume_from is not None:
+            _check_state_files(resume_from)
     elif dataset is None:
         raise HuggingTweetsError("No dataset to train on: give sources (or --sample).")
     else:

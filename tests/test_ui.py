@@ -342,6 +342,8 @@ def test_generate_renders_cards(trained):
 
 def test_generated_text_is_escaped_and_newest_first(trained, monkeypatch):
     class Fake:
+        notes = []
+
         def generate(self, config):
             return [
                 GeneratedTweet(f"{config.prompt} <script>alert(1)</script>", "<b>old</b> tweet", 0.91, True),
@@ -598,6 +600,7 @@ def test_avatars_reach_the_table_and_the_cards(app, tmp_path, monkeypatch):
     picture = app.session.avatars["inventedbird"]
 
     class Fake:
+        notes = []
         authors = [a.author for a in app.dataset.authors] + [types.SimpleNamespace(handle="jack", name="Jack", avatar_url="https://pbs.twimg.com/profile_images/2/j_400x400.jpg")]
 
         def generate(self, config):

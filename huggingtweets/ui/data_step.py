@@ -30,7 +30,7 @@ WIDE = {"description_width": "initial"}
 def _help() -> tuple[str, ...]:
     """The help box, one paragraph per kind of source, from the registry (trusted HTML: ours)."""
     def para(k) -> str:
-        needs = f" Needs a token ({esc(k.token.label)}): it is never printed or saved." if k.token else " No account or key needed."
+        needs = f" Needs a token ({esc(k.token.label)}): it is never printed or saved, and its box empties once Download has read it." if k.token else " No account or key needed."
         limits = f" {esc(k.limits[:1].upper() + k.limits[1:])}." if k.limits else ""
         return f"<b>{esc(k.label)}</b>: {esc(k.takes)}.{needs}{limits}"
 
@@ -138,6 +138,7 @@ class DataStep(widgets.VBox):
         self._message.value = self._table.value = self._examples.value = self.files.message.value = ""
         self._progress.value, self._progress.bar_style, self._status.value = 0, "", "Starting…"
         token = self._token.value.strip()
+        self._token.value = ""  # read once, before any request: a notebook saved with its widget state never holds it
         try:
             self._download(token or None)
         except NoToken as err:  # the library's words name an environment variable; here there is a box for it

@@ -119,6 +119,8 @@ class GenerateStep(widgets.VBox):
         generator = self._generators.get(folder)
         self._status.value = "Writing tweets…"
         tweets = generator.generate(config)
+        if generator.notes:
+            self._message.value = render.messages(("info", note) for note in generator.notes)
         authors = generator.authors or ([a.author for a in self._session.dataset.authors] if self._session.dataset else [])
         pictures = self._session.avatars
         people = [(a.handle, a.name, pictures.get(a.handle.lower()) or a.avatar_url) for a in authors]

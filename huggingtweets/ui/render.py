@@ -119,8 +119,8 @@ def example_tweets(authors: Sequence[tuple[str, Sequence[str]]], per_author: int
 
 
 # --- step 2: the result ----------------------------------------------------------------
-def train_summary(metrics: dict, folder: str, stopped: bool, wandb_url: Optional[str]) -> str:
-    parts = []
+def train_summary(metrics: dict, folder: str, stopped: bool, wandb_url: Optional[str], note: str = "") -> str:
+    parts = [message("warning", note)] if note else []
     if "eval_loss" in metrics and "eval_loss_before" in metrics:
         parts.append(
             f'<div>Held-out loss <b>{metrics["eval_loss_before"]:.3f} → {metrics["eval_loss"]:.3f}</b>'

@@ -23,7 +23,7 @@ from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
 from ..pretrained import AUTO_MODEL, GPU_DEFAULT, SMOLLM2, default_model, has_gpu
-from ..training import TrainCallback
+from ..training import NO_HELD_OUT, TrainCallback
 from ..workflow import TrainingRun, device_count, folder_for, saved_run_config
 from . import plot, render
 from .style import style_widget
@@ -385,7 +385,8 @@ class TrainStep(widgets.VBox):
         self.button.button_style = "success"
         if progress.last is not None:
             progress._status(progress.last, force=True)
-        self._summary.value = render.train_summary(m, str(result.output_dir), result.stopped, result.wandb_url)
+        note = NO_HELD_OUT if m.get("eval_tweets") == 0 else ""
+        self._summary.value = render.train_summary(m, str(result.output_dir), result.stopped, result.wandb_url, note)
         self._session.folder = str(result.output_dir)
         self._session.trained += 1
 

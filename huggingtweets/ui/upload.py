@@ -10,6 +10,14 @@ it to ``NAME.part`` on disk, answers, and only then is the next slice read, so
 neither side ever holds more than one chunk. At the end the part file is
 renamed to its name and ``on_file(path)`` is called.
 
+Nothing trusts the size the browser announces: each piece is checked before it is
+written (``upload_limits``), and the upload stops at the first piece past that size,
+past ``HUGGINGTWEETS_UPLOAD_MAX_MB`` (one file), ``HUGGINGTWEETS_UPLOAD_TOTAL_MB``
+(the uploads folder) or into ``HUGGINGTWEETS_UPLOAD_KEEP_FREE_MB`` (the free disk
+space kept); the part file is deleted and the error says so in one line. Whoever
+serves the app sets those variables; the defaults and their reasons are in
+``upload_limits``.
+
 Messages (``kind``): browser → kernel ``start`` {name, size}, ``chunk``
 {offset} + buffer, ``end``, ``cancel``; kernel → browser ``ready``, ``ack``
 {received}, ``done`` {name}, ``error`` {text}. The front end is the ES module
@@ -20,15 +28,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Callable, Optional
 
 import anywidget
 import traitlets
 
+from .upload_limits import Budget, Limits, UploadError
+
 CHUNK_BYTES = 2 * 1024 * 1024  # well under Tornado's 10 MiB per message, few enough round trips
-SPARE_BYTES = 64 * 1024 * 1024  # left free on the disk after an upload
 
 
 def safe_name(name: str) -> str:
@@ -36,14 +44,6 @@ def safe_name(name: str) -> str:
     name = Path(str(name).replace("\\", "/")).name
     name = re.sub(r"[^\w.\-]+", "_", name).lstrip(".")
     return name or "upload"
-
-
-def size_text(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return ""
 
 
 ESM = r"""
@@ -158,20 +158,22 @@ class ChunkedUpload(anywidget.AnyWidget):
         self._folder, self._on_file, self._on_error = folder, on_file, on_error
         self._file = None  # the open NAME.part
         self._part: Optional[Path] = None
-        self._name = ""
-        self._size = 0
-        self.received = 0
+        self._budget: Optional[Budget] = None  # what this upload may still write
         self.on_msg(self._on_msg)
+
+    @property
+    def received(self) -> int:
+        return self._budget.received if self._budget is not None else 0
 
     # --- the kernel's side of the protocol ---------------------------------------------------
     def _on_msg(self, _widget, content, buffers) -> None:
         kind = content.get("kind") if isinstance(content, dict) else None
         try:
             if kind == "start":
-                self._start(str(content.get("name", "")), int(content.get("size", 0)))
+                self._start(str(content.get("name", "")), _number(content, "size", 0))
                 self.send({"kind": "ready"})
             elif kind == "chunk":
-                self._chunk(int(content.get("offset", -1)), buffers[0] if buffers else b"")
+                self._chunk(_number(content, "offset", -1), _bytes(buffers))
                 self.send({"kind": "ack", "received": self.received})
             elif kind == "end":
                 path = self._end()
@@ -187,43 +189,43 @@ class ChunkedUpload(anywidget.AnyWidget):
     def _start(self, name: str, size: int) -> None:
         self._abandon()  # a new file replaces one left half-sent
         folder = Path(self._folder())
-        self._name, self._size, self.received = safe_name(name), max(size, 0), 0
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            free = shutil.disk_usage(folder).free
         except OSError as err:
             raise UploadError(f"Could not save uploads in {folder}: {err.strerror or err}.") from None
-        if self._size + SPARE_BYTES > free:
-            raise UploadError(
-                f"{name} is {size_text(self._size)} but only {size_text(free)} are free on the machine running the app: "
-                "free some space, or give the path of a copy already on that machine."
-            )
-        self._part = folder / f".{self._name}.part"
+        self._budget = Budget(folder, safe_name(name), max(size, 0), Limits.from_env())
+        self._budget.start()
+        self._part = folder / f".{self._budget.name}.part"
         try:
             self._file = open(self._part, "wb")
         except OSError as err:
             raise UploadError(f"Could not save the upload to {folder}: {err.strerror or err}.") from None
 
-    def _chunk(self, offset: int, data) -> None:
-        if self._file is None:
+    def _chunk(self, offset: int, data: memoryview) -> None:
+        if self._file is None or self._budget is None:
             raise UploadError("The upload was interrupted (the app restarted?): choose the file again.")
+        name = self._budget.name
         if offset != self.received:
-            raise UploadError(f"{self._name}: a piece arrived out of order (at byte {offset:,}, expected {self.received:,}): choose the file again.")
+            raise UploadError(f"{name}: a piece arrived out of order (at byte {offset:,}, expected {self.received:,}): choose the file again.")
+        self._budget.take(data.nbytes)  # raises before anything past a limit is written
         try:
-            self._file.write(memoryview(data))
+            self._file.write(data)
         except OSError as err:
-            raise UploadError(f"Could not write {self._name}: {err.strerror or err}.") from None
-        self.received += len(memoryview(data).cast("B"))
+            raise UploadError(f"Could not write {name}: {err.strerror or err}: the part received was deleted.") from None
 
     def _end(self) -> Path:
-        if self._file is None:
+        if self._file is None or self._budget is None:
             raise UploadError("The upload was interrupted (the app restarted?): choose the file again.")
         self._file.close()
         self._file = None
-        if self.received != self._size:
-            raise UploadError(f"{self._name} arrived incomplete ({self.received:,} of {self._size:,} bytes): choose the file again.")
-        final = self._part.with_name(self._name)
-        os.replace(self._part, final)
+        name, received, size = self._budget.name, self._budget.received, self._budget.declared
+        if received != size:
+            raise UploadError(f"{name} arrived incomplete ({received:,} of {size:,} bytes): choose the file again.")
+        final = self._part.with_name(name)
+        try:
+            os.replace(self._part, final)
+        except OSError as err:
+            raise UploadError(f"Could not save {name}: {err.strerror or err}.") from None
         self._part = None
         return final
 
@@ -236,5 +238,18 @@ class ChunkedUpload(anywidget.AnyWidget):
             self._part = None
 
 
-class UploadError(Exception):
-    """One line for the person uploading."""
+UNREADABLE = "The upload sent something this app cannot read: reload the page and choose the file again."
+
+
+def _number(content: dict, key: str, default: int) -> int:
+    try:
+        return int(content.get(key, default))
+    except (TypeError, ValueError, OverflowError):
+        raise UploadError(UNREADABLE) from None
+
+
+def _bytes(buffers) -> memoryview:
+    try:
+        return memoryview(buffers[0] if buffers else b"").cast("B")
+    except (TypeError, ValueError):
+        raise UploadError(UNREADABLE) from None
