@@ -30,7 +30,7 @@ from .errors import HuggingTweetsError
 from .folder import CARD
 from .names import initials
 from .names import published_name, safe_url
-from .sources import profile_url
+from .sources import avatar_url, profile_url
 from .sources.base import Author
 
 CARD_FILE = CARD  # the folder module owns the name
@@ -80,7 +80,7 @@ def _slug(authors: Sequence[Author]) -> str:
 
 def _avatar(author: Author, size: int) -> str:
     style = f"display:inherit; margin-left: 4px; margin-right: 4px; width: {size}px; height:{size}px; border-radius: 50%;"
-    url = safe_url(author.avatar_url)
+    url = safe_url(avatar_url(author))  # only from the author's own network
     if url:
         style += f" background-size: cover; background-image: url('{url}')"
         return f'        <div style="{html.escape(style, quote=True)}">\n        </div>'

@@ -8,6 +8,7 @@
       metrics.json        held-out loss before and after, steps, precision, ...
       README.md           the model card
       preview.png         generated tweets drawn as cards (optional; the card's thumbnail once shared)
+      huggingtweets_manifest.json  what the final save wrote: name, size, sha256 (a share checks it)
       checkpoints/        a run in progress: its own train_config.json, dataset.json,
                           eval_before.json and checkpoint-N/ folders; removed when the
                           run finishes (unless kept)
@@ -50,6 +51,7 @@ CHECKPOINT_PREFIX = "checkpoint-"
 TRAINER_STATE = "trainer_state.json"
 TRAIN_SECONDS = "huggingtweets_time.json"  # in a checkpoint: seconds trained up to it
 PREVIEW = "preview.png"
+MANIFEST = "huggingtweets_manifest.json"  # written by publish(); see manifest.py
 # Files a final save may have written before: removed when a new model replaces them,
 # so a folder never mixes two models' weights (a sharded save next to an old single file).
 MODEL_FILE = re.compile(
@@ -71,7 +73,7 @@ SHARED_ALWAYS = (
     CARD, PREVIEW,  # the model card and its image
 )
 SHARED_ON_REQUEST = (DATASET,)  # the cleaned tweets and their split: personal, only when asked
-SHARED_NEVER = (CHECKPOINTS, ".*", "*.tmp", "*.lock")  # resume state, hidden and half-written files
+SHARED_NEVER = (CHECKPOINTS, MANIFEST, ".*", "*.tmp", "*.lock")  # resume state, local bookkeeping, hidden and half-written files
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -252,8 +254,12 @@ class ModelFolder:
         return stage
 
     def publish(self) -> None:
-        """Move the staged files into place: afterwards the folder is the new model alone."""
+        """Record the staged files in a manifest, then move them into place: afterwards the
+        folder is the new model alone."""
+        from .manifest import write_manifest  # it reads this module's names
+
         stage = self.path / STAGING
+        write_manifest(stage)
         names = {p.name for p in stage.iterdir()}
         atomic_write_json(self.path / INCOMPLETE, {"since": time.time()})
         for p in self.path.iterdir():  # the old model's files that the new one does not replace

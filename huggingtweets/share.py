@@ -4,7 +4,10 @@ Both send the same files, chosen by ``SHARED_FILES``: the weights, the tokenizer
 configs, the card and the preview image. Never ``checkpoints/`` (optimizer state, several
 times the model's size, of no use to a reader) and never ``dataset.json`` unless asked:
 it holds the cleaned tweets, which can be personal. The list is an allow-list, so a file
-someone drops into the folder (notes, an X archive) is not shared by accident.
+someone drops into the folder (notes, an X archive) is not shared by accident; and of the
+names on it, only the files the save recorded in its manifest go, each as it was saved
+(manifest.py: sizes and sha256, no symlinks, no file larger than a model's can be).
+An export is never written inside the folder it packs.
 
 The README.md in the folder is left as training wrote it: its "How to use" snippet loads
 the model from that folder, which is right there. The copy that is pushed names the repo
@@ -22,58 +25,39 @@ from __future__ import annotations
 import importlib
 import os
 import tempfile
+import time
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Optional
 
 from .card import retarget_card
 from .errors import HuggingTweetsError, first_line
 from .folder import CARD as CARD_FILE
-from .folder import MODEL_CONFIG
 from .folder import PREVIEW as PREVIEW_FILE
-from .folder import SHARED_ALWAYS, SHARED_NEVER, SHARED_ON_REQUEST
+from .manifest import SHARED_FILES, Shipped, chunks, matches, read_all, ship_list, verify  # noqa: F401  (SHARED_FILES: the public name)
 
 TOKEN_NAME = "HF_TOKEN"  # the environment variable and the Colab secret
 TOKENS_PAGE = "https://huggingface.co/settings/tokens"
 
-# Which top-level files of a model folder leave the machine (the names are folder.py's).
-# "never" wins over everything, "on_request" (personal data) needs include_dataset=True,
-# and anything matching no pattern stays home. Sub-folders are never shared.
-SHARED_FILES = {"always": SHARED_ALWAYS, "on_request": SHARED_ON_REQUEST, "never": SHARED_NEVER}
-_WEIGHTS = ("*.safetensors", "*.bin")
+# Which top-level files of a model folder leave the machine (the names are folder.py's, the
+# checks manifest.py's). "never" wins over everything, "on_request" (personal data) needs
+# include_dataset=True, and anything matching no pattern stays home. Sub-folders are never shared.
 _STORED = (".safetensors", ".bin", ".png")  # already dense: zipping them only costs time
+_INLINE = 16 << 20  # a push sends files up to this size as the bytes just checked; larger ones by path
 
 
 # --- which files ------------------------------------------------------------------------
-def _matches(name: str, kind: str) -> bool:
-    return any(fnmatchcase(name, pattern) for pattern in SHARED_FILES[kind])
-
-
 def shared_files(folder: str | Path, include_dataset: bool = False) -> list[Path]:
     """The files of ``folder`` that a push or an export sends, sorted by name.
 
     Raises ``HuggingTweetsError`` when the folder holds no finished model (no config.json
-    or no weights, e.g. a run that only wrote checkpoints so far).
+    or no weights, e.g. a run that only wrote checkpoints so far), when one of the files is
+    a symlink, changed size since the save or is larger than a model's file can be. (The
+    hashes are checked as the files are read for sending.)
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise HuggingTweetsError(f"{folder} is not a folder: give the model folder that training wrote.")
-    chosen = []
-    for path in sorted(folder.iterdir()):
-        name = path.name
-        if not path.is_file() or _matches(name, "never"):
-            continue
-        if _matches(name, "always") or (include_dataset and _matches(name, "on_request")):
-            chosen.append(path)
-    names = [p.name for p in chosen]
-    if MODEL_CONFIG not in names or not any(fnmatchcase(n, w) for n in names for w in _WEIGHTS):
-        raise HuggingTweetsError(
-            f"{folder} holds no finished model (config.json and weights): finish training (--resume) before sharing it."
-        )
-    return chosen
+    return [item.path for item in ship_list(folder, include_dataset)]
 
 
 # --- the token ------------------------------------------------------------------------------
@@ -111,8 +95,12 @@ def find_hf_token(token: Optional[str] = None) -> Optional[str]:
 
 
 # --- the card that is shared ---------------------------------------------------------------
-def _shared_card(path: Path, model_id: str, thumbnail: Optional[str]) -> bytes:
-    return retarget_card(path.read_text(encoding="utf-8"), model_id, thumbnail).encode("utf-8")
+def _shared_card(card: bytes, path: Path, model_id: str, thumbnail: Optional[str]) -> bytes:
+    try:
+        text = card.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HuggingTweetsError(f"{path} is not UTF-8 text, so it is not a model card: fix or remove it, then share again.") from None
+    return retarget_card(text, model_id, thumbnail).encode("utf-8")
 
 
 # --- Hub errors, in one line ---------------------------------------------------------------
@@ -211,8 +199,7 @@ def push_to_hub(
 
     from . import __version__
 
-    folder = Path(folder)
-    files = shared_files(folder, include_dataset)  # local problems first: no token needed to find them
+    files = ship_list(folder, include_dataset)  # local problems first: no token needed to find them
     try:
         validate_repo_id(repo_id)
     except HFValidationError:
@@ -227,6 +214,7 @@ def push_to_hub(
         )
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
     api = HfApi(endpoint=endpoint, token=token, library_name="huggingtweets", library_version=__version__)
+    contents = {item.name: _checked(item) for item in files}  # every hash checked before anything is sent
 
     with _hub_errors(repo_id, endpoint):
         url = api.create_repo(repo_id, private=True if private else None, exist_ok=True)
@@ -244,12 +232,12 @@ def push_to_hub(
     operations = [
         CommitOperationAdd(
             path_in_repo=p.name,
-            path_or_fileobj=_shared_card(p, repo_id, thumbnail) if p.name == CARD_FILE else str(p),
+            path_or_fileobj=_shared_card(contents[p.name], p.path, repo_id, thumbnail) if p.name == CARD_FILE else contents[p.name],
         )
         for p in files
     ]
     in_repo = [s.rfilename for s in info.siblings or ()]
-    removed = sorted(n for n in in_repo if "/" not in n and _matches(n, "on_request") and n not in names)
+    removed = sorted(n for n in in_repo if "/" not in n and matches(n, "on_request") and n not in names)
     operations += [CommitOperationDelete(path_in_repo=n) for n in removed]
     with _hub_errors(repo_id, endpoint):
         # parent_commit: the deletions were chosen from this state of the repo; a push or an edit
@@ -258,17 +246,33 @@ def push_to_hub(
     return PushResult(repo_id=repo_id, url=str(url), commit_url=str(commit.commit_url), files=names, removed=removed)
 
 
+def _checked(item: Shipped) -> bytes | str:
+    """What a push sends of ``item``: its bytes, read and checked (small files and the card),
+    or its path once the whole file has been read and checked (the weights: the client
+    streams them, through Xet where it can)."""
+    if item.name == CARD_FILE or item.size <= _INLINE:
+        return read_all(item)
+    verify(item)
+    return str(item.path)
+
+
 # --- export ------------------------------------------------------------------------------------
 def export_zip(folder: str | Path, zip_path: str | Path, *, overwrite: bool = False, include_dataset: bool = False) -> Path:
     """Pack the model folder into one zip whose top-level folder has the model folder's name.
 
     Unzipping gives a folder that ``pipeline('text-generation', model=NAME)`` loads; its card's
     snippet names that folder. Written to a temporary file beside ``zip_path``, then renamed,
-    so a crash never leaves a half-written zip under the final name.
+    so a crash never leaves a half-written zip under the final name, and a file that fails
+    its check as it is read leaves no zip at all. ``zip_path`` may not be inside the folder.
     """
-    folder = Path(folder).resolve()
-    zip_path = Path(zip_path)
-    files = shared_files(folder, include_dataset)
+    files = ship_list(folder, include_dataset)
+    folder = Path(folder).expanduser().resolve()
+    zip_path = Path(zip_path).expanduser()
+    target = zip_path.resolve()  # through any link on the way, the target itself included
+    if target == folder or folder in target.parents:
+        raise HuggingTweetsError(
+            f"{zip_path} is inside the model folder {folder}: choose a path outside the folder, such as {folder.parent / (folder.name + '.zip')}."
+        )
     if zip_path.is_dir():
         raise HuggingTweetsError(f"{zip_path} is a folder: give a file name such as {folder.name}.zip.")
     if zip_path.exists() and not overwrite:
@@ -279,16 +283,25 @@ def export_zip(folder: str | Path, zip_path: str | Path, *, overwrite: bool = Fa
     try:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", strict_timestamps=False) as zf:
             for p in files:
-                arcname = f"{folder.name}/{p.name}"
-                kind = zipfile.ZIP_STORED if p.suffix in _STORED else zipfile.ZIP_DEFLATED
+                info = _zip_info(p, f"{folder.name}/{p.name}")
                 if p.name == CARD_FILE:
-                    info = zipfile.ZipInfo.from_file(p, arcname, strict_timestamps=False)  # the card's date and mode
-                    info.compress_type = kind
-                    zf.writestr(info, _shared_card(p, folder.name, thumbnail))
-                else:
-                    zf.write(p, arcname, compress_type=kind)
+                    zf.writestr(info, _shared_card(read_all(p), p.path, folder.name, thumbnail))
+                    continue
+                with zf.open(info, "w") as out:
+                    for block in chunks(p):  # checked as read: a mismatch raises before the rename
+                        out.write(block)
         os.replace(tmp, zip_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return zip_path
+
+
+def _zip_info(item: Shipped, arcname: str) -> zipfile.ZipInfo:
+    """The file's date and mode, as lstat saw them; its size up front so ZIP64 is used when needed."""
+    date = max(min(time.localtime(item.mtime)[:6], (2107, 12, 31, 23, 59, 58)), (1980, 1, 1, 0, 0, 0))
+    info = zipfile.ZipInfo(arcname, date_time=date)
+    info.external_attr = (item.mode & 0xFFFF) << 16
+    info.compress_type = zipfile.ZIP_STORED if item.path.suffix in _STORED else zipfile.ZIP_DEFLATED
+    info.file_size = item.size
+    return info

@@ -479,14 +479,17 @@ def _checkpoint_step_of(path: Path) -> int:
 def _check_state_files(checkpoint: Path) -> None:
     """Every pickled state file of a checkpoint (optimizer, scheduler, RNG) loads with
     ``weights_only=True`` (no code runs), memory-mapped so only its structure is read; else one
-    line naming the file. The Trainer loads them the same way, but fails with a traceback."""
+    line naming the file. The Trainer loads them the same way (numpy's RNG types allowed, as
+    its ``safe_globals`` does), but fails with a traceback."""
     import torch
+    from transformers.trainer_pt_utils import safe_globals
 
     for path in sorted(checkpoint.iterdir()):
         if path.suffix not in (".pt", ".pth", ".bin") or not path.is_file() or path.name == TRAINING_ARGS:
             continue  # training_args.bin is for people reading the checkpoint; resuming never loads it
         try:
-            torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            with safe_globals():
+                torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         except BaseException as err:
             if not is_failure(err):
                 raise

@@ -177,10 +177,11 @@ def test_push_creates_the_repo_and_commits_only_shared_files(model_dir, hub, mon
 
 def test_push_again_updates_the_same_repo(model_dir, hub):
     push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url)
-    (model_dir / "metrics.json").write_text("{}")
+    with (model_dir / "README.md").open("a", encoding="utf-8") as card:  # the card is the one file a person edits
+        card.write("\nTrained on a lighthouse keeper's logbook.\n")
     result = push_to_hub(model_dir, "me/wren-bot", token=TOKEN, endpoint=hub.url)
     assert result.repo_id == "me/wren-bot" and len(hub.commits) == 2
-    assert hub.repos["me/wren-bot"].files["metrics.json"] == b"{}"
+    assert b"a lighthouse keeper's logbook" in hub.repos["me/wren-bot"].files["README.md"]
     assert hub.commits[1].lfs == ["model.safetensors"]
     assert [route for _, route, _ in hub.requests].count("lfs-upload") == 1  # the weights were stored once
 
@@ -369,7 +370,7 @@ def test_export_is_atomic(model_dir, tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(zipfile.ZipFile, "write", crash)
+    monkeypatch.setattr(zipfile.ZipFile, "open", crash)  # every member is written through open(..., "w")
     with pytest.raises(OSError, match="disk full"):
         export_zip(model_dir, zip_path, overwrite=True)
     assert zip_path.read_bytes() == b"an older export"  # the old zip survives a failed export

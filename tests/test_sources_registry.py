@@ -96,3 +96,23 @@ def test_unknown_input_names_what_works(tmp_path):
     odd.write_bytes(b"\x00\x01")
     with pytest.raises(HuggingTweetsError, match="Unsupported file 'notes.bin'"):
         detect_kind(str(odd))
+
+
+@pytest.mark.parametrize("source, handle, url, shown", [
+    ("archive", "jack", "https://pbs.twimg.com/profile_images/1/a_400x400.jpg", True),
+    ("archive", "jack", "https://tracker.example/pixel.gif?who=you", False),
+    ("x", "jack", "http://pbs.twimg.com/profile_images/1/a.jpg", False),  # not over https
+    ("bluesky", "wren.bsky.social", "https://cdn.bsky.app/img/avatar/plain/did:plc:x/a@jpeg", True),
+    ("bluesky", "wren.bsky.social", "https://bsky.app.evil.example/a.jpg", False),
+    ("mastodon", "wren@mastodon.social", "https://files.mastodon.social/accounts/avatars/1.png", True),
+    ("mastodon", "wren@mastodon.social", "https://mastodon.social.evil.example/a.png", False),
+    ("mastodon-export", "wren@fosstodon.org", "https://cdn.fosstodon.org/a.png", True),
+    ("file", "wren", "https://pbs.twimg.com/profile_images/1/a.jpg", False),
+])
+def test_avatars_come_only_from_the_authors_network(source, handle, url, shown):
+    from huggingtweets.card import _avatar
+    from huggingtweets.sources import avatar_url
+
+    author = Author(handle, "Wren", avatar_url=url, source=source)
+    assert (avatar_url(author) == url) is shown
+    assert ("background-image" in _avatar(author, 92)) is shown  # the card fetches nothing else either

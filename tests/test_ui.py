@@ -601,7 +601,7 @@ def test_avatars_reach_the_table_and_the_cards(app, tmp_path, monkeypatch):
 
     class Fake:
         notes = []
-        authors = [a.author for a in app.dataset.authors] + [types.SimpleNamespace(handle="jack", name="Jack", avatar_url="https://pbs.twimg.com/profile_images/2/j_400x400.jpg")]
+        authors = [a.author for a in app.dataset.authors] + [types.SimpleNamespace(handle="jack", name="Jack", source="x", avatar_url="https://pbs.twimg.com/profile_images/2/j_400x400.jpg")]
 
         def generate(self, config):
             return [GeneratedTweet("bread & jam", "Invented tweet about bread", 0.42, False)]

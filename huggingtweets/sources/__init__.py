@@ -36,6 +36,7 @@ __all__ = [
     "detect",
     "detect_kind",
     "profile_url",
+    "avatar_url",
     "sample_archive_path",
 ]
 
@@ -114,6 +115,22 @@ def token_for(text: str) -> Optional[TokenSpec]:
         return detect_kind(text)[0].token
     except HuggingTweetsError:
         return None
+
+
+def avatar_url(author: Author) -> str:
+    """The author's avatar URL when it is on their network's own hosts, else "": a page never
+    fetches a picture from a host an archive or a profile named (a tracking pixel)."""
+    from urllib.parse import urlsplit
+
+    url = (author.avatar_url or "").strip()
+    kind = kind_named(author.source)
+    if not url.lower().startswith("https://") and not (url.lower().startswith("http://") and kind and kind.name == "mastodon"):
+        return ""
+    try:
+        urlsplit(url)
+    except ValueError:
+        return ""
+    return url if kind and kind.avatar_ok and kind.avatar_ok(author, url) else ""
 
 
 def profile_url(author: Author) -> str:

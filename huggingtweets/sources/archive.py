@@ -34,7 +34,7 @@ from ..errors import HuggingTweetsError, InputTooLarge
 from . import limits
 from .archive_posts import ArchivePosts, deleted_ids, notes_from_items
 from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, apply_options
-from .x_names import x_profile_url
+from .x_names import x_avatar_ok, x_profile_url
 
 # tweets.js / tweet.js and their parts, anywhere in the archive; the shallowest wins.
 # Anchored on "/" so data/deleted-tweets.js or tweet-headers.js never match.
@@ -66,6 +66,7 @@ KIND = SourceKind(
     build=lambda spec, options: ArchiveSource(spec, options),
     match_path=_is_x_archive,
     profile_url=x_profile_url,
+    avatar_ok=x_avatar_ok,
     limits="posts only (never the media); the handle comes from account.js, else --author or the file name",
 )
 

@@ -133,3 +133,5 @@ class SourceKind:
     profile_url: Optional[Callable[[Author], str]] = None
     token: Optional[TokenSpec] = None
     limits: str = ""  # what it cannot do, for README's table and help
+    # Whether an avatar URL is the network's own (else nothing is fetched: a placeholder shows).
+    avatar_ok: Optional[Callable[[Author, str], bool]] = None

@@ -58,6 +58,15 @@ def profile_url(author: Author) -> str:
     return f"https://bsky.app/profile/{actor}" if _DID.match(actor) or _DOMAIN.match(actor.lower()) else ""
 
 
+AVATAR_HOSTS = ("cdn.bsky.app", "av-cdn.bsky.app")  # Bluesky's image CDN
+
+
+def avatar_ok(author: Author, url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname in AVATAR_HOSTS
+
+
 def _did_of(uri: str) -> str:
     """``at://did:plc:abc/app.bsky.feed.post/3k...`` -> ``did:plc:abc``."""
     return uri[len("at://"):].split("/", 1)[0] if isinstance(uri, str) and uri.startswith("at://") else ""
@@ -165,5 +174,6 @@ KIND = SourceKind(
     build=lambda spec, options: BlueskySource(spec, options),
     match_text=actor_of,
     profile_url=profile_url,
+    avatar_ok=avatar_ok,
     limits="no login; public posts only; accounts that hide from logged-out people are refused",
 )

@@ -59,6 +59,20 @@ def profile_url(author: Author) -> str:
     return f"{scheme}://{server.lower()}/@{user}"
 
 
+def avatar_ok(author: Author, url: str) -> bool:
+    """The account's own server, or a media host under its domain (files.mastodon.social)."""
+    from urllib.parse import urlsplit
+
+    server = author.handle.rpartition("@")[2].lower()
+    parts = urlsplit(url)
+    host = (parts.netloc or "").lower()
+    if host == server:
+        return True
+    domain = server.split(":")[0]
+    base = domain.split(".", 1)[1] if domain.count(".") >= 2 else domain
+    return parts.scheme == "https" and (host == domain or host.endswith("." + base))
+
+
 class MastodonSource(FeedSource):
     NETWORK = "mastodon"
     LABEL = "Mastodon"
@@ -156,5 +170,6 @@ KIND = SourceKind(
     build=lambda spec, options: MastodonSource(spec, options),
     match_text=account_of,
     profile_url=profile_url,
+    avatar_ok=avatar_ok,
     limits="no token; public and unlisted posts only; servers that require a login (401) need the archive",
 )

@@ -28,7 +28,7 @@ from ..errors import HuggingTweetsError, InputTooLarge
 from . import limits
 from .archive import ZIP_ERRORS, _damage, _read_file
 from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, apply_options
-from .mastodon import profile_url
+from .mastodon import avatar_ok, profile_url
 from .mastodon_text import fold, remove_shortcodes, status_text
 
 OUTBOX, ACTOR = "outbox.json", "actor.json"
@@ -99,6 +99,7 @@ KIND = SourceKind(
     build=lambda spec, options: MastodonArchiveSource(spec, options),
     match_path=is_export,
     profile_url=profile_url,
+    avatar_ok=avatar_ok,
     limits="public and unlisted posts only (followers-only posts and direct messages are never read into the data); "
     "no media; the handle comes from actor.json, else --author",
 )

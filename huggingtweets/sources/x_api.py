@@ -33,7 +33,7 @@ from ..cache import AuthorCache, TweetCache
 from ..errors import HuggingTweetsError
 from . import limits
 from .base import Author, AuthorTweets, FetchOptions, NoToken, Progress, SourceKind, TokenSpec, Tweet, is_retweet_text
-from .x_names import x_handle, x_profile_url
+from .x_names import x_avatar_ok, x_handle, x_profile_url
 
 __all__ = ["XApiSource", "NoToken", "find_bearer_token", "KIND"]
 
@@ -395,6 +395,7 @@ KIND = SourceKind(
     build=lambda spec, options: XApiSource(spec, options),
     match_text=x_handle,
     profile_url=x_profile_url,
+    avatar_ok=x_avatar_ok,
     token=TOKEN,
     limits="the X API bills per post read; the latest 3,200 posts at most",
 )

@@ -28,5 +28,14 @@ def x_handle(text: str):
     return None
 
 
+AVATAR_HOSTS = ("pbs.twimg.com", "abs.twimg.com")  # where X serves profile pictures
+
+
+def x_avatar_ok(author: Author, url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname in AVATAR_HOSTS
+
+
 def x_profile_url(author: Author) -> str:
     return f"https://x.com/{author.handle}" if X_HANDLE.match(author.handle) else ""

@@ -16,7 +16,7 @@ import ipywidgets as widgets
 from ..cleaning import check_enough
 from ..dataset import build_dataset, load_sources
 from ..errors import HuggingTweetsError
-from ..sources import FetchOptions, NoToken, kinds, token_for
+from ..sources import FetchOptions, NoToken, avatar_url, kinds, token_for
 from . import render
 from .render import esc
 from .avatars import archive_avatar
@@ -182,8 +182,9 @@ class DataStep(widgets.VBox):
         for spec, at in zip(specs, raw):
             author = at.author
             local = archive_avatar(spec, author.avatar_url) if spec and author.source == "archive" else ""
-            if local or author.avatar_url:
-                pictures[author.handle.lower()] = local or author.avatar_url
+            remote = avatar_url(author)  # only from the author's own network: no request elsewhere
+            if local or remote:
+                pictures[author.handle.lower()] = local or remote
         return pictures
 
     def _fail(self, text: str) -> None:

@@ -17,6 +17,7 @@ from ..config import SamplingConfig
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
+from ..sources import avatar_url
 from ..workflow import Generators
 from . import render
 from .style import style_widget
@@ -123,7 +124,7 @@ class GenerateStep(widgets.VBox):
             self._message.value = render.messages(("info", note) for note in generator.notes)
         authors = generator.authors or ([a.author for a in self._session.dataset.authors] if self._session.dataset else [])
         pictures = self._session.avatars
-        people = [(a.handle, a.name, pictures.get(a.handle.lower()) or a.avatar_url) for a in authors]
+        people = [(a.handle, a.name, pictures.get(a.handle.lower()) or avatar_url(a)) for a in authors]
         cards = [render.tweet_card(t.text, t.nearest, t.similarity, t.near_copy, people) for t in tweets]
         self._cards = (cards + self._cards)[:MAX_CARDS]
         self._session.tweets = (tweets + list(self._session.tweets))[:MAX_CARDS]  # step 4 picks from them
