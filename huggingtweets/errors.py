@@ -26,3 +26,14 @@ def first_line(err: BaseException) -> str:
     """An exception's first non-empty line, or its type's name: for one-line messages."""
     text = str(err).strip()
     return text.splitlines()[0].strip() if text else type(err).__name__
+
+
+def is_failure(err: BaseException) -> bool:
+    """A library's failure to read a file (to turn into one line), not an interrupt or exhaustion.
+
+    Rust libraries (tokenizers, safetensors) signal a panic with pyo3's ``PanicException``,
+    which derives from BaseException, so ``except Exception`` lets it through.
+    """
+    if isinstance(err, MemoryError):
+        return False  # the CLI says "out of memory" and what to lower
+    return isinstance(err, Exception) or type(err).__name__ == "PanicException"

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .errors import HuggingTweetsError, first_line
+from .errors import HuggingTweetsError, first_line, is_failure
 from .folder import MODEL_CONFIG
 from .pretrained import SMOLLM2, hub_offline, resolve
 
@@ -99,17 +99,6 @@ def check_model_folder(folder, hint: str = PICK_ANOTHER) -> None:
             f"{path} names model_type {kind[:40]!r}, which transformers {transformers.__version__} does not know: "
             f"upgrade transformers (pip install -U transformers), or {hint}."
         )
-
-
-def is_failure(err: BaseException) -> bool:
-    """A library's failure to read a file (to turn into one line), not an interrupt or exhaustion.
-
-    Rust libraries (tokenizers, safetensors) signal a panic with pyo3's ``PanicException``,
-    which derives from BaseException, so ``except Exception`` lets it through.
-    """
-    if isinstance(err, MemoryError):
-        return False  # the CLI says "out of memory" and what to lower
-    return isinstance(err, Exception) or type(err).__name__ == "PanicException"
 
 
 def load_causal_lm(name: str, hint: str, dtype=None):

@@ -25,14 +25,14 @@ from . import distributed, tracking
 from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset, pack_blocks
 from .diskio import atomic_write_json, disk_full, no_space_message
-from .errors import HuggingTweetsError, first_line
+from .errors import HuggingTweetsError, first_line, is_failure
 from .folder import DATASET as DATASET_FILE
 from .folder import METRICS as METRICS_FILE
 from .folder import STAGING as STAGING_NAME
 from .folder import TRAIN_CONFIG as TRAIN_CONFIG_NAME
 from .folder import ModelFolder, check_folder
 from .distributed import has_accelerator as _has_accelerator
-from .models import check_model, ensure_eos_prefix, is_failure, load_model
+from .models import check_model, ensure_eos_prefix, load_model
 from .pretrained import AUTO_MODEL, default_model, resolve
 from .quiet import no_library_bars
 

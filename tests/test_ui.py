@@ -629,3 +629,16 @@ def test_pictures_are_web_urls_or_small_data_uris():
     for bad in ("data:image/svg+xml;base64,AAAA", "data:text/html,<script>", "javascript:alert(1)", 'data:image/png;base64,AA" onerror="x'):
         assert render.picture_src(bad) == ""
     assert '&amp;' in render.avatar("A", "https://x.example/a.jpg?a=1&b=2")
+
+
+def test_a_library_panic_is_one_line_in_the_app(app, monkeypatch):
+    """pyo3's PanicException derives from BaseException: the app's handlers catch it as the CLI does."""
+    PanicException = type("PanicException", (BaseException,), {})
+
+    def panic(folder):
+        raise PanicException("called `Option::unwrap()` on a `None` value")
+
+    monkeypatch.setattr(app.generate, "_generators", types.SimpleNamespace(loaded=lambda folder: False, get=panic))
+    monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False))
+    app.generate.button.click()
+    assert "ht-error" in app.generate._message.value and "unwrap" in app.generate._message.value

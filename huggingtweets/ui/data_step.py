@@ -15,7 +15,7 @@ import ipywidgets as widgets
 
 from ..cleaning import check_enough
 from ..dataset import build_dataset, load_sources
-from ..errors import HuggingTweetsError
+from ..errors import HuggingTweetsError, is_failure
 from ..sources import FetchOptions, NoToken, avatar_url, kinds, token_for
 from . import render
 from .render import esc
@@ -143,7 +143,9 @@ class DataStep(widgets.VBox):
             self._download(token or None)
         except NoToken as err:  # the library's words name an environment variable; here there is a box for it
             self._fail(f"No {err.token.label}: {err.token.help}")
-        except Exception as err:  # a HuggingTweetsError is one line for the user; anything else, its first line
+        except BaseException as err:  # a library's panic too (pyo3's is no Exception)
+            if not (isinstance(err, Exception) or is_failure(err)):
+                raise  # a HuggingTweetsError is one line for the user; anything else, its first line
             text = render.error_text(err, "Download failed")
             self._fail(text.replace(token, "***") if token else text)
         finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from ..config import SamplingConfig
-from ..errors import HuggingTweetsError
+from ..errors import HuggingTweetsError, is_failure
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
 from ..sources import avatar_url
@@ -100,7 +100,9 @@ class GenerateStep(widgets.VBox):
         try:
             self._run()
             self.button.button_style = "primary"  # ready for another round
-        except Exception as err:  # one line for the user, whatever went wrong
+        except BaseException as err:  # a library's panic too (pyo3's is no Exception)
+            if not (isinstance(err, Exception) or is_failure(err)):
+                raise  # one line for the user, whatever went wrong
             text = render.error_text(err, "Generation failed")
             self._message.value = render.message("error", text)
             self.button.button_style = "danger"

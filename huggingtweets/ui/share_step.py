@@ -19,7 +19,7 @@ from typing import Optional
 import ipywidgets as widgets
 
 from ..dataset import TweetDataset
-from ..errors import HuggingTweetsError
+from ..errors import HuggingTweetsError, is_failure
 from ..folder import ModelFolder
 from ..preview import render_preview
 from ..share import TOKEN_NAME, export_zip, push_to_hub
@@ -170,7 +170,9 @@ class ShareStep(widgets.VBox):
             path = render_preview(tweets, self._authors(folder), folder)
             self._image.value, self._image.layout.display = path.read_bytes(), ""
             self._preview_message.value = render.message("success", f"Saved {path.name} in the model folder: a push or a zip includes it as the card's picture.")
-        except Exception as err:
+        except BaseException as err:  # a library's panic too (pyo3's is no Exception)
+            if not (isinstance(err, Exception) or is_failure(err)):
+                raise
             self._preview_message.value = render.message("error", render.error_text(err, "The preview failed"))
 
     def _authors(self, folder: Path) -> list:
@@ -213,7 +215,9 @@ class ShareStep(widgets.VBox):
             removed = f" Removed {', '.join(result.removed)}, which an earlier push sent." if result.removed else ""
             self._push_message.value = render.message("success", f"Pushed {len(result.files)} files to the {visibility}repo {result.repo_id}.{removed}") + _link(result.url, result.url)
             self.push_button.button_style = "success"
-        except Exception as err:
+        except BaseException as err:  # a library's panic too (pyo3's is no Exception)
+            if not (isinstance(err, Exception) or is_failure(err)):
+                raise
             text = render.error_text(err, "The push failed")
             self._push_message.value = render.message("error", text.replace(token, "***") if token else text)
             self.push_button.button_style = "danger"
@@ -236,7 +240,9 @@ class ShareStep(widgets.VBox):
             path = export_zip(folder, Path(self._session.root) / f"{folder.name}.zip", overwrite=True)  # ours: written again each time
             self.zip_path = path
             self._zip_message.value = self._hand_over(path)
-        except Exception as err:
+        except BaseException as err:  # a library's panic too (pyo3's is no Exception)
+            if not (isinstance(err, Exception) or is_failure(err)):
+                raise
             self._zip_message.value = render.message("error", render.error_text(err, "The zip failed"))
         finally:
             self.zip_button.disabled = self._session.busy
