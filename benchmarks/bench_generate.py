@@ -140,7 +140,9 @@ def nearest_section(args) -> list[dict]:
 # --- sampling: ours against the model card's snippet ------------------------------------
 def train_tiny(folder: Path, max_steps: int = -1) -> Path:
     """A tiny model trained on the bundled sample, for when no ``--model-dir`` is given."""
-    from huggingtweets import TrainConfig, build_dataset, fine_tune, load_sources
+    from huggingtweets import TrainConfig
+    from huggingtweets.dataset import build_dataset, load_sources
+    from huggingtweets.training import fine_tune
 
     config = TrainConfig(model="tiny", output_dir=str(folder), learning_rate=2e-3, epochs=3, warmup=0.05, max_steps=max_steps)
     print(f"training a tiny model in {folder} ({'%d steps' % max_steps if max_steps > 0 else '3 epochs'}) ...", flush=True)

@@ -27,7 +27,9 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from _common import machine, report  # noqa: E402
 
-from huggingtweets import SamplingConfig, TrainConfig, build_dataset, fine_tune, load_sources  # noqa: E402
+from huggingtweets import SamplingConfig, TrainConfig  # noqa: E402
+from huggingtweets.dataset import build_dataset, load_sources  # noqa: E402
+from huggingtweets.training import fine_tune  # noqa: E402
 from huggingtweets.config import DEMO_PRESET, TINY_PRESET  # noqa: E402
 from huggingtweets.generation import load_generator  # noqa: E402
 from huggingtweets.quality import bits_per_char, distinct_n  # noqa: E402

@@ -24,7 +24,9 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from _common import report  # noqa: E402
 
-from huggingtweets import TrainConfig, build_dataset, fine_tune, load_sources  # noqa: E402
+from huggingtweets import TrainConfig  # noqa: E402
+from huggingtweets.dataset import build_dataset, load_sources  # noqa: E402
+from huggingtweets.training import fine_tune  # noqa: E402
 from huggingtweets.models import load_pretrained  # noqa: E402
 from huggingtweets.pretrained import SMOLLM2  # noqa: E402
 from huggingtweets.quality import bits_per_char  # noqa: E402

@@ -11,15 +11,14 @@ transformers load only when training or generation is used.
 """
 
 from .config import SamplingConfig, TrainConfig
-from .dataset import TweetDataset, build_dataset, load_sources
+from .dataset import TweetDataset
 from .errors import HuggingTweetsError, NotEnoughTweets
-from .generation import GeneratedTweet, generate, load_generator
-from .sources import FetchOptions
-from .training import TrainCallback, TrainResult, fine_tune
-from .workflow import Generators, TrainingRun, fetch, prepare, train
+from .generation import GeneratedTweet
+from .training import TrainCallback, TrainResult
+from .version import __version__
+from .workflow import FetchOptions, Generators, TrainingRun, fetch, generate, load_generator, prepare, train
 
-__version__ = "0.1.0"
-
+# One name per step (fetch, prepare, train, generate), and what a notebook user passes them.
 __all__ = [
     "FetchOptions",
     "GeneratedTweet",
@@ -32,12 +31,10 @@ __all__ = [
     "TrainResult",
     "TrainingRun",
     "TweetDataset",
-    "build_dataset",
+    "__version__",
     "fetch",
-    "fine_tune",
     "generate",
     "load_generator",
-    "load_sources",
     "prepare",
     "train",
 ]

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Iterable, Union
 
 from .diskio import atomic_write_text
-from .sources.base import Tweet
+from .posts import Tweet
 
 __all__ = ["TweetCache", "AuthorCache", "default_cache_dir"]
 

@@ -13,8 +13,7 @@ import re
 import sys
 from typing import Optional, Sequence
 
-from .distributed import Elsewhere
-from .errors import HuggingTweetsError
+from .errors import Elsewhere, HuggingTweetsError
 from .quiet import quiet_libraries
 
 MAX_SHOWN = 3  # tweets shown per author by `data`
@@ -66,7 +65,7 @@ class TqdmProgress:
 
 
 def _fetch_options(args):
-    from .sources import FetchOptions
+    from .workflow import FetchOptions
 
     return FetchOptions(
         exclude_retweets=args.exclude_retweets,
@@ -78,10 +77,10 @@ def _fetch_options(args):
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
-    from .sources import kinds
+    from .workflow import source_kinds
 
-    handles = ", ".join(k.example for k in kinds() if k.match_text and k.example)
-    files = "; ".join(f"{k.label} ({k.takes})" for k in kinds() if k.match_path)
+    handles = ", ".join(k.example for k in source_kinds() if k.match_text and k.example)
+    files = "; ".join(f"{k.label} ({k.takes})" for k in source_kinds() if k.match_path)
     p.add_argument("sources", nargs="*", metavar="SOURCE",
                    help=f"up to three: a handle or profile URL ({handles}), or a file: {files}".replace("%", "%%"))
     p.add_argument("--sample", action="store_true", help="use the bundled sample archive (a fictional account)")
@@ -104,9 +103,8 @@ def _load_dataset(args, require_enough: bool):
 
 
 def cmd_data(args) -> int:
-    from .cleaning import check_enough, stats_table
     from .errors import NotEnoughTweets
-    from .workflow import check_folder
+    from .workflow import check_enough, check_folder, stats_table
 
     if args.out:
         check_folder(args.out, "--out")  # before anything is downloaded
@@ -194,7 +192,7 @@ def _add_dataclass_args(p: argparse.ArgumentParser, cls, skip: Sequence[str] = (
 
     from .config import field_help
 
-    helps = field_help(cls)
+    helps = {name: text.replace("%", "%%") for name, text in field_help(cls).items()}  # argparse formats help with %
     hints = typing.get_type_hints(cls)
     defaults = cls()
     for f in dataclasses.fields(cls):
@@ -251,13 +249,12 @@ def _train_config(args):
 
 
 def cmd_train(args) -> int:
-    from . import distributed
-    from .workflow import train
+    from .workflow import is_main, on_main, train
 
     # Under torchrun or accelerate launch the main process alone checks, downloads and
     # prints; the others get its dataset (or its refusal) and train beside it.
-    config, dataset = distributed.on_main(lambda: _train_inputs(args))
-    if not distributed.is_main():
+    config, dataset = on_main(lambda: _train_inputs(args))
+    if not is_main():
         result = train(config, dataset, resume=args.resume, overwrite=args.overwrite)
         return _exit_code(result)
     for line in dataset.warnings if dataset else ():
@@ -273,16 +270,14 @@ def cmd_train(args) -> int:
 
 def _train_inputs(args):
     """The run's config and dataset, every check made before any download or write."""
-    from .models import check_model
-    from .workflow import check_training, fetch, prepare
+    from .workflow import fetch, preflight, prepare
 
     if args.resume and (args.sources or args.sample):
         raise HuggingTweetsError("--resume trains on the run's saved tweets: drop the sources.")
     config = _train_config(args)
-    check_training(config, resume=args.resume, overwrite=args.overwrite)  # before any download or write
     progress = TqdmProgress()
     try:
-        check_model(config.model, progress)  # before any paid download; converts the offline model once
+        preflight(config, resume=args.resume, overwrite=args.overwrite, progress=progress)  # before any (paid) download or write
         dataset = None if args.resume else prepare(fetch(args.sources, _fetch_options(args), sample=args.sample, progress=progress))
     finally:
         progress.close()
@@ -304,7 +299,7 @@ def _print_result(result) -> None:
     if result.stopped:
         print(f"Stopped at step {m['global_step']}: add --resume (with --output {where}) to finish the run.", file=sys.stderr)
     if m.get("eval_tweets") == 0:
-        from .training import NO_HELD_OUT
+        from .workflow import NO_HELD_OUT
 
         print(f"warning: {NO_HELD_OUT}", file=sys.stderr)
     if "eval_loss" in m:
@@ -328,7 +323,7 @@ def _print_tweets(tweets) -> None:
 
 
 def cmd_generate(args) -> int:
-    from .generation import load_generator
+    from .workflow import load_generator
 
     sampling = _sampling_config(args, args.prompt)  # a bad setting is refused before the model loads
     generator = load_generator(args.folder)
@@ -346,9 +341,7 @@ def cmd_generate(args) -> int:
 def cmd_demo(args) -> int:
     from .config import SamplingConfig, demo_config
     from .folder import ModelFolder
-    from .generation import generate
-    from .models import check_model
-    from .workflow import fetch, prepare, train
+    from .workflow import fetch, generate, preflight, prepare, train
 
     config = demo_config(tiny=args.tiny, output_dir=args.output)
     folder = ModelFolder(config.output_dir)
@@ -362,7 +355,7 @@ def cmd_demo(args) -> int:
     print(f"2/3 Fine-tuning {what} on the CPU...", file=sys.stderr)
     progress = TqdmProgress()
     try:
-        check_model(config.model, progress)  # the offline model is converted once, with progress
+        preflight(config, overwrite=overwrite, progress=progress)  # the offline model is converted once, with progress
     finally:
         progress.close()
     bar = TqdmTraining()
@@ -387,7 +380,7 @@ def _size(path) -> str:
 
 
 def cmd_push(args) -> int:
-    from .share import push_to_hub
+    from .workflow import push_to_hub
 
     # The token comes from HF_TOKEN, a Colab secret or `hf auth login`: never a flag (shell history).
     result = push_to_hub(args.folder, args.repo_id, private=args.private, include_dataset=args.include_dataset)
@@ -398,7 +391,7 @@ def cmd_push(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .share import export_zip
+    from .workflow import export_zip
 
     path = export_zip(args.folder, args.zip, overwrite=args.overwrite, include_dataset=args.include_dataset)
     print(f"Wrote {path} ({_size(path)}): unzip it and load the folder inside with pipeline('text-generation', model=...)")

@@ -17,13 +17,9 @@ from __future__ import annotations
 import os
 from typing import Callable, TypeVar
 
-from .errors import HuggingTweetsError, first_line
+from .errors import Elsewhere, first_line
 
 T = TypeVar("T")
-
-
-class Elsewhere(HuggingTweetsError):
-    """The main process failed; this one stops without a word (the main one said why)."""
 
 
 def world_size() -> int:

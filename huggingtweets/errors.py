@@ -14,6 +14,10 @@ class HuggingTweetsError(Exception):
         super().__init__(" ".join(str(message).split()))  # always one line
 
 
+class Elsewhere(HuggingTweetsError):
+    """Under a launcher, the main process failed; this one stops without a word (the main one said why)."""
+
+
 class NotEnoughTweets(HuggingTweetsError):
     """Too little text kept after cleaning to fine-tune on."""
 

@@ -77,7 +77,7 @@ def _portable(err: BaseException) -> BaseException:
 def _worker(config, dataset, resume, overwrite, queue, stop_event) -> None:
     """One launched process: train; the main one reports back, the others stay silent."""
     from . import distributed
-    from .workflow import _tracking_error, run_training
+    from .tracking import _tracking_error, run_training
 
     main = distributed.is_main()
     try:

@@ -197,7 +197,7 @@ def push_to_hub(
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
     from huggingface_hub.utils import HFValidationError, validate_repo_id
 
-    from . import __version__
+    from .version import __version__
 
     files = ship_list(folder, include_dataset)  # local problems first: no token needed to find them
     try:

@@ -26,13 +26,18 @@ model into a failed run.
 
 from __future__ import annotations
 
+import configparser
+import importlib.util
 import json
 import logging
+import netrc
+import os
 import platform
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
+from urllib.parse import urlsplit
 
 from . import distributed
 from .config import SamplingConfig, TrainConfig
@@ -40,6 +45,7 @@ from .dataset import TweetDataset
 from .errors import HuggingTweetsError, first_line
 from .folder import DATASET, TRAIN_CONFIG, ModelFolder, slug
 from .quiet import no_library_bars
+from .training import StopSignal, TrainCallback, TrainResult, fine_tune
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +70,7 @@ def versions() -> dict:
     import torch
     import transformers
 
-    from . import __version__
+    from .version import __version__
 
     return {"huggingtweets": __version__, "torch": torch.__version__, "transformers": transformers.__version__, "python": platform.python_version()}
 
@@ -209,3 +215,71 @@ def _start(config: TrainConfig, name: str):
             f"Weights & Biases could not start a run ({type(err).__name__}: {first_line(err)}): "
             "run `wandb login` (or set WANDB_API_KEY), set WANDB_MODE=offline to track locally, or turn tracking off."
         ) from None
+
+
+def run_training(config: TrainConfig, dataset: Optional[TweetDataset], callbacks: Sequence[TrainCallback],
+                 stop: StopSignal, resume: bool, overwrite: bool) -> TrainResult:
+    """``fine_tune`` inside its W&B run: one run holds the data, the training and, after it, the
+    predictions and the model; without tracking ``track`` does nothing."""
+    with track(config, dataset, resume) as tracker:
+        result = fine_tune(config, dataset, callbacks, stop, resume, overwrite, finish_tracking=False)
+        tracker.log_result(result)
+    return result
+
+
+# --- before a run: can W&B log in? (no network, no wandb import) -----------------------------
+WANDB_HOST = "https://api.wandb.ai"
+WANDB_LOCAL_MODES = ("offline", "disabled", "dryrun")  # nothing to log in to
+WANDB_HOW = "run 'wandb login', set WANDB_API_KEY, or set WANDB_MODE=offline to log the run locally"
+
+
+def check_tracking(config: TrainConfig) -> None:
+    """``report_to="wandb"`` can start: wandb is installed and, unless it logs offline, a key is
+    where wandb looks (WANDB_API_KEY, the netrc file, its settings file). No network, no wandb
+    import: without this check wandb fails inside the trainer, after the model has loaded."""
+    if config.report_to != "wandb":
+        return
+    if importlib.util.find_spec("wandb") is None:
+        raise HuggingTweetsError("Tracking with W&B needs the wandb package: pip install wandb, or drop --report-to wandb.")
+    if os.environ.get("WANDB_MODE", "").strip().lower() in WANDB_LOCAL_MODES:
+        return
+    if os.environ.get("WANDB_API_KEY", "").strip() or os.environ.get("WANDB_IDENTITY_TOKEN_FILE", "").strip():
+        return
+    if not (_wandb_netrc_has_key() or _wandb_settings_has_key()):
+        raise HuggingTweetsError(f"W&B is not logged in on this machine: {WANDB_HOW} (or drop --report-to wandb).")
+
+
+def _wandb_netrc_has_key() -> bool:
+    """The netrc file wandb reads ($NETRC, ~/.netrc, ~/_netrc) has an entry for the W&B host."""
+    host = urlsplit(os.environ.get("WANDB_BASE_URL", "").strip() or WANDB_HOST).netloc
+    named = os.environ.get("NETRC", "").strip()
+    paths = [Path(named).expanduser()] if named else [Path("~/.netrc").expanduser(), Path("~/_netrc").expanduser()]
+    for path in paths:
+        try:
+            entry = netrc.netrc(str(path)).authenticators(host)
+        except (OSError, netrc.NetrcParseError, UnicodeDecodeError):
+            continue
+        if entry and entry[2]:
+            return True
+    return False
+
+
+def _wandb_settings_has_key() -> bool:
+    """wandb's own settings file ($WANDB_CONFIG_DIR/settings, ~/.config/wandb/settings) sets api_key."""
+    folder = os.environ.get("WANDB_CONFIG_DIR", "").strip() or "~/.config/wandb"
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(Path(folder).expanduser() / "settings", encoding="utf-8")
+        return bool(parser.get("default", "api_key", fallback="").strip())
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return False
+
+
+def _tracking_error(err: BaseException) -> Optional[HuggingTweetsError]:
+    """wandb's own failures (a key it rejects, no network) as one line that says how."""
+    if type(err).__module__.split(".")[0] != "wandb":
+        return None
+    reason, key = first_line(err)[:200], os.environ.get("WANDB_API_KEY", "").strip()
+    if key:  # wandb's messages should never hold the key; make sure
+        reason = reason.replace(key, "***")
+    return HuggingTweetsError(f"W&B could not start the run ({reason}): {WANDB_HOW}.")

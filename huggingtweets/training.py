@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-from . import distributed, tracking
+from . import distributed
 from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset, pack_blocks
 from .diskio import atomic_write_json, disk_full, no_space_message
@@ -308,8 +308,12 @@ def fine_tune(
     stop: Optional[StopSignal] = None,
     resume: bool = False,
     overwrite: bool = False,
+    finish_tracking: bool = True,
 ) -> TrainResult:
     """Train, evaluate on held-out tweets, and save a folder ``pipeline()`` can load.
+
+    With ``report_to="wandb"`` the Trainer logs to W&B; ``finish_tracking`` ends that run
+    here (False: the caller's run, ``tracking.run_training``, logs more and ends it).
 
     The folder policy (the same for the CLI and the notebook): a non-empty folder that
     is not a huggingtweets model folder is refused; a finished model or a run in
@@ -339,7 +343,7 @@ def fine_tune(
 
             before = distributed.on_main(claim)  # a refusal reaches every process
             try:
-                result = _fine_tune(folder, config, dataset, callbacks if main else (), stop, resume, overwrite)
+                result = _fine_tune(folder, config, dataset, callbacks if main else (), stop, resume, overwrite, finish_tracking)
                 finished = True
                 return result
             except BaseException:
@@ -354,7 +358,7 @@ def fine_tune(
             folder.path.rmdir()  # a failed first run leaves no empty folder behind
 
 
-def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> TrainResult:
+def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, finish_tracking) -> TrainResult:
     from transformers import PrinterCallback, Trainer, default_data_collator
 
     # 1. data: the run's tweets, split into training and held-out with this config's
@@ -442,7 +446,7 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite) -> T
     folder.drop_set_aside()
     if not stopped:
         folder.finish_run(config.keep_checkpoints)
-        if config.report_to == "wandb" and not tracking.owns_run():  # the workflow's run logs more, then ends
+        if config.report_to == "wandb" and finish_tracking:  # else the caller's run logs more, then ends
             _finish_wandb()
     result = TrainResult(folder.path, metrics, stopped, wandb_url)
     distributed.barrier()  # the others return once the model is in place

@@ -14,32 +14,37 @@ same background training with a stop signal, the same cached generator.
 
 from __future__ import annotations
 
-import configparser
-import importlib.util
-import netrc
-import os
 import signal
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
-from urllib.parse import urlsplit
 
 from . import launch
+from .cleaning import check_enough, stats_table
 from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset, build_dataset, load_sources
-from .distributed import device_count
-from .errors import HuggingTweetsError, first_line
+from .distributed import device_count, is_main, on_main
+from .errors import HuggingTweetsError
 from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
-from .generation import GeneratedTweet, Generator, load_generator
-from .sources import AuthorTweets, FetchOptions, Progress
-from .tracking import track
-from .training import StopSignal, TrainCallback, TrainResult, fine_tune, resolve_precision
+from .generation import GeneratedTweet, Generator, generate, load_generator
+from .models import check_model
+from .preview import render_preview
+from .share import TOKEN_NAME as HF_TOKEN_NAME
+from .share import export_zip, push_to_hub
+from .sources import AuthorTweets, FetchOptions, Progress, SourceKind, kinds
+from .tracking import _tracking_error, check_tracking, run_training
+from .training import NO_HELD_OUT, StopSignal, TrainCallback, TrainResult, resolve_precision
 from .training import _check_target
 
 __all__ = [
-    "fetch", "prepare", "folder_for", "check_folder", "check_training", "check_tracking", "resume_config",
-    "TrainingRun", "train", "run_training", "device_count", "Generators",
+    # data
+    "FetchOptions", "source_kinds", "fetch", "prepare", "check_enough", "stats_table",
+    # training
+    "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "resume_config",
+    "TrainingRun", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
+    # generation and sharing
+    "Generators", "load_generator", "generate", "export_zip", "push_to_hub", "render_preview", "HF_TOKEN_NAME",
 ]
 
 
@@ -54,12 +59,25 @@ def prepare(raw: Sequence[AuthorTweets], require_enough: bool = True) -> TweetDa
     return build_dataset(raw, require_enough=require_enough)
 
 
+def source_kinds() -> tuple[SourceKind, ...]:
+    """The kinds of source this tool reads, in the order it recognises them (for help texts)."""
+    return kinds()
+
+
 def folder_for(root: Union[str, Path], dataset: TweetDataset) -> Path:
     """The model folder named after the authors (``root/handle-handle``), always inside ``root``."""
     return folder_in(root, dataset.slug)
 
 
 # --- before anything is downloaded or written --------------------------------------------------
+def preflight(config: TrainConfig, resume: bool = False, overwrite: bool = False, progress: Optional[Progress] = None) -> None:
+    """Everything a run can be refused for, before a tweet is downloaded or the model loads:
+    ``check_training`` (settings, folder policy, precision, W&B login), then the model itself
+    (the offline one converted once, with ``progress``). The CLI and the app both call it."""
+    check_training(config, resume=resume, overwrite=overwrite)
+    check_model(config.model, progress)
+
+
 def check_training(config: TrainConfig, resume: bool = False, overwrite: bool = False) -> None:
     """What a run can be refused for before a tweet is downloaded or a file written: its
     settings, its folder (``fine_tune`` checks that again under the folder's lock), a
@@ -70,63 +88,6 @@ def check_training(config: TrainConfig, resume: bool = False, overwrite: bool = 
     _check_target(folder, resume, overwrite)
     resolve_precision(config.precision, config.model)
     check_tracking(config)
-
-
-WANDB_HOST = "https://api.wandb.ai"
-WANDB_LOCAL_MODES = ("offline", "disabled", "dryrun")  # nothing to log in to
-WANDB_HOW = "run 'wandb login', set WANDB_API_KEY, or set WANDB_MODE=offline to log the run locally"
-
-
-def check_tracking(config: TrainConfig) -> None:
-    """``report_to="wandb"`` can start: wandb is installed and, unless it logs offline, a key is
-    where wandb looks (WANDB_API_KEY, the netrc file, its settings file). No network, no wandb
-    import: without this check wandb fails inside the trainer, after the model has loaded."""
-    if config.report_to != "wandb":
-        return
-    if importlib.util.find_spec("wandb") is None:
-        raise HuggingTweetsError("Tracking with W&B needs the wandb package: pip install wandb, or drop --report-to wandb.")
-    if os.environ.get("WANDB_MODE", "").strip().lower() in WANDB_LOCAL_MODES:
-        return
-    if os.environ.get("WANDB_API_KEY", "").strip() or os.environ.get("WANDB_IDENTITY_TOKEN_FILE", "").strip():
-        return
-    if not (_wandb_netrc_has_key() or _wandb_settings_has_key()):
-        raise HuggingTweetsError(f"W&B is not logged in on this machine: {WANDB_HOW} (or drop --report-to wandb).")
-
-
-def _wandb_netrc_has_key() -> bool:
-    """The netrc file wandb reads ($NETRC, ~/.netrc, ~/_netrc) has an entry for the W&B host."""
-    host = urlsplit(os.environ.get("WANDB_BASE_URL", "").strip() or WANDB_HOST).netloc
-    named = os.environ.get("NETRC", "").strip()
-    paths = [Path(named).expanduser()] if named else [Path("~/.netrc").expanduser(), Path("~/_netrc").expanduser()]
-    for path in paths:
-        try:
-            entry = netrc.netrc(str(path)).authenticators(host)
-        except (OSError, netrc.NetrcParseError, UnicodeDecodeError):
-            continue
-        if entry and entry[2]:
-            return True
-    return False
-
-
-def _wandb_settings_has_key() -> bool:
-    """wandb's own settings file ($WANDB_CONFIG_DIR/settings, ~/.config/wandb/settings) sets api_key."""
-    folder = os.environ.get("WANDB_CONFIG_DIR", "").strip() or "~/.config/wandb"
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(Path(folder).expanduser() / "settings", encoding="utf-8")
-        return bool(parser.get("default", "api_key", fallback="").strip())
-    except (configparser.Error, OSError, UnicodeDecodeError):
-        return False
-
-
-def _tracking_error(err: BaseException) -> Optional[HuggingTweetsError]:
-    """wandb's own failures (a key it rejects, no network) as one line that says how."""
-    if type(err).__module__.split(".")[0] != "wandb":
-        return None
-    reason, key = first_line(err)[:200], os.environ.get("WANDB_API_KEY", "").strip()
-    if key:  # wandb's messages should never hold the key; make sure
-        reason = reason.replace(key, "***")
-    return HuggingTweetsError(f"W&B could not start the run ({reason}): {WANDB_HOW}.")
 
 
 # --- training ---------------------------------------------------------------------------------
@@ -221,16 +182,6 @@ class TrainingRun:
         if self._thread is not None:
             self._done.wait(timeout)
         return not self.running
-
-
-def run_training(config: TrainConfig, dataset: Optional[TweetDataset], callbacks: Sequence[TrainCallback],
-                 stop: StopSignal, resume: bool, overwrite: bool) -> TrainResult:
-    """``fine_tune`` inside its W&B run: one run holds the data, the training and, after it, the
-    predictions and the model (tracking.py); without tracking ``track`` does nothing."""
-    with track(config, dataset, resume) as tracker:
-        result = fine_tune(config, dataset, callbacks, stop, resume, overwrite)
-        tracker.log_result(result)
-    return result
 
 
 def train(

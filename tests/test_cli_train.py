@@ -111,7 +111,15 @@ def test_out_of_memory_is_one_line(monkeypatch, capsys):
     def boom(*args, **kwargs):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore details")
 
-    monkeypatch.setattr("huggingtweets.workflow.fine_tune", boom)
+    monkeypatch.setattr("huggingtweets.training.fine_tune", boom)
     assert main(["train", "--sample", "--model", "tiny", "--output", "unused-oom"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "out of memory" in err and "--batch-size" in err and "Traceback" not in err
+
+
+def test_every_command_prints_its_help():
+    """argparse formats help text with %: a setting's help holding "%" must not break --help."""
+    for command in ("data", "train", "generate", "demo", "push", "export"):
+        run = subprocess.run([sys.executable, "-m", "huggingtweets", command, "--help"], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and "Traceback" not in run.stderr and "usage:" in run.stdout, run.stderr[-500:]
+    assert "30% slower" in subprocess.run([sys.executable, "-m", "huggingtweets", "train", "--help"], capture_output=True, text=True, timeout=120).stdout

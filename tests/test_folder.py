@@ -166,7 +166,7 @@ def test_resume_with_only_output_matches_an_uninterrupted_run(tmp_path, capsys):
     assert main(["train", *common, "--output", str(tmp_path / "full")]) == 0
     cut = tmp_path / "cut"
     config = TrainConfig(output_dir=str(cut), epochs=2, save_steps=4, **FAST)
-    from huggingtweets import build_dataset, load_sources
+    from huggingtweets.dataset import build_dataset, load_sources
 
     with pytest.raises(KeyboardInterrupt):
         fine_tune(config, build_dataset(load_sources([], sample=True)), callbacks=[CrashAt(6)])

@@ -313,7 +313,7 @@ def test_unexpected_training_failure_is_one_line(app, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("CUDA out of memory.\nTried to allocate ...")
 
-    monkeypatch.setattr("huggingtweets.workflow.fine_tune", boom)
+    monkeypatch.setattr("huggingtweets.training.fine_tune", boom)
     app.data.button.click()
     app.train.button.click()
     assert app.wait(timeout=60)
