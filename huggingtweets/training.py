@@ -117,7 +117,7 @@ def resolve_precision(precision: str, model_name: str = "") -> str:
     """``auto``: bf16 where the GPU has it, fp16 on older GPUs; on a CPU, bf16 autocast
     where the CPU has native bf16 and the model is pretrained, else fp32.
 
-    On this project's CPU (AVX512-BF16) bf16 autocast trains SmolLM2-135M 1.7x faster
+    On this project's CPU (AVX512-BF16) bf16 autocast trains SmolLM2-135M 1.61x faster
     at the same held-out loss; the from-scratch ``tiny`` model is too small to gain
     (DESIGN.md, "Precision"). bf16 asked for on a CPU without native bf16 is refused.
     """

@@ -186,7 +186,7 @@ def write_text_file(tmp_path: Path, name: str, content, *, encoding: str = "utf-
     return path
 
 
-# --- every post: long posts, edits, deletions (FORMATS.md section 2, newer archives) ---------
+# --- every post: long posts, edits, deletions (newer archives) ---------------------------------
 
 LONG_SENTENCES = (
     "The lighthouse keeper counted gulls & wrote their names in a ledger nobody asked for.",

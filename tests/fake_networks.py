@@ -1,7 +1,7 @@
 """A local HTTP server answering like Bluesky's public AppView and a Mastodon server.
 
 Real sockets, real ``requests``: the sources run exactly as against the networks.
-Bodies have the shapes FORMATS.md records (sections 4 and 5); the accounts, posts
+Bodies have the shapes the networks serve (recorded from their public APIs); the accounts, posts
 and names are ours. Every request is logged (path + query) so tests count what a
 run asked for; ``script`` makes the next answers errors (429 with the network's
 reset header, 5xx, 4xx with the network's error body).

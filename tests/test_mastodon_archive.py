@@ -1,7 +1,7 @@
 """The Mastodon data export (``sources.mastodon_archive``): a zip, its folder or outbox.json.
 
 Every archive here is written by the test from invented posts of a fictional
-account, @wren@bread.example, in the shapes FORMATS.md section 5 describes.
+account, @wren@bread.example, in the shapes Mastodon exports.
 Followers-only posts and direct messages carry distinctive words (PRIVATE_WORDS):
 they must never reach the tweets, the counts or any file written.
 """

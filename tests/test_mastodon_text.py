@@ -1,6 +1,6 @@
 """A Mastodon status's HTML ``content`` -> training text (``mastodon_text.status_text``).
 
-Every input is HTML in the shape Mastodon serves (FORMATS.md section 5), written for
+Every input is HTML in the shape Mastodon serves, written for
 these tests; the expected text follows the ``Tweet.text`` convention: plain text with
 &, < and > escaped once (``escape_plain``), so cleaning unescapes it once.
 """

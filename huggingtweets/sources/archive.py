@@ -2,7 +2,7 @@
 
 Accepts the zip itself (members are read straight out of it, never extracted),
 the folder it unzips to, or a ``tweets.js`` / ``tweet.js`` file. Four layouts
-exist in the wild (see FORMATS.md section 2):
+exist in the wild:
 
     2022 on       data/tweets.js + data/tweets-part1.js ...   items {"tweet": {...}}
     2019-2022     data/tweet.js  + data/tweet-part1.js ...    items {"tweet": {...}}

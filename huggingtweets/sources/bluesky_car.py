@@ -1,7 +1,7 @@
 """The Bluesky data export (Settings → Export my data) as a post source.
 
 The export is the account's whole repository, the same bytes
-``com.atproto.sync.getRepo`` returns: a CAR v1 file (FORMATS.md section 4). It
+``com.atproto.sync.getRepo`` returns: a CAR v1 file. It
 is recognised by its content, whatever its name: a varint-length-prefixed
 DAG-CBOR header ``{"version": 1, "roots": [CID]}``.
 

@@ -3,7 +3,7 @@
 Accepts the archive zip (members read straight out of it, never extracted), the
 folder it unzips to, or its ``outbox.json`` alone. Only ``outbox.json`` and
 ``actor.json`` are ever opened, each through a size cap from ``limits``; never
-the media, likes or bookmarks. Shapes (FORMATS.md section 5)::
+the media, likes or bookmarks. Shapes::
 
     outbox.json  {"type": "OrderedCollection", "orderedItems": [activity, ...]}
     activity     {"type": "Create", "actor", "published", "to", "cc", "object": Note}

@@ -1,6 +1,6 @@
 """A Mastodon status's ``content`` (HTML) as training text, for the API and the export alike.
 
-Mastodon serves a post as HTML (FORMATS.md section 5)::
+Mastodon serves a post as HTML::
 
     <p>Bread &amp; jam <a href="https://mastodon.example/tags/baking" class="mention hashtag"
     rel="tag">#<span>baking</span></a></p><p>see <a href="https://example.com/long/path"><span
