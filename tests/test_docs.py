@@ -1,0 +1,59 @@
+"""The figures README quotes from benchmarks/results/ are the ones in the files.
+
+Each row: a result file, how to read one figure from it, how README writes it, and
+the words around it in README. A benchmark re-run that changes a figure fails here
+until README says the new one (or the row is updated with the file).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def mib(n: float) -> str:
+    return f"{n / 2**20:,.0f}"
+
+
+FIGURES = [
+    # (file, reader, format, README text with {} where the figure goes)
+    ("bench_quality.json", lambda d: d["rows"][1]["bits_per_char"], "{:.3f}", "reaches {}\nbits per character held out"),
+    ("bench_quality.json", lambda d: d["rows"][0]["bits_per_char"], "{:.3f}", "(tiny: {})"),
+    ("bench_generate-sampling.json", lambda d: d["ours"]["median_s"], "{:.1f}", "in {} s with `generate`"),
+    ("bench_generate-sampling.json", lambda d: d["pipeline"]["median_s"], "{:.1f}", "{} s with\nthe card's `pipeline()` snippet"),
+    ("bench_data.json", lambda d: d["rows"][1]["median_ms"], "{:.0f}", "10,000 tweets {} ms"),
+    ("bench_data.json", lambda d: d["rows"][0]["median_ms"], "{:.0f}", "(baseline {} ms)"),
+    ("bench_generate.json", lambda d: float(d["rows"][0]["query_ms"].split("/")[0]), "{:.0f}", "a nearest-tweet lookup {} ms"),
+    ("bench_generate.json", lambda d: float(d["rows"][1]["query_ms"].split("/")[0]) / 1000, "{:.1f}", "brute-force difflib: {} s"),
+    ("bench_precision.json", lambda d: d["rows"][2]["tokens_per_s"], "{}", "({} a step for\nSmolLM2-135M"),
+    ("bench_train-distilgpt2.json", lambda d: d["baseline"]["tokens_per_s"], "{:.0f}", "baseline {} tok/s"),
+    ("bench_train-distilgpt2.json", lambda d: d["baseline"]["wall_s"], "{:.1f}", "tok/s, {} s; ours"),
+    ("bench_train-distilgpt2.json", lambda d: d["ours"]["tokens_per_s"], "{:.0f}", "ours {}\ntok/s"),
+    ("bench_train-distilgpt2.json", lambda d: d["ours"]["wall_s"], "{:.1f}", "tok/s, {} s: **"),
+    ("bench_train-distilgpt2.json", lambda d: d["speedup"], "{:.2f}", "**{}x** wall"),
+    ("bench_train-distilgpt2.json", lambda d: d["throughput_ratio"], "{:.2f}", "{}x tokens/s, the same held-out"),
+]
+
+
+def readme_text() -> str:
+    # line breaks in README prose are free: compare with runs of whitespace folded, keeping "\n" marks as spaces
+    return " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+
+
+@pytest.mark.parametrize("name, read, fmt, words", FIGURES, ids=[f"{f[0]}: {f[3][:30]}" for f in FIGURES])
+def test_readme_quotes_the_result_file(name, read, fmt, words):
+    data = json.loads((RESULTS / name).read_text())
+    figure = fmt.format(read(data))
+    expected = " ".join(words.format(figure).split())
+    assert expected in readme_text(), f"README should say {expected!r} (from benchmarks/results/{name})"
+
+
+def test_every_result_file_quoted_exists_and_readme_names_no_missing_file():
+    for name in re.findall(r"benchmarks/results/([\w.-]+\.json)", (ROOT / "README.md").read_text(encoding="utf-8")):
+        assert (RESULTS / name).is_file(), name
