@@ -109,13 +109,13 @@ def cmd_data(args) -> int:
     if args.out:
         check_folder(args.out, "--out")  # before anything is downloaded
     dataset = _load_dataset(args, require_enough=False)
-    problems: list[str] = []
+    problems: list[str] = list(dataset.warnings)
     try:
-        problems = check_enough(dataset.stats)
+        problems += check_enough(dataset.stats)
     except NotEnoughTweets as err:
         if args.out:
             raise
-        problems = [str(err)]
+        problems.append(str(err))
     if args.out:
         path = dataset.save(args.out)
     for line in problems:

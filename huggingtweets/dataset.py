@@ -210,7 +210,8 @@ def build_dataset(
     cleaned: list[CleanedAuthor] = [clean_author(r, keep_newlines) for r in raw]
     if not cleaned:
         raise HuggingTweetsError("No authors given: name at least one source.")
-    warnings = check_enough([c.stats for c in cleaned]) if require_enough else []
+    warnings = [note for r in raw for note in r.notes]  # what a reader guessed (a handle from a file name)
+    warnings += check_enough([c.stats for c in cleaned]) if require_enough else []
     authors = [AuthorData(c.author, c.stats, list(c.tweets), []) for c in cleaned]
     return TweetDataset(authors, seed, 0.0, warnings, raw).split(validation_fraction, seed)
 

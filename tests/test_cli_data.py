@@ -136,3 +136,21 @@ def test_network_error_is_one_line_and_keeps_the_token_secret(tmp_path, monkeypa
     lines = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1 and "connection" in lines[0].lower()
     assert "tok-SECRET-123" not in out + err
+
+
+def test_author_names_an_archive_without_account_js_and_the_guess_is_said(tmp_path, capsys):
+    """An X archive without account.js takes its handle from the file name: said, and --author overrides it."""
+    from archive_fixtures import archive_members, make_tweets
+
+    members = {k: v for k, v in archive_members("2022", make_tweets(150)).items() if not k.endswith("account.js")}
+    path = tmp_path / "twitter-archive-smithjd.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    assert main(["data", str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["authors"][0]["handle"] == "twitter-archive-smithjd"
+    assert "is taken from the file name 'twitter-archive-smithjd.zip'" in err and "--author" in err
+    assert main(["data", str(path), "--json", "--author", "@smithjd"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["authors"][0]["handle"] == "smithjd" and "taken from" not in err

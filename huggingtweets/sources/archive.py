@@ -33,7 +33,7 @@ from typing import Callable, Optional
 from ..errors import HuggingTweetsError, InputTooLarge
 from . import limits
 from .archive_posts import ArchivePosts, deleted_ids, notes_from_items
-from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, apply_options
+from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, apply_options, named_by_file
 from .x_names import x_avatar_ok, x_profile_url
 
 # tweets.js / tweet.js and their parts, anywhere in the archive; the shallowest wins.
@@ -131,9 +131,13 @@ class ArchiveSource:
                 what = f"all {posts.skipped} of its posts are over {limits.MAX_POST_CHARS:,} characters"
                 what += ", more than X allows"
             raise HuggingTweetsError(f"No tweets in {store.label}: {what}. Check it is the right account's archive.")
-        author = _author(store, kind, folder) or Author(handle=_handle_from_path(self.path))
-        author.source = "archive"
-        return AuthorTweets(author=author, tweets=apply_options(tweets, self.options))
+        found = _author(store, kind, folder)
+        notes: list = []
+        if found is None or self.options.author:  # no account.js, or the person named the author
+            found, notes = named_by_file(found or Author(handle=_handle_from_path(self.path)), self.options,
+                                         f"the file name {self.path.name!r} (the archive has no account.js)")
+        found.source = "archive"
+        return AuthorTweets(author=found, tweets=apply_options(tweets, self.options), notes=notes)
 
 
 # --- where the files are: a zip, a folder or a lone .js ------------------------------------

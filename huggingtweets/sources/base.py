@@ -35,6 +35,19 @@ class Author:
 class AuthorTweets:
     author: Author
     tweets: list[Tweet] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the reader guessed, for the person to check
+
+
+def named_by_file(author: Author, options: "FetchOptions", where: str) -> tuple[Author, list[str]]:
+    """``--author`` names a file's author; without it, say that the handle is a guess from ``where``."""
+    given = (options.author or "").strip().lstrip("@")
+    if given:
+        if author.name == author.handle:  # a name that was only the guessed handle follows it
+            author.name = given
+        author.handle = given
+        return author, []
+    return author, [f"@{author.handle} is taken from {where}: name the author with --author (the app: "
+                    "'Author handle') if that is not their handle."]
 
 
 # progress(done, total_or_None, message): called by sources as work advances.

@@ -29,7 +29,7 @@ from typing import Iterator, Optional
 
 from ..errors import HuggingTweetsError, first_line
 from . import bluesky_text, limits
-from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, apply_options
+from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, apply_options, named_by_file
 
 POST = "app.bsky.feed.post"
 REPOST = "app.bsky.feed.repost"
@@ -114,7 +114,8 @@ class BlueskyCarSource:
         if progress:
             progress(0, None, f"Read {limits.size_words(len(data))} from {self.name}")
         did, tree = self._commit(*self._decode(data))
-        handle = (self.options.author or "").strip().lstrip("@") or did
+        named, notes = named_by_file(Author(handle=did), self.options, "the export's DID (the file holds no handle)")
+        handle = named.handle
         tweets, skipped, profile = [], 0, {}
         for key, record in self._records(tree):
             if key == PROFILE_KEY:
@@ -138,7 +139,7 @@ class BlueskyCarSource:
         name = profile.get("displayName") if isinstance(profile, dict) else None
         name = limits.scrub(name).strip()[:200] if isinstance(name, str) else ""
         author = Author(handle=handle, name=name, source=SOURCE)
-        return AuthorTweets(author=author, tweets=apply_options(tweets, self.options))
+        return AuthorTweets(author=author, tweets=apply_options(tweets, self.options), notes=notes)
 
     # --- the file ---------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from typing import Optional
 
 from ..errors import HuggingTweetsError
 from . import limits
-from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, is_retweet_text
+from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, is_retweet_text, named_by_file
 
 # The CSV column that holds the tweet, in order of preference (compared case-insensitively).
 TEXT_COLUMNS = ("text", "full_text", "content")
@@ -69,8 +69,9 @@ class TextFileSource:
             progress(len(tweets), len(tweets), f"Read {len(tweets)} tweets from {self.path.name}")
         if self.options.exclude_retweets:  # dropped before counting, as the archive does
             tweets = [t for t in tweets if not is_retweet_text(t.text)]
-        handle = (self.options.author or "").strip().lstrip("@") or self.path.stem
-        return AuthorTweets(author=Author(handle=handle, source="file"), tweets=tweets)
+        author, notes = named_by_file(Author(handle=self.path.stem, source="file"), self.options,
+                                      f"the file name {self.path.name!r}")
+        return AuthorTweets(author=author, tweets=tweets, notes=notes)
 
 
 TOO_BIG = "keep the tweets you want to train on in a smaller file (a million tweets is about 150 MB)."
