@@ -39,13 +39,13 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence
 from urllib.parse import urlsplit
 
-from . import distributed
+from . import distributed, training
 from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset
 from .errors import HuggingTweetsError, first_line
 from .folder import DATASET, TRAIN_CONFIG, ModelFolder, slug
 from .quiet import no_library_bars
-from .training import StopSignal, TrainCallback, TrainResult, fine_tune
+from .training import StopSignal, TrainCallback, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,8 @@ def run_training(config: TrainConfig, dataset: Optional[TweetDataset], callbacks
     """``fine_tune`` inside its W&B run: one run holds the data, the training and, after it, the
     predictions and the model; without tracking ``track`` does nothing."""
     with track(config, dataset, resume) as tracker:
-        result = fine_tune(config, dataset, callbacks, stop, resume, overwrite, finish_tracking=False)
+        # looked up at call time: one name for the training, whoever wraps or replaces it
+        result = training.fine_tune(config, dataset, callbacks, stop, resume, overwrite, finish_tracking=False)
         tracker.log_result(result)
     return result
 
