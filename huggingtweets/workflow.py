@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
 
 from . import launch
-from .cleaning import check_enough, stats_table
+from .cleaning import TABLE_ROWS, AuthorStats, check_enough, stats_table
 from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset, build_dataset, load_sources
 from .distributed import device_count, is_main, on_main
@@ -29,20 +29,23 @@ from .errors import HuggingTweetsError
 from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
 from .generation import GeneratedTweet, Generator, generate, load_generator
 from .models import check_model
+from .pretrained import AUTO_MODEL, GPU_DEFAULT, SMOLLM2, default_model, has_gpu
 from .preview import render_preview
 from .share import TOKEN_NAME as HF_TOKEN_NAME
 from .share import export_zip, push_to_hub
-from .sources import AuthorTweets, FetchOptions, Progress, SourceKind, kinds
+from .sources import Author, AuthorTweets, FetchOptions, NoToken, Progress, SourceKind, avatar_url, kinds, token_for
 from .tracking import _tracking_error, check_tracking, run_training
 from .training import NO_HELD_OUT, StopSignal, TrainCallback, TrainResult, resolve_precision
 from .training import _check_target
 
 __all__ = [
     # data
-    "FetchOptions", "source_kinds", "fetch", "prepare", "check_enough", "stats_table",
+    "FetchOptions", "source_kinds", "token_for", "NoToken", "avatar_url", "fetch", "prepare", "check_enough",
+    "stats_table", "TABLE_ROWS", "AuthorStats", "folder_authors",
     # training
-    "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "resume_config",
-    "TrainingRun", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
+    "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "check_model", "resume_config",
+    "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
+    "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu",
     # generation and sharing
     "Generators", "load_generator", "generate", "export_zip", "push_to_hub", "render_preview", "HF_TOKEN_NAME",
 ]
@@ -62,6 +65,12 @@ def prepare(raw: Sequence[AuthorTweets], require_enough: bool = True) -> TweetDa
 def source_kinds() -> tuple[SourceKind, ...]:
     """The kinds of source this tool reads, in the order it recognises them (for help texts)."""
     return kinds()
+
+
+def folder_authors(folder: Union[str, Path]) -> list[Author]:
+    """The authors a model folder was trained on (its dataset copy); ``HuggingTweetsError``
+    when the folder holds none."""
+    return [a.author for a in TweetDataset.load(folder).authors]
 
 
 def folder_for(root: Union[str, Path], dataset: TweetDataset) -> Path:

@@ -8,7 +8,11 @@ reach the page) and check the archive's long post was trained on in full; click 
 predictions", wait for the tweet cards, open a nearest training tweet, copy a tweet; in
 step 4 draw the preview image, download the zip through its link (the browser's own
 download), and push to a local fake Hub (``fake_hub.py``, whose URL and fake token
-reach the kernel through its environment). Screenshots go to ``test-artifacts/``.
+reach the kernel through its environment). Then switch authors (the sample instead of
+the archive): steps 2 to 4 must forget the archive's folder, plot, tweets and preview;
+train the sample for a few steps, Stop, Resume, and check that the plot holds every
+logged loss. Last, at 600 px wide, no message may be cut off. Screenshots go to
+``test-artifacts/``.
 
 Needs the system Chromium at /usr/bin/chromium (Debian: ``apt-get install chromium``);
 Playwright's own browser download is not used.
@@ -257,6 +261,26 @@ def shoot_dark(page, name: str, number: int = 0) -> None:
         page.emulate_media(color_scheme="light")
 
 
+SWITCH_STEPS, SWITCH_LOGGING = 30, 2  # the stop-and-resume run: short, with a loss logged every other step
+
+# Text cut off at the right edge: a single-line label (ipywidgets' Label never wraps) or a
+# message box whose content is wider than the box.
+CUT_OFF_JS = """() => [...document.querySelectorAll('.widget-label, .ht-msg, .widget-html-content, .ht-note')]
+  .filter(e => e.offsetParent !== null && e.innerText.trim() && e.scrollWidth > e.clientWidth + 1)
+  .map(e => `${e.className}: ${e.innerText.trim().slice(0, 80)} (${e.scrollWidth} > ${e.clientWidth})`)"""
+
+
+def logged_steps(max_steps: int, every: int) -> list[int]:
+    """The steps the Trainer logs a training loss at (``logging_first_step``, then every ``every``)."""
+    return sorted({1} | set(range(every, max_steps + 1, every)))
+
+
+def train_points(step2) -> int:
+    """How many points the training-loss polyline of step 2's plot has."""
+    line = step2.locator("svg.ht-loss polyline.ht-loss-train")
+    return len(line.get_attribute("points").split()) if line.count() else 0
+
+
 def test_four_steps_in_a_browser(voila, tmp_path):
     import json
 
@@ -396,6 +420,60 @@ def test_four_steps_in_a_browser(voila, tmp_path):
             assert "preview.png" in commit.files and "dataset.json" not in commit.files
             no_error_shown(page, "step 4")
             shoot(page, 4, "step4-share.png")
+
+            # Other authors: the sample instead of the archive. Steps 2 to 4 forget the archive's
+            # folder, plot, tweets and preview (the sample's folder holds nothing yet).
+            page.get_by_role("button", name="Forget uploads").click()
+            page.get_by_label("Use the sample archive (a fictional account)").check()
+            page.get_by_role("button", name="Download tweets").click()
+            page.locator("table.ht-data", has_text="@wren_lighthouse").first.wait_for(timeout=DATA_S * 1000)
+            folder_box = step2.get_by_label("Model folder", exact=True)
+            page.wait_for_function("e => e.value.endsWith('/wren_lighthouse')", arg=folder_box.element_handle(), timeout=30_000)
+            page.locator(".ht-tweet").first.wait_for(state="detached", timeout=30_000)  # the updates arrive in turn
+            step4.get_by_text("Write tweets in step 3 to choose some here.").wait_for(timeout=30_000)
+            for number in (2, 3, 4):
+                shown = step_box(page, number).inner_text()
+                assert "inventedbird" not in shown and "Invented Bird" not in shown, f"step {number} still shows the archive's author:\n{shown}"
+            assert step2.locator("svg.ht-loss").count() == 0, "step 2 still shows the old run's loss plot"
+            assert "Held-out loss" not in step2.inner_text()
+            assert not step4.locator("img").first.is_visible(), "step 4 still shows the old preview image"
+            no_error_shown(page, "after switching authors")
+
+            # Stop, then Resume: the plot holds every logged step, and the status line says the latest loss.
+            step2.locator("span", has_text=re.compile(r"^Advanced$")).click()  # the accordion's header
+            for label, value in (("Max steps (-1: all)", SWITCH_STEPS), ("Logging steps", SWITCH_LOGGING)):
+                box = step2.get_by_label(label, exact=True)
+                box.fill(str(value))
+                box.press("Tab")  # number boxes send their value when left
+            train.click()
+            step2.get_by_text(re.compile(rf"step [1-9]\d*/{SWITCH_STEPS} · epoch")).wait_for(timeout=120_000)
+            step2.get_by_role("button", name="Stop").click()
+            step2.get_by_text(re.compile("Stopped: a checkpoint is saved")).wait_for(timeout=TRAIN_S * 1000)
+            status = step2.get_by_text(re.compile(rf"step \d+/{SWITCH_STEPS} · epoch")).inner_text()
+            stopped_at = int(re.search(r"step (\d+)/", status).group(1))
+            assert 0 < stopped_at < SWITCH_STEPS, f"the run was not stopped before its end: {status!r}"
+            logged = [s for s in logged_steps(SWITCH_STEPS, SWITCH_LOGGING) if s <= stopped_at]
+            assert train_points(step2) == len(logged), f"stopped at {stopped_at}: the plot lacks logged losses"
+            of_step = re.search(r"loss [\d.]+(?: \(step (\d+)\))?", status)
+            assert of_step and int(of_step.group(1) or stopped_at) == logged[-1], f"the status line's loss is not the latest logged: {status!r}"
+            assert step2.get_by_label("Resume the unfinished run").is_checked()
+            shoot(page, 2, "step2-stopped.png")
+            train.click()  # resume
+            step2.get_by_text(re.compile(rf"step {SWITCH_STEPS}/{SWITCH_STEPS} · epoch")).wait_for(timeout=TRAIN_S * 1000)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.ht-summary')].some(e => e.innerText.includes('Model folder') && !e.innerText.includes('Stopped'))",
+                timeout=TRAIN_S * 1000, polling=500)
+            assert train_points(step2) == len(logged_steps(SWITCH_STEPS, SWITCH_LOGGING)), "after Resume the plot lacks steps logged before the Stop"
+            no_error_shown(page, "after resuming")
+            shoot(page, 2, "step2-resumed.png")
+
+            # A narrow window (600 px): messages wrap, none is cut off.
+            page.set_viewport_size({"width": 600, "height": VIEWPORT["height"]})
+            try:
+                cut = page.evaluate(CUT_OFF_JS)
+                assert cut == [], "cut off at 600 px:\n" + "\n".join(cut)
+            finally:
+                page.set_viewport_size(VIEWPORT)
         except Exception:
             try:
                 page.screenshot(path=str(ARTIFACTS / "failure.png"))

@@ -60,7 +60,7 @@ def test_the_x_token_box_is_emptied_before_the_download_asks_anything(tmp_path, 
         seen["box"], seen["token"] = app.data._token.value, options.bearer_token
         raise HuggingTweetsError(f"X rejected the bearer token {token}: check it")
 
-    monkeypatch.setattr(data_step, "load_sources", load_sources)
+    monkeypatch.setattr(data_step, "fetch", load_sources)
     app.data._sample.value = False
     app.data._handles[0].value = "@wren"
     app.data._token.value = f"  {token} "

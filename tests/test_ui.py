@@ -19,7 +19,8 @@ from huggingtweets.generation import GeneratedTweet  # noqa: E402
 from huggingtweets.folder import ModelFolder  # noqa: E402
 from huggingtweets.ui import App, plot, render  # noqa: E402
 from huggingtweets.ui.app import gpu_note, where_running  # noqa: E402
-from huggingtweets.ui.avatars import archive_avatar  # noqa: E402
+from huggingtweets.sources.archive import ArchiveSource  # noqa: E402
+from huggingtweets.ui.avatars import to_data_uri  # noqa: E402
 
 FAST = dict(max_steps=6, block_size=32, batch_size=8, logging_steps=2, save_steps=4)
 SAMPLE_ROWS = {"Tweets downloaded": 377, "Retweets": 20, "Short tweets": 15, "Tweets kept": 342}
@@ -199,7 +200,7 @@ def test_bearer_token_is_passed_but_never_shown(app, monkeypatch):
         progress(100, None, "page 1")
         raise HuggingTweetsError(f"X rejected the bearer token {options.bearer_token}: check it.")
 
-    monkeypatch.setattr("huggingtweets.ui.data_step.load_sources", fake_load_sources)
+    monkeypatch.setattr("huggingtweets.ui.data_step.fetch", fake_load_sources)
     app.data._sample.value = False
     app.data._handles[0].value = "@jack"
     app.data._token.value = token
@@ -512,7 +513,9 @@ def test_colab_uses_its_own_upload_and_drive(monkeypatch, tmp_path):
     assert table_numbers(app.data._table.value)["Tweets downloaded"] == [300]
     # the Train button says what a disconnect keeps and how to resume
     note = html.unescape(app.train._keep_note.value)
-    assert "If Colab disconnects" in note and "every 100 steps" in note and "Resume the unfinished run" in note
+    every = app.train._fields["save_steps"].value
+    assert "If Colab disconnects" in note and f"every {every} steps" in note and "Resume the unfinished run" in note
+    assert "mount Google Drive in step 1" in note
     assert "/content/drive/MyDrive/my_notes" in note
 
 
@@ -532,14 +535,15 @@ def test_colab_upload_and_drive_failures_say_what_to_do(monkeypatch, tmp_path):
 
 
 # --- errors clear once what they waited for succeeds ---------------------------------------
-def test_errors_clear_when_the_step_before_succeeds(app):
+def test_errors_clear_when_the_step_before_succeeds(app, monkeypatch):
     app.train.button.click()
     app.generate.button.click()
     assert "step 1 first" in app.train._message.value and "step 2 first" in app.generate._message.value
     app.data.button.click()  # step 1 succeeds: step 2's "download first" goes
     assert app.train._message.value == "" and app.train.button.button_style == "primary"
     assert "ht-error" in app.generate._message.value  # still true: no model yet
-    app.session.trained += 1  # what a finished training run does
+    monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False))
+    app.session.trained += 1  # what a finished training run does: a model in the folder
     assert app.generate._message.value == "" and app.generate.button.button_style == "primary"
 
 
@@ -568,28 +572,32 @@ def archive_with_avatar(tmp_path, form="zip"):
     return write_archive(tmp_path, tweets=tweets, extra=media, form=form)
 
 
-def test_archive_avatar_reads_only_the_avatar_file(tmp_path, monkeypatch):
-    from archive_fixtures import AVATAR
+def archive_avatar(path) -> str:
+    """The picture the app shows for an archive: what the archive source read, drawn small."""
+    return to_data_uri(ArchiveSource(path).fetch().picture)
 
+
+def test_archive_avatar_reads_only_the_avatar_file(tmp_path, monkeypatch):
     archive = archive_with_avatar(tmp_path)
     opened = []
     real_open = zipfile.ZipFile.open
     monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(getattr(name, "filename", name)) or real_open(self, name, *a, **k))
-    uri = archive_avatar(archive, AVATAR)
+    uri = archive_avatar(archive)
     assert uri.startswith("data:image/jpeg;base64,") and len(uri) < 8000  # shrunk to a small picture
-    assert opened == ["data/profile_media/1-invented.jpg"]
+    media = [name for name in opened if "media/" in name]
+    assert media == ["data/profile_media/1-invented.jpg"]  # never the header picture or a tweet's media
     folder = archive_with_avatar(tmp_path / "f", form="folder")
-    assert archive_avatar(folder, AVATAR).startswith("data:image/jpeg;base64,")
-    assert archive_avatar(folder / "data" / "tweets.js", AVATAR).startswith("data:image/jpeg;base64,")
-    assert archive_avatar(folder, "") == "" and archive_avatar(folder, "https://pbs.twimg.com/profile_images/1/other.jpg") == ""
+    assert archive_avatar(folder).startswith("data:image/jpeg;base64,")
+    assert archive_avatar(folder / "data" / "tweets.js").startswith("data:image/jpeg;base64,")
 
 
 def test_archive_avatar_ignores_what_is_not_a_picture(tmp_path):
-    from archive_fixtures import AVATAR, write_archive
+    from archive_fixtures import write_archive
 
     fake = write_archive(tmp_path, extra={"data/profile_media/1-invented.jpg": b"<svg onload=alert(1)>"})
-    assert archive_avatar(fake, AVATAR) == ""
-    assert archive_avatar(tmp_path / "missing.zip", AVATAR) == ""
+    assert ArchiveSource(fake).fetch().picture == b"<svg onload=alert(1)>"  # read as bytes, never rendered as is
+    assert archive_avatar(fake) == ""
+    assert to_data_uri(b"") == ""
 
 
 def test_avatars_reach_the_table_and_the_cards(app, tmp_path, monkeypatch):

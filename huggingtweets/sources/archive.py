@@ -14,8 +14,11 @@ the first ``=`` is JavaScript, the rest is JSON.
 
 Beside the tweets files, note-tweet.js (the whole text of long posts) and
 deleted-tweets.js are read; ``archive_posts`` decides what counts as a post.
-Only the files named here are ever opened (never the media), each through a
-size cap from ``limits``, counted as it is read.
+Only the files named here are ever opened, each through a size cap from
+``limits``, counted as it is read; of the media, only the avatar that
+profile.js names (``data/profile_media/<account id>-<file name>``), read while
+the archive is open, so the app can show it offline (never the header picture
+or a tweet's media).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import zipfile
 import zlib
 from pathlib import Path
 from typing import Callable, Optional
+from urllib.parse import urlsplit
 
 from ..errors import HuggingTweetsError, InputTooLarge
 from . import limits
@@ -47,6 +51,7 @@ GRAILBIRD_CSV = re.compile(r"^(?P<dir>(?:.*/)?)tweets\.csv$")
 X_DOWNLOAD_NAME = re.compile(r"^twitter-\d{4}-\d{2}-\d{2}-[0-9a-f]+$", re.IGNORECASE)
 NOT_AN_ARCHIVE_HINT = "is this an X archive? Give the .zip from X's 'Download an archive of your data' or its folder."
 TOO_BIG_TWEETS = "X writes tweets in parts of about 100 MB, so this is not a file from X: download the archive again."
+MAX_AVATAR_BYTES = 4 * limits.MiB  # X serves avatars of a few hundred kilobytes at most
 TOO_BIG_METADATA = "X writes this file in a few kilobytes, so it is not one from X: download the archive again."
 # What zipfile (and the decompressors under it) raise on a damaged or hostile zip.
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, ValueError, struct.error, IndexError,
@@ -137,7 +142,8 @@ class ArchiveSource:
             found, notes = named_by_file(found or Author(handle=_handle_from_path(self.path)), self.options,
                                          f"the file name {self.path.name!r} (the archive has no account.js)")
         found.source = "archive"
-        return AuthorTweets(author=found, tweets=apply_options(tweets, self.options), notes=notes)
+        picture = _avatar(store, folder, found.avatar_url)
+        return AuthorTweets(author=found, tweets=apply_options(tweets, self.options), notes=notes, picture=picture)
 
 
 # --- where the files are: a zip, a folder or a lone .js ------------------------------------
@@ -206,6 +212,7 @@ def _folder_store(root: Path) -> _Store:
     for d in list(dirs):
         dirs.append(d + "data/")
         dirs.append(d + "data/js/")  # Grailbird's user_details.js
+        dirs.append(d + "data/profile_media/")  # the avatar (and the header picture, never read)
     for d in dict.fromkeys(dirs):
         try:
             names += [d + e.name for e in os.scandir(root / d) if e.is_file()]
@@ -229,6 +236,10 @@ def _js_file_store(path: Path) -> _Store:
     except OSError as e:
         raise HuggingTweetsError(f"Cannot read folder {path.parent}: {e.strerror}.") from None
     siblings = [n for n in siblings if not TWEETS_JS.match(n) or TWEETS_JS.match(n).group("stem") == stem]
+    try:
+        siblings += [f"profile_media/{e.name}" for e in os.scandir(path.parent / "profile_media") if e.is_file()]
+    except OSError:
+        pass  # no avatar beside it: initials are shown
     return _Store(path.name, siblings, read, lambda n: n)
 
 
@@ -347,6 +358,23 @@ def _author(store: _Store, kind: str, folder: str) -> Optional[Author]:
         name=_plain(account.get("accountDisplayName")),
         avatar_url=_plain(profile.get("avatarMediaUrl"), limit=2000),
     )
+
+
+def _avatar(store: _Store, folder: str, avatar_url: str) -> bytes:
+    """The archive's copy of the avatar profile.js names, or b"": a picture is a nicety, so a
+    missing, damaged or oversized one just means initials are shown."""
+    picture = os.path.basename(urlsplit(avatar_url or "").path)
+    if not picture or picture.startswith("."):
+        return b""
+    for name in store.names:
+        parent, _, base = name.rpartition("/")
+        in_media = name.startswith(folder) and parent.rsplit("/", 1)[-1] == "profile_media"
+        if in_media and (base == picture or base.endswith("-" + picture)):
+            try:
+                return store.read(name, MAX_AVATAR_BYTES, "not an avatar")
+            except HuggingTweetsError:
+                return b""
+    return b""
 
 
 def _plain(value, limit: int = 200) -> str:

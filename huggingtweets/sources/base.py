@@ -36,6 +36,7 @@ class AuthorTweets:
     author: Author
     tweets: list[Tweet] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the reader guessed, for the person to check
+    picture: bytes = b""  # the avatar as the source holds it offline (an archive's own copy), else b""
 
 
 def named_by_file(author: Author, options: "FetchOptions", where: str) -> tuple[Author, list[str]]:
@@ -46,8 +47,7 @@ def named_by_file(author: Author, options: "FetchOptions", where: str) -> tuple[
             author.name = given
         author.handle = given
         return author, []
-    return author, [f"@{author.handle} is taken from {where}: name the author with --author (the app: "
-                    "'Author handle') if that is not their handle."]
+    return author, [f"@{author.handle} is taken from {where}: name the author with --author if that is not their handle."]
 
 
 # progress(done, total_or_None, message): called by sources as work advances.

@@ -1,9 +1,13 @@
 """The widget app: ``App().header``, then the steps ``.data``, ``.train``, ``.generate``, ``.share``.
 
-The steps share one ``Session`` (plain state with traitlets so steps can observe
-it): step 1 puts the dataset and the authors' pictures there, step 2 the model
-folder (and counts finished runs), and step 3 reads them. A step's error is
-cleared when the step it waited for succeeds. ``where_running()`` tells Colab,
+``STEPS`` lists the steps in order, each with its name; the App numbers them and
+shows each as ``app.<name>``, so a new step is a module and a line there. The steps share
+one ``Session`` (plain state with traitlets so steps can observe it), never each
+other's widgets: step 1 puts the dataset and the authors' pictures there, step 2
+the model folder (named after the authors) and a count of the models it wrote,
+step 3 the tweets it wrote. What each step shows follows from that state: other
+authors mean another folder, another folder (or a new model in it) means other
+tweets, and a step's error is cleared when the step it waited for succeeds. ``where_running()`` tells Colab,
 Voilà and Jupyter apart: Colab gets its own upload and Drive, Voilà a page that
 follows the browser's dark mode. Downloads and generation run in the click handler (a notebook cell can
 assert right after ``click()``); training runs in a background thread so Stop
@@ -26,9 +30,16 @@ from .data_step import DataStep
 from .generate_step import GenerateStep
 from .share_step import ShareStep
 from .style import CSS
-from .train_step import TrainStep
+from .train_step import CPU_NOTE, TrainStep
 
 DEMO_ENV = "HUGGINGTWEETS_DEMO"
+# The steps in order (numbered 1, 2, ...), each as app.<name>; steps name each other by these names.
+STEPS = (
+    ("data", DataStep),
+    ("train", TrainStep),
+    ("generate", GenerateStep),
+    ("share", ShareStep),
+)
 
 
 class Session(traitlets.HasTraits):
@@ -37,14 +48,14 @@ class Session(traitlets.HasTraits):
     demo = traitlets.Unicode("")  # "": off; "1": the sample and the pretrained model; "tiny": the sample and tiny
     root = traitlets.Unicode(".")  # uploads and model folders go under here
     cache_dir = traitlets.Unicode(None, allow_none=True)
-    raw = traitlets.List()  # AuthorTweets from step 1, rebuilt into a dataset with step 2's seed/split
-    dataset = traitlets.Any(None)  # the TweetDataset from step 1, None until a download succeeds
-    folder = traitlets.Unicode("")  # the model folder (step 2 writes it, steps 3 and 4 read it)
-    tweets = traitlets.List()  # GeneratedTweets of step 3, newest first; step 4 draws the preview from them
-    busy = traitlets.Bool(False)
-    avatars = traitlets.Dict()  # lower-case handle -> picture (http(s) URL or data URI) from step 1
-    trained = traitlets.Int(0)  # finished (or stopped) training runs: step 3 clears its "train first"
     place = traitlets.Unicode("jupyter")  # where_running()
+    numbers = traitlets.Dict()  # step name -> its number ("data" -> 1): how steps name each other
+    dataset = traitlets.Any(None)  # the TweetDataset from step 1, None until a download succeeds
+    avatars = traitlets.Dict()  # lower-case handle -> picture (http(s) URL or data URI) from step 1
+    folder = traitlets.Unicode("")  # the model folder (step 2 names it, steps 3 and 4 read it)
+    trained = traitlets.Int(0)  # models step 2 has written (finished or stopped runs): steps 3 and 4 start afresh
+    tweets = traitlets.List()  # GeneratedTweets of step 3 from the folder's model, newest first; step 4 picks from them
+    busy = traitlets.Bool(False)
 
 
 def where_running() -> str:
@@ -56,31 +67,30 @@ def where_running() -> str:
     return "jupyter"
 
 
-def gpu_note(cuda: bool, colab: bool) -> tuple[str, str]:
-    """(kind, one line) about the accelerator; never raises."""
+def gpu_note(cuda: bool, colab: bool, train_step: str = "the training step") -> tuple[str, str]:
+    """(kind, one line) about the accelerator; never raises. ``train_step``: how to name step 2."""
     if cuda:
         return "success", "A GPU is available: training will use it."
     if colab:
         return "warning", (
             "No GPU in this Colab session. Turn one on with Runtime → Change runtime type → "
-            "Hardware accelerator: GPU (T4), then run the notebook again; or "
-            "keep the CPU and smollm2-135m in step 2 (a few minutes for a few hundred tweets)."
+            f"Hardware accelerator: GPU (T4), then run the notebook again; or keep the CPU in {train_step}: {CPU_NOTE}"
         )
-    return "info", "Training runs on the CPU here: smollm2-135m (pretrained) learns the sample in about 2 minutes; tiny is faster but writes word salad."
+    return "info", f"Training runs on the CPU here: {CPU_NOTE}"
 
 
-def check_gpu() -> tuple[str, str]:
+def check_gpu(train_step: str = "the training step") -> tuple[str, str]:
     try:
         import torch
 
         cuda = bool(torch.cuda.is_available())
     except Exception:  # a broken CUDA install must not stop the app from showing
         cuda = False
-    return gpu_note(cuda, "google.colab" in sys.modules)
+    return gpu_note(cuda, "google.colab" in sys.modules, train_step)
 
 
 class App:
-    """Build the widgets; show ``header``, ``data``, ``train``, ``generate`` and ``share`` in cells."""
+    """Build the widgets; show ``header``, then each step (``data``, ``train``, ``generate``, ``share``) in cells."""
 
     def __init__(self, demo: Optional[bool | str] = None, output_dir: Optional[str | os.PathLike] = None, cache_dir: Optional[str | os.PathLike] = None):
         if demo is None:
@@ -94,16 +104,18 @@ class App:
             cache_dir=str(cache_dir) if cache_dir is not None else None,
         )
         self.session.place = where_running()
-        notes = [check_gpu()]
+        self.session.numbers = {name: number for number, (name, _) in enumerate(STEPS, 1)}
+        notes = [check_gpu(f"step {self.session.numbers['train']}")]
         if demo:
             model = "the tiny model" if demo == "tiny" else "the pretrained SmolLM2-135M"
             notes.append(("info", f"Demo mode: the bundled sample account and {model}, offline."))
         header = render.header(notes, follow_system_theme=self.session.place == "voila")
         self.header = widgets.HTML(f"<style>{CSS}</style>" + header)
-        self.data = DataStep(self.session)
-        self.train = TrainStep(self.session)
-        self.generate = GenerateStep(self.session)
-        self.share = ShareStep(self.session)
+        self.steps = []
+        for number, (name, kind) in enumerate(STEPS, 1):
+            step = kind(self.session, number)
+            setattr(self, name, step)
+            self.steps.append(step)
 
     @property
     def dataset(self):
@@ -111,10 +123,10 @@ class App:
         return self.session.dataset
 
     def wait(self, timeout: Optional[float] = None) -> bool:
-        """Block until background work (the training thread) is done; True if it is."""
-        return self.train.wait(timeout)
+        """Block until every step's background work (training, a push) is done; True if it is."""
+        return all([step.wait(timeout) for step in self.steps])
 
     def _ipython_display_(self):
         from IPython.display import display
 
-        display(widgets.VBox([self.header, self.data, self.train, self.generate, self.share]))
+        display(widgets.VBox([self.header, *self.steps]))

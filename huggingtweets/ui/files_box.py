@@ -22,7 +22,7 @@ from typing import Optional
 import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
-from ..sources import kinds
+from ..workflow import source_kinds
 from . import render
 from .upload import ChunkedUpload, safe_name
 
@@ -30,7 +30,8 @@ ACCEPT = ".zip,.js,.json,.car,.txt,.csv,.jsonl"
 UPLOADS = "uploads"
 DRIVE = "/content/drive"
 WIDE = {"description_width": "initial"}
-FILE_KINDS = "; ".join(f"{k.label}: {k.takes}" for k in kinds() if k.match_path)
+FILE_KINDS = "; ".join(f"{k.label}: {k.takes}" for k in source_kinds() if k.match_path)
+AUTHOR_BOX = "Author handle (for a file without one)"
 
 
 class FilesBox(widgets.VBox):
@@ -49,6 +50,11 @@ class FilesBox(widgets.VBox):
             style=WIDE,
             layout=widgets.Layout(width="420px"),
         )
+        # FetchOptions(author=...): a text file or an archive without account.js is this author, else its file name.
+        self.author = widgets.Text(
+            description=AUTHOR_BOX, placeholder="the file's name", style=WIDE, layout=widgets.Layout(width="470px"),
+            tooltip="The handle of a file's author when the file names no account (a text file, an archive without account.js)",
+        )
         self.upload: Optional[ChunkedUpload] = None
         self.colab_upload = self.drive_button = None
         if colab:
@@ -56,7 +62,7 @@ class FilesBox(widgets.VBox):
             self.drive_button = widgets.Button(description="Mount Google Drive", icon="hdd-o", tooltip=f"Make your Drive readable at {DRIVE}", layout=widgets.Layout(width="auto"))
         else:
             self.upload = ChunkedUpload(self._folder, self._on_file, self._on_error, accept=ACCEPT, hint=FILE_KINDS)
-        self._listed = widgets.Label("")
+        self._listed = widgets.Label("").add_class("ht-line")
         self._forget = widgets.Button(description="Forget uploads", layout=widgets.Layout(width="auto"))
         self.message = widgets.HTML("")
         # Colab's uploader draws its file chooser here (Jupyter and Voilà never show it).
@@ -65,7 +71,7 @@ class FilesBox(widgets.VBox):
         first = [self.colab_upload, self.drive_button] if colab else [self.upload]
         self._listed_row = widgets.HBox([self._listed, self._forget], layout=widgets.Layout(display="none", **row))
         self.children = [
-            widgets.HBox([*first, self.path], layout=widgets.Layout(**row)),
+            widgets.HBox([*first, self.path, self.author], layout=widgets.Layout(**row)),
             self._listed_row,
             self._colab_output,
             self.message,
@@ -98,7 +104,7 @@ class FilesBox(widgets.VBox):
         return f"Nothing at {typed} {where}. Use Upload for a file on your own computer."
 
     def set_disabled(self, disabled: bool) -> None:
-        for w in (self.upload, self.colab_upload, self.drive_button, self.path, self._forget):
+        for w in (self.upload, self.colab_upload, self.drive_button, self.path, self.author, self._forget):
             if w is not None:
                 w.disabled = disabled
 

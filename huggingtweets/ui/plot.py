@@ -106,8 +106,22 @@ def mmss(seconds: Optional[float]) -> str:
     return f"{minutes}:{seconds:02d}" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
 
 
-def progress_line(step: int, max_steps: int, epoch: float, loss: Optional[float], eta: Optional[float], elapsed: Optional[float] = None) -> str:
-    """Plain text (for a Label): ``step S/M · epoch E · loss L · elapsed mm:ss · ETA mm:ss``."""
+def progress_line(step: int, max_steps: int, epoch: float, loss: Optional[float], eta: Optional[float], elapsed: Optional[float] = None,
+                  loss_step: Optional[int] = None) -> str:
+    """Plain text (for a Label): ``step S/M · epoch E · loss L · elapsed mm:ss · ETA mm:ss``.
+
+    The training loss is logged every few steps: ``loss_step``, when it is not ``step``, says
+    which step the loss shown was logged at (``loss 5.063 (step 1)``), so it never looks current when it is not.
+    """
     loss_text = f"{loss:.3f}" if loss is not None else "–"
+    if loss is not None and loss_step is not None and loss_step != step:
+        loss_text += f" (step {loss_step})"
     took = f" · elapsed {mmss(elapsed)}" if elapsed is not None else ""
     return f"step {step}/{max_steps} · epoch {epoch:.2f} · loss {loss_text}{took} · ETA {mmss(eta)}"
+
+
+def saved_line(step: int, max_steps: int, loss: Optional[float], loss_step: Optional[int], finished: bool) -> str:
+    """Plain text for a folder opened rather than trained here: how far its run got."""
+    loss_text = f" · loss {loss:.3f}" + (f" (step {loss_step})" if loss_step not in (None, step) else "") if loss is not None else ""
+    where = f"finished at step {step}" if finished else f"saved at step {step}/{max_steps}"
+    return where + loss_text

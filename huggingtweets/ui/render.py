@@ -16,7 +16,7 @@ import urllib.parse
 from typing import Iterable, Optional, Sequence
 
 from .. import errors, names
-from ..cleaning import TABLE_ROWS, AuthorStats
+from ..workflow import TABLE_ROWS, AuthorStats
 
 SHARE_URL = "https://twitter.com/intent/tweet?text="
 ICONS = {"error": "✖", "warning": "⚠", "success": "✔", "info": "ℹ"}
@@ -52,12 +52,58 @@ def picture_src(src: Optional[str]) -> str:
 # --- messages ------------------------------------------------------------------------
 first_line = errors.first_line  # the one rule, for the steps' messages
 
+# The library's messages say what to do in the CLI's words (``--resume``); the app has a
+# box or a checkbox for each. Whole phrases first (so the sentence still reads), then each
+# flag alone. A flag the library names must have a line here (tests/test_ui_state.py).
+RESUME, REPLACE = "'Resume the unfinished run'", "'Replace what is in the folder'"
+AUTHOR, SAMPLE, WANDB = "'Author handle (for a file without one)'", "'Use the sample archive'", "'Track with Weights & Biases'"
+APP_PHRASES = (
+    (r"resume with 'huggingtweets train[^']*--resume'", f"tick {RESUME} and press Train Neural Network"),
+    (r"add --resume to continue it, or --overwrite to start over", f"tick {RESUME} to continue it, or {REPLACE} to start over"),
+    (r"--resume continues the saved run, --overwrite starts over: choose one", f"{RESUME} continues the saved run, {REPLACE} starts over: tick one"),
+    (r"(?:start over|train again|train it again) with '?(?:huggingtweets train )?--overwrite'?", f"tick {REPLACE} and train again"),
+    (r"add --overwrite", f"tick {REPLACE}"),
+    (r"leave --author out", f"leave {AUTHOR} empty"),
+    (r"name the author with --author", f"type their handle in {AUTHOR} and download again"),
+    (r"give one file at a time with --author(?: HANDLE)?", f"download one file at a time with its author in {AUTHOR}"),
+    (r"run 'huggingtweets data[^']*' first", "download tweets first"),
+    (r"(?:with|run) 'huggingtweets train'", "with Train Neural Network"),
+    (r"(?:use )?--sample", f"tick {SAMPLE}"),
+    (r"--model tiny", "the model tiny"),
+    (r"use --precision auto or fp32", "set Precision to auto or fp32 (Advanced)"),
+    (r"drop --report-to wandb", f"untick {WANDB}"),
+    (r"drop --lora", "untick 'LoRA (train small adapters)'"),
+    (r"another --output", "Model folder"),
+)
+APP_FLAGS = {  # a flag the phrases above did not cover
+    "--resume": RESUME,
+    "--overwrite": REPLACE,
+    "--author": AUTHOR,
+    "--output": "the Model folder",
+    "--out": "the Model folder",
+    "--model": "the Model box",
+    "--precision": "Precision (Advanced)",
+    "--report-to": WANDB,
+    "--lora": "'LoRA'",
+    "--sample": SAMPLE,
+}
+NOT_APP_FLAGS = {"--no-deps"}  # pip's, in an install command the app shows as it is
+_PHRASES = [(re.compile(p), r) for p, r in APP_PHRASES]
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
+
+
+def in_app(text: str) -> str:
+    """A library message in the app's words: its controls, not the CLI's flags."""
+    for pattern, words in _PHRASES:
+        text = pattern.sub(words, text)
+    return _FLAG.sub(lambda m: APP_FLAGS.get(m.group(0), m.group(0)), text)
+
 
 def error_text(err: BaseException, what: str) -> str:
-    """A step's failure as one line: our own errors as they are (they say what to do);
-    anything else as ``what (Type): its first line``."""
+    """A step's failure as one line: our own errors as they are (they say what to do, in the
+    app's words); anything else as ``what (Type): its first line``."""
     if isinstance(err, errors.HuggingTweetsError):
-        return str(err)
+        return in_app(str(err))
     return f"{what} ({type(err).__name__}): {first_line(err)}"
 
 
@@ -72,7 +118,9 @@ def messages(items: Iterable[tuple[str, str]]) -> str:
 
 
 def step_title(number: int, title: str, hint: str) -> str:
-    return f'<div class="ht-step-title">{number} · {esc(title)}</div><div class="ht-hint">{esc(hint)}</div>'
+    """``N · title`` and the hint under it (a step shown outside the App has no number)."""
+    numbered = f"{number} · " if number else ""
+    return f'<div class="ht-step-title">{numbered}{esc(title)}</div><div class="ht-hint">{esc(hint)}</div>'
 
 
 def header(notes: Iterable[tuple[str, str]], follow_system_theme: bool = False) -> str:

@@ -5,7 +5,8 @@ tweets step 3 wrote, ticked here), ``push_to_hub`` (in a thread: an upload can t
 minutes) and ``export_zip``. The zip reaches the browser through Colab's own download
 in Colab; elsewhere (Jupyter, Voilà, VS Code) as a link holding the zip itself (a
 ``data:`` URL), which needs no file server and no Voilà allow-list, up to
-``INLINE_LIMIT``; a bigger zip stays on disk and the message says where.
+``INLINE_LIMIT``; a bigger zip stays on disk and the message says where. What it shows
+belongs to one model: another folder, or a new model in it, clears it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ from typing import Optional
 
 import ipywidgets as widgets
 
-from ..dataset import TweetDataset
-from ..errors import HuggingTweetsError, is_failure
+from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
-from ..preview import render_preview
-from ..share import TOKEN_NAME, export_zip, push_to_hub
+from ..workflow import HF_TOKEN_NAME, export_zip, folder_authors, push_to_hub, render_preview
 from . import render
-from .style import style_widget
+from .step import Step, row
 
 MAX_PICKS = 20  # newest tweets offered for the preview
 PICKED = 3  # ticked at first
@@ -48,16 +47,29 @@ def _heading(text: str) -> widgets.HTML:
     return widgets.HTML(f'<div class="ht-hint"><b>{render.esc(text)}</b></div>')
 
 
+HELP = (
+    "Help: the preview image, the Hub, the zip",
+    "<b>Preview image</b>: the tweets ticked here, drawn as cards into <code>preview.png</code> in the model folder; "
+    "a push or a zip takes it along as the model card's picture.",
+    "<b>Push to the Hub</b>: the model, its card and its settings go to a repo under your account (a token with write "
+    "access: its box empties once read). The cleaned tweets go only if you tick them.",
+    "<b>Download the model</b>: a zip of the same files, to load with <code>pipeline(\"text-generation\", model=FOLDER)</code>.",
+)
+
+
 def _megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-class ShareStep(widgets.VBox):
+class ShareStep(Step):
     """Preview image · Push to the Hub (repo, private, dataset, token) · Download the model (zip)."""
 
-    def __init__(self, session, **kwargs):
-        super().__init__(**kwargs)
-        self._session = session
+    title = "Share the model"
+    hint = "Draw a preview image, then push the model to the Hugging Face Hub or download it as a zip. Checkpoints are never shared."
+    help = HELP
+
+    # --- building -------------------------------------------------------------------------
+    def _build(self) -> None:
         self._pusher: Optional[threading.Thread] = None
         self.push_result = None  # the last PushResult
         self.zip_path: Optional[Path] = None  # the last zip written
@@ -74,60 +86,52 @@ class ShareStep(widgets.VBox):
         self._include_dataset = widgets.Checkbox(description="Include my cleaned tweets (dataset.json)", indent=False, layout=widgets.Layout(width="auto"))
         self._dataset_warning = widgets.HTML("")
         self._token = widgets.Password(
-            description="Hugging Face token", placeholder=f"optional: else {TOKEN_NAME}, the Colab secret or the Hub login",
+            description="Hugging Face token", placeholder=f"optional: else {HF_TOKEN_NAME}, the Colab secret or the Hub login",
             style=WIDE, layout=widgets.Layout(width="460px"),
         )
         self._token.tooltip = "A token with write access (huggingface.co/settings/tokens). Used for this push only, then cleared."
         self.push_button = widgets.Button(description="Push to the Hub", icon="cloud-upload", button_style="primary", layout=widgets.Layout(width="auto"))
-        self._push_status = widgets.Label("")
         self._push_message = widgets.HTML("")
 
         self.zip_button = widgets.Button(description="Download the model (zip)", icon="download", layout=widgets.Layout(width="auto"))
         self._zip_message = widgets.HTML("")
-        self._layout()
-        self._wire()
-        self._on_folder()
-        self._on_tweets()
 
-    # --- building -------------------------------------------------------------------------
     def _layout(self) -> None:
-        row = widgets.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 8px")
-        self.children = [
-            style_widget(),
-            widgets.HTML(render.step_title(4, "Share the model", "Draw a preview image, then push the model to the Hugging Face Hub or download it as a zip. Checkpoints are never shared.")),
-            _heading("Preview image (the model card's picture): tick tweets from step 3"),
+        self.frame([
+            _heading(f"Preview image (the model card's picture): tick tweets from {self.ref('generate')}"),
             self._picks_box,
-            widgets.HBox([self.preview_button], layout=row),
+            row(self.preview_button),
             self._preview_message,
             self._image,
             _heading("Push to the Hub"),
-            widgets.HBox([self._repo, self._private], layout=row),
+            row(self._repo, self._private),
             self._include_dataset,
             self._dataset_warning,
             self._token,
-            widgets.HBox([self.push_button, self._push_status], layout=row),
+            row(self.push_button, self._status),
             self._push_message,
             _heading("Download the model (zip)"),
-            widgets.HBox([self.zip_button], layout=row),
+            row(self.zip_button),
             self._zip_message,
-        ]
+        ])
 
     def _wire(self) -> None:
         self.preview_button.on_click(self._on_preview)
         self.push_button.on_click(self._on_push)
         self.zip_button.on_click(self._on_zip)
         self._include_dataset.observe(self._on_include_dataset, names="value")
-        self._session.observe(self._on_folder, names="folder")
+        self._session.observe(self._on_folder, names=["folder", "trained"])
         self._session.observe(self._on_tweets, names="tweets")
-        self._session.observe(self._on_busy, names="busy")
+        self._on_folder()
+        self._on_tweets()
 
     # --- callbacks: state -------------------------------------------------------------------
-    def _on_busy(self, change) -> None:
-        self.preview_button.disabled = self.zip_button.disabled = change["new"]
-        self.push_button.disabled = change["new"] or self.pushing
+    def set_busy(self, busy: bool) -> None:
+        self.preview_button.disabled = self.zip_button.disabled = busy
+        self.push_button.disabled = busy or self.pushing
 
     def _on_folder(self, _=None) -> None:
-        """A new model: its name is the default repo; earlier results no longer apply."""
+        """Another model: its name is the default repo; earlier results no longer apply."""
         name = Path(self._session.folder).name if self._session.folder else ""
         self._repo.placeholder = name or "name, or account/name"
         self._preview_message.value = self._push_message.value = self._zip_message.value = ""
@@ -143,17 +147,17 @@ class ShareStep(widgets.VBox):
             label = f"{text}  ⚠ near copy of a training tweet" if tweet.near_copy else text
             box = widgets.Checkbox(value=before.get(id(tweet), i < PICKED and not tweet.near_copy), description=label, indent=False, layout=widgets.Layout(width="auto"))
             self._picks.append((box, tweet))
-        self._picks_box.children = [box for box, _ in self._picks] or [widgets.Label("Write tweets in step 3 to choose some here.")]
+        self._picks_box.children = [box for box, _ in self._picks] or [widgets.Label(f"Write tweets in {self.ref('generate')} to choose some here.").add_class("ht-line")]
 
     def _on_include_dataset(self, change) -> None:
         self._dataset_warning.value = render.message("warning", DATASET_WARNING) if change["new"] else ""
 
     def _model_folder(self) -> Path:
         if self._session.busy:
-            raise HuggingTweetsError("Training is running: wait for it to finish, or press Stop in step 2.")
+            raise HuggingTweetsError(f"Training is running: wait for it to finish, or press Stop in {self.ref('train')}.")
         folder = ModelFolder(self._session.folder or ".")
         if not self._session.folder or not folder.has_model():
-            raise HuggingTweetsError("Train a model in step 2 first.")
+            raise HuggingTweetsError(f"Train a model in {self.ref('train')} first.")
         return folder.path
 
     # --- callbacks: preview ----------------------------------------------------------------
@@ -162,23 +166,21 @@ class ShareStep(widgets.VBox):
 
     def _on_preview(self, _=None) -> None:
         self._preview_message.value = ""
-        try:
-            folder = self._model_folder()
-            tweets = self.picked()
-            if not tweets:
-                raise HuggingTweetsError("Tick at least one tweet (write some in step 3 first).")
-            path = render_preview(tweets, self._authors(folder), folder)
-            self._image.value, self._image.layout.display = path.read_bytes(), ""
-            self._preview_message.value = render.message("success", f"Saved {path.name} in the model folder: a push or a zip includes it as the card's picture.")
-        except BaseException as err:  # a library's panic too (pyo3's is no Exception)
-            if not (isinstance(err, Exception) or is_failure(err)):
-                raise
-            self._preview_message.value = render.message("error", render.error_text(err, "The preview failed"))
+        self.attempt("The preview failed", self._preview, self._preview_message)
+
+    def _preview(self) -> None:
+        folder = self._model_folder()
+        tweets = self.picked()
+        if not tweets:
+            raise HuggingTweetsError(f"Tick at least one tweet (write some in {self.ref('generate')} first).")
+        path = render_preview(tweets, self._authors(folder), folder)
+        self._image.value, self._image.layout.display = path.read_bytes(), ""
+        self.say("success", f"Saved {path.name} in the model folder: a push or a zip includes it as the card's picture.", self._preview_message)
 
     def _authors(self, folder: Path) -> list:
         try:
-            return [a.author for a in TweetDataset.load(folder).authors]
-        except HuggingTweetsError:  # no dataset.json beside the model: the accounts of step 1
+            return folder_authors(folder)
+        except HuggingTweetsError:  # no dataset.json beside the model: the accounts downloaded
             dataset = self._session.dataset
             return [a.author for a in dataset.authors] if dataset is not None else []
 
@@ -196,11 +198,11 @@ class ShareStep(widgets.VBox):
         try:
             folder = self._model_folder()
         except HuggingTweetsError as err:
-            self._push_message.value = render.message("error", str(err))
+            self.fail(str(err), self._push_message)
             return
         repo = self._repo.value.strip() or folder.name
         self.push_button.disabled, self.push_button.button_style = True, ""
-        self._push_status.value = f"Uploading to {repo}…"
+        self._status.value = f"Uploading to {repo}…"
         self._pusher = threading.Thread(
             target=self._push, args=(folder, repo, self._private.value, self._include_dataset.value, token),
             name="huggingtweets-push", daemon=True,
@@ -208,21 +210,18 @@ class ShareStep(widgets.VBox):
         self._pusher.start()
 
     def _push(self, folder: Path, repo: str, private: bool, include_dataset: bool, token: Optional[str]) -> None:
-        try:
+        def push() -> None:
             result = push_to_hub(folder, repo, private=private, include_dataset=include_dataset, token=token)
             self.push_result = result
             visibility = "private " if private else ""
             removed = f" Removed {', '.join(result.removed)}, which an earlier push sent." if result.removed else ""
             self._push_message.value = render.message("success", f"Pushed {len(result.files)} files to the {visibility}repo {result.repo_id}.{removed}") + _link(result.url, result.url)
-            self.push_button.button_style = "success"
-        except BaseException as err:  # a library's panic too (pyo3's is no Exception)
-            if not (isinstance(err, Exception) or is_failure(err)):
-                raise
-            text = render.error_text(err, "The push failed")
-            self._push_message.value = render.message("error", text.replace(token, "***") if token else text)
-            self.push_button.button_style = "danger"
+
+        try:
+            worked = self.attempt("The push failed", push, self._push_message, secret=token or "")
+            self.push_button.button_style = "success" if worked else "danger"
         finally:
-            self._push_status.value = ""
+            self._status.value = ""
             self.push_button.disabled = self._session.busy
 
     def wait(self, timeout: Optional[float] = None) -> bool:
@@ -234,18 +233,15 @@ class ShareStep(widgets.VBox):
     # --- callbacks: zip ------------------------------------------------------------------------
     def _on_zip(self, _=None) -> None:
         self._zip_message.value = ""
-        try:
-            folder = self._model_folder()
-            self.zip_button.disabled = True
-            path = export_zip(folder, Path(self._session.root) / f"{folder.name}.zip", overwrite=True)  # ours: written again each time
-            self.zip_path = path
-            self._zip_message.value = self._hand_over(path)
-        except BaseException as err:  # a library's panic too (pyo3's is no Exception)
-            if not (isinstance(err, Exception) or is_failure(err)):
-                raise
-            self._zip_message.value = render.message("error", render.error_text(err, "The zip failed"))
-        finally:
-            self.zip_button.disabled = self._session.busy
+        self.zip_button.disabled = True
+        self.attempt("The zip failed", self._zip, self._zip_message)
+        self.zip_button.disabled = self._session.busy
+
+    def _zip(self) -> None:
+        folder = self._model_folder()
+        path = export_zip(folder, Path(self._session.root) / f"{folder.name}.zip", overwrite=True)  # ours: written again each time
+        self.zip_path = path
+        self._zip_message.value = self._hand_over(path)
 
     def _hand_over(self, path: Path) -> str:
         """Colab downloads it itself; elsewhere a link holds the zip; a big one stays on disk."""

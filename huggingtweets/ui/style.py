@@ -37,6 +37,10 @@ CSS = (
 .ht-header .ht-msg { margin: 0 0 0.2em; }
 .ht-step-title { font-size: 1.25em; font-weight: 600; margin: 0.5em 0 0.1em; }
 .ht-hint { opacity: 0.8; margin-bottom: 0.3em; }
+/* A status line or note (ipywidgets' Label is one line, cut off with "…" where the page ends): it wraps. */
+.ht-line.widget-label, .ht-line .widget-label, .ht-line { white-space: normal; overflow: visible; text-overflow: clip;
+                                                        height: auto; line-height: 1.4; overflow-wrap: anywhere; }
+.ht-note { display: inline-block; line-height: 1.4; }
 .ht-msg { padding: 0.35em 0.7em; margin: 0.25em 0; border-left: 4px solid; border-radius: 4px;
           background: rgba(127, 127, 127, 0.10); line-height: 1.4; }
 .ht-error { border-color: var(--jp-error-color1, #d32f2f); }

@@ -5,6 +5,10 @@ One widget per ``TrainConfig`` field (tooltips from the field comments);
 in a thread so Stop works while the kernel stays free; ``WidgetProgress`` (a
 ``TrainCallback``) moves the bar, the status line (elapsed time and ETA) and
 the loss plot. Beside the Train button it says what a lost connection keeps.
+
+What the step shows is the folder it names (``session.folder``): a new download
+names the new authors' folder, and opening a folder (or resuming its run) draws
+its logged losses from disk (``run_log``), so the plot never belongs to another run.
 """
 
 from __future__ import annotations
@@ -22,30 +26,49 @@ from ..config import PRECISIONS, SCHEDULERS, TrainConfig, demo_config, field_hel
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
-from ..pretrained import AUTO_MODEL, GPU_DEFAULT, SMOLLM2, default_model, has_gpu
-from ..training import NO_HELD_OUT, TrainCallback
-from ..workflow import TrainingRun, device_count, folder_for, saved_run_config
+from ..workflow import (AUTO_MODEL, GPU_DEFAULT, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
+                        device_count, folder_for, has_gpu, saved_run_config)
 from . import plot, render
-from .style import style_widget
+from .run_log import RunLog, read_log, trained_on
+from .step import Step, row
 
+# What a CPU learns in the demo's recipe (``demo_config``), which is this step's default there.
+CPU_NOTE = (f"{SMOLLM2} (pretrained, {demo_config().epochs:g} epochs) learns the sample in about 2 minutes; "
+            "tiny is faster but writes word salad.")
 HELP = (
+    "Help: settings, the loss plot, stopping and resuming",
     "<b>Settings</b>: the model (a Hub name or a local folder; <code>tiny</code> is built from scratch, for a quick look only), "
     "the model folder, epochs, learning rate, batch size and LoRA (small adapters: less memory for bigger models). "
     "<i>Advanced</i> holds the rest; each box's tooltip says what it does.",
     "<b>While it trains</b> the bar, the status line and the plot of training and held-out loss move; "
-    "the held-out loss is measured on tweets the model never trains on, so a rising one means it is memorising.",
+    "the held-out loss is measured on tweets the model never trains on, so a rising one means it is memorising. "
+    "The training loss is logged every <i>Logging steps</i> steps: the status line says which step it is from.",
     "<b>Stop and resume</b>: a checkpoint is saved into the model folder every <i>Save steps</i> steps and when you press Stop. "
     "Open the app again on the same folder (download the same tweets, or type the folder) and "
-    "<i>Resume the unfinished run</i> is ticked: it ends at the step an uninterrupted run would.",
+    "<i>Resume the unfinished run</i> is ticked: it ends at the step an uninterrupted run would, and the plot keeps every step logged before.",
     "<b>The result</b> is a model folder with a model card (<code>README.md</code>), ready for "
-    "<code>pipeline(\"text-generation\", model=FOLDER)</code>.",
+    "<code>pipeline(\"text-generation\", model=FOLDER)</code>. Downloading other authors names their own folder; "
+    "if it already holds a model or a run, its plot shows here.",
 )
 COLAB_NOTE = (
     "If Colab disconnects, the training carries on while the runtime lives, and checkpoints are saved to the model folder "
-    "every {save_steps} steps. A runtime that is reset or times out loses /content: to keep them, mount Google Drive in step 1 "
+    "every {save_steps} steps. A runtime that is reset or times out loses /content: to keep them, mount Google Drive in {data} "
     "and put the model folder there (e.g. /content/drive/MyDrive/{name}). To resume: run all cells, download the same tweets "
     "(or type the folder), and press Train with 'Resume the unfinished run' ticked."
 )
+
+
+def train_defaults(demo: str) -> TrainConfig:
+    """The settings the step starts with: the demo's recipe in a demo; elsewhere ``TrainConfig``'s,
+    with "auto" shown as what it picks on this machine, and the demo's tuned recipe when that is
+    the pretrained CPU model (what the header's "about 2 minutes" describes)."""
+    if demo:
+        return demo_config(tiny=demo == "tiny")
+    defaults = TrainConfig()
+    model = default_model() if defaults.model == AUTO_MODEL else defaults.model
+    if model == SMOLLM2:
+        return demo_config(output_dir=defaults.output_dir)
+    return defaults.replace(model=model)
 
 
 def model_choices(gpu: bool) -> list[str]:
@@ -111,76 +134,83 @@ def read_number(text: str, what: str) -> float:
 
 
 class WidgetProgress(TrainCallback):
-    """Moves the step's bar, status line and loss plot (called from the training thread)."""
+    """Moves the step's bar, status line and loss plot (called from the training thread).
 
-    def __init__(self, step: "TrainStep"):
+    It starts from ``log``: on Resume, what the run logged before it stopped, so the plot
+    and the status line carry on from there instead of starting empty.
+    """
+
+    def __init__(self, step: "TrainStep", log: Optional[RunLog] = None):
+        log = log or RunLog()
         self.step = step
-        self.train: list[tuple[int, float]] = []
-        self.held_out: list[tuple[int, float]] = []
-        self.max_steps = 0
+        self.train: list[tuple[int, float]] = list(log.train)
+        self.held_out: list[tuple[int, float]] = list(log.held_out)
+        self.max_steps = log.max_steps
         self.last = None  # the latest TrainState
         self._shown = 0.0
 
     def on_begin(self, state):
         self.max_steps = state.max_steps
-        self.step._progress.max = max(state.max_steps, 1)
-        self.step._progress.value = min(state.step, self.step._progress.max)
+        self.step.show_progress(state.step, state.max_steps)
         self._status(state, force=True)
 
     def on_step(self, state):
-        self.step._progress.value = min(state.step, self.step._progress.max)
+        self.step.show_progress(state.step, state.max_steps)
         self._status(state, force=state.step >= state.max_steps)
 
     def on_log(self, state, logs):
-        self.train.append((state.step, float(logs["loss"])))
+        # a run resumed from an older checkpoint logs those steps again: the new values replace them
+        self.train = [p for p in self.train if p[0] < state.step] + [(state.step, float(logs["loss"]))]
         self._draw()
         self._status(state, force=True)
 
     def on_evaluate(self, state, metrics):
         if "eval_loss" in metrics:
-            if self.held_out and self.held_out[-1][0] == state.step:
-                self.held_out.pop()  # evaluated again at the same step (the final evaluation)
-            self.held_out.append((state.step, float(metrics["eval_loss"])))
+            self.held_out = [p for p in self.held_out if p[0] < state.step] + [(state.step, float(metrics["eval_loss"]))]
             self._draw()
 
     def on_save(self, state, checkpoint):
-        self.step._saved.value = f"checkpoint saved at step {state.step}"
+        self.step.show_saved(f"checkpoint saved at step {state.step}")
 
     def _draw(self):
-        self.step._plot.value = plot.loss_svg(self.train, self.held_out, self.max_steps)
+        self.step.show_loss(self.train, self.held_out, self.max_steps)
 
     def _status(self, state, force=False):
         self.last = state
         now = time.monotonic()
         if force or now - self._shown > 0.25:  # a fast GPU does many steps a second: spare the frontend
             self._shown = now
-            self.step._status.value = plot.progress_line(state.step, state.max_steps, state.epoch, state.loss, state.eta, state.elapsed)
+            loss_step, loss = self.train[-1] if self.train else (None, None)  # the latest logged, and when
+            text = plot.progress_line(state.step, state.max_steps, state.epoch, loss, state.eta, state.elapsed, loss_step)
+            self.step.show_progress(state.step, state.max_steps, text)
 
 
-class TrainStep(widgets.VBox):
+class TrainStep(Step):
     """Settings → ``Train Neural Network`` (in a thread) with Stop, progress, loss plot and result."""
 
-    def __init__(self, session, **kwargs):
-        super().__init__(**kwargs)
-        self._session = session
+    title = "Train the model"
+    hint = f"Pick a model and press Train. On a CPU, {CPU_NOTE}"
+    help = HELP
+    waits_for = ("dataset",)
+
+    # --- building -------------------------------------------------------------------------
+    def _build(self) -> None:
         self._run: Optional[TrainingRun] = None
-        self._auto_folder = ""
         self.result = None  # the last TrainResult
         self.error: Optional[BaseException] = None  # the last unexpected failure, for debugging
 
-        defaults = demo_config(tiny=session.demo == "tiny") if session.demo else TrainConfig()
-        if defaults.model == AUTO_MODEL:  # show what "auto" picks on this machine
-            defaults = defaults.replace(model=default_model())
+        defaults = train_defaults(self._session.demo)
         helps, hints = field_help(TrainConfig), typing.get_type_hints(TrainConfig)
         self._fields = {
             f.name: field_widget(f.name, getattr(defaults, f.name), hints[f.name], helps.get(f.name, ""))
             for f in dataclasses.fields(TrainConfig)
         }
+        self._fields["output_dir"].continuous_update = False  # the folder is read when the typing is done
         self._resume = widgets.Checkbox(description="Resume the unfinished run", indent=False, disabled=True, layout=widgets.Layout(width="auto"))
         self._resume.tooltip = "Continue the run saved in the folder, with its own settings and tweets."
         self._overwrite = widgets.Checkbox(description="Replace what is in the folder", indent=False, disabled=True, layout=widgets.Layout(width="auto"))
         self._overwrite.tooltip = "Train again from the start; the model there stays until the new one is saved."
-        self._resume_note = widgets.Label("")
+        self._resume_note = widgets.HTML("")
         gpus = device_count()
         # Several GPUs (Kaggle's 2 x T4): train on all of them, in one process each (accelerate's notebook launcher).
         self._all_gpus = widgets.Checkbox(
@@ -189,51 +219,40 @@ class TrainStep(widgets.VBox):
             layout=widgets.Layout(width="auto", display=None if gpus > 1 else "none"))
         self.button = widgets.Button(description="Train Neural Network", icon="play", button_style="primary", layout=widgets.Layout(width="auto"))
         self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True, tooltip="Save a checkpoint and stop; resume later")
-        self._progress = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="300px"))
-        self._status = widgets.Label("")
-        self._saved = widgets.Label("")
-        self._message = widgets.HTML("")
+        self._progress.layout.width = "300px"
+        self._saved = widgets.Label("").add_class("ht-line")
         self._plot = widgets.HTML("", layout=widgets.Layout(width="100%", max_width="780px"))
         self._summary = widgets.HTML("")
         self._keep_note = widgets.HTML("")
-        self._set_folder(str(Path(session.root) / Path(defaults.output_dir).name))
-        self._layout()
-        self._wire()
-        self._refresh_resume()
-        self._show_keep_note()
+        self._auto_folder = str(Path(self._session.root) / Path(defaults.output_dir).name)  # named by the app, not by hand
+        self._fields["output_dir"].value = self._session.folder = self._auto_folder
 
-    # --- building -------------------------------------------------------------------------
     def _layout(self) -> None:
-        row = widgets.Layout(flex_flow="row wrap", align_items="center", grid_gap="4px 8px")
         f = self._fields
         advanced = [w for name, w in f.items() if name not in BASIC]
         grid = widgets.GridBox(advanced, layout=widgets.Layout(grid_template_columns="repeat(auto-fill, minmax(240px, 1fr))", grid_gap="4px 12px"))
         accordion = widgets.Accordion([grid], titles=("Advanced",), selected_index=None)
-        self.children = [
-            style_widget(),
-            widgets.HTML(render.step_title(2, "Train the model", "Pick a model and press Train. On a CPU, smollm2-135m (pretrained) learns the sample in about 2 minutes; tiny is faster but writes word salad.")),
-            widgets.HTML(render.help_box("Help: settings, the loss plot, stopping and resuming", HELP)),
-            widgets.HBox([f["model"], f["output_dir"]], layout=row),
-            widgets.HBox([f["epochs"], f["learning_rate"], f["batch_size"], f["lora"]], layout=row),
+        self.frame([
+            row(f["model"], f["output_dir"]),
+            row(f["epochs"], f["learning_rate"], f["batch_size"], f["lora"]),
             accordion,
-            widgets.HBox([self._resume, self._overwrite, self._resume_note], layout=row),
+            row(self._resume, self._overwrite, self._resume_note),
             self._all_gpus,
-            widgets.HBox([self.button, self.stop_button], layout=row),
+            row(self.button, self.stop_button),
             self._keep_note,
-            widgets.HBox([self._progress, self._status, self._saved], layout=row),
-            self._message,
-            self._plot,
-            self._summary,
-        ]
+            row(self._progress, self._status, self._saved),
+        ], [self._plot, self._summary])
 
     def _wire(self) -> None:
         self.button.on_click(self._on_train)
         self.stop_button.on_click(self._on_stop)
-        self._fields["output_dir"].observe(self._on_folder, names="value")
+        self._fields["output_dir"].observe(self._on_folder_box, names="value")
         self._fields["save_steps"].observe(self._show_keep_note, names="value")
         self._resume.observe(self._on_resume, names="value")
         self._overwrite.observe(self._on_overwrite, names="value")
         self._session.observe(self._on_dataset, names="dataset")
+        self._session.observe(self._show_folder, names="folder")
+        self._show_folder()
 
     # --- the config ----------------------------------------------------------------------
     def config_from_widgets(self) -> TrainConfig:
@@ -246,33 +265,57 @@ class TrainStep(widgets.VBox):
         values["lora_targets"] = [t.strip() for t in values["lora_targets"].split(",") if t.strip()] or None
         return TrainConfig.from_dict(values)
 
-    # --- callbacks -----------------------------------------------------------------------
-    def _set_folder(self, folder: str) -> None:
-        self._auto_folder = folder
-        self._fields["output_dir"].value = folder
-        self._session.folder = folder
+    # --- what the step shows: the folder it names ------------------------------------------
+    def show_loss(self, train, held_out, max_steps: int) -> None:
+        self._plot.value = plot.loss_svg(train, held_out, max_steps)
 
-    def _on_folder(self, change) -> None:
+    def show_saved(self, text: str) -> None:
+        self._saved.value = text
+
+    def _on_folder_box(self, change) -> None:
         self._session.folder = change["new"].strip()
+
+    def _on_dataset(self, change) -> None:
+        """New authors: their own folder, unless the one chosen by hand is empty or theirs already."""
+        dataset = change["new"]
+        if dataset is None:
+            return
+        current = self._fields["output_dir"].value.strip()
+        if current and current != self._auto_folder and trained_on(current) in (None, dataset.slug):
+            return
+        self._auto_folder = str(folder_for(self._session.root, dataset))
+        self._fields["output_dir"].value = self._auto_folder
+
+    def _show_folder(self, _=None) -> None:
+        """Draw what the folder holds: its run's or its model's losses, or nothing."""
         self._refresh_resume()
         self._show_keep_note()
+        if self.running:
+            return
+        folder = self._session.folder
+        log = read_log(folder) if folder else RunLog()
+        self._message.value = self._summary.value = self._saved.value = ""
+        self.button.button_style = "primary"
+        if log.empty:
+            self._plot.value = ""
+            self.reset_progress()
+            return
+        self.show_loss(log.train, log.held_out, log.max_steps)
+        loss_step, loss = log.last_loss or (None, None)
+        finished = not log.running and log.step >= log.max_steps
+        self.show_progress(log.step, max(log.max_steps, 1), plot.saved_line(log.step, log.max_steps, loss, loss_step, finished))
+        self._progress.bar_style = "success" if finished else "info"
+        if log.metrics:
+            m = log.metrics
+            self._summary.value = render.train_summary(m, folder, bool(m.get("stopped")) and log.running, None)
 
     def _show_keep_note(self, _=None) -> None:
         """In Colab, beside the Train button: what a disconnect keeps and how to resume."""
         if self._session.place != "colab":
             return
         name = Path(self._fields["output_dir"].value.strip() or "model").name
-        self._keep_note.value = render.message("info", COLAB_NOTE.format(save_steps=self._fields["save_steps"].value, name=name))
-
-    def _on_dataset(self, change) -> None:
-        dataset = change["new"]
-        if dataset is None:
-            return
-        if "ht-error" in self._message.value:  # "download tweets first" and the like: step 1 has succeeded now
-            self._message.value = ""
-            self.button.button_style = "primary"
-        if self._fields["output_dir"].value == self._auto_folder:  # the person has not chosen one: name it after the authors
-            self._set_folder(str(folder_for(self._session.root, dataset)))
+        text = COLAB_NOTE.format(save_steps=self._fields["save_steps"].value, name=name, data=self.ref("data"))
+        self._keep_note.value = render.message("info", text)
 
     def _refresh_resume(self) -> None:
         """What the folder holds decides the choices: resume a run, replace a model, or neither."""
@@ -288,11 +331,12 @@ class TrainStep(widgets.VBox):
         if has_run:
             self._resume.value = not self._overwrite.value
             where = f" ({checkpoint.name})" if checkpoint else ""
-            self._resume_note.value = f"An unfinished run is in this folder{where}: resume it, or tick Replace to start over."
+            note = f"An unfinished run is in this folder{where}: resume it, or tick Replace to start over."
         elif has_model:
-            self._resume_note.value = "A trained model is in this folder: tick Replace to train a new one over it, or choose another folder."
+            note = "A trained model is in this folder: tick Replace to train a new one over it, or choose another folder."
         else:
-            self._resume_note.value = ""
+            note = ""
+        self._resume_note.value = f'<span class="ht-note">{render.esc(note)}</span>' if note else ""
 
     def _on_resume(self, change) -> None:
         """Resuming continues the saved run as it was: show its settings."""
@@ -319,39 +363,41 @@ class TrainStep(widgets.VBox):
                 value = ", ".join(value or [])
             w.value = value
 
+    # --- training ------------------------------------------------------------------------
     @property
     def running(self) -> bool:
         return self._run is not None and self._run.running
+
+    def busy_widgets(self) -> list:
+        return []  # this step is what makes the session busy: ``_set_running`` turns its own widgets off
 
     def _on_train(self, _=None) -> None:
         if self.running:
             return
         self._message.value = self._summary.value = ""
-        try:
-            config = self.config_from_widgets()
-            from ..models import check_model
+        self.attempt("Training failed", self._start)
 
-            check_model(config.model)
-            resume = self._resume.value and not self._resume.disabled
-            if not resume and self._session.dataset is None:
-                raise HuggingTweetsError("Download tweets in step 1 first.")
-        except HuggingTweetsError as err:
-            self._message.value = render.message("error", str(err))
-            self.button.button_style = "danger"
-            return
-        self._start(config, None if resume else self._session.dataset, resume)
-
-    def _start(self, config: TrainConfig, dataset, resume: bool) -> None:
+    def _start(self) -> None:
+        config = self.config_from_widgets()
+        check_model(config.model)
+        resume = self._resume.value and not self._resume.disabled
+        if not resume and self._session.dataset is None:
+            raise HuggingTweetsError(f"Download tweets in {self.ref('data')} first.")
         self.result, self.error = None, None
-        progress = WidgetProgress(self)
-        self._progress.value, self._progress.bar_style = 0, ""
-        self._status.value, self._saved.value, self._plot.value = "Preparing the model and data…", "", plot.loss_svg([], [])
+        log = read_log(config.output_dir) if resume else RunLog()  # Resume: the plot carries on from the saved run
+        progress = WidgetProgress(self, log)
+        self.reset_progress("Preparing the model and data…", visible=True)
+        self.show_progress(log.step, max(log.max_steps, 1))
+        self._saved.value = ""
+        self.show_loss(log.train, log.held_out, log.max_steps)
         self.button.button_style = ""
-        self._set_running(True)
         quiet_libraries()
         processes = device_count() if self._all_gpus.value and device_count() > 1 else 1
-        self._run = TrainingRun(config, dataset, [progress], resume=resume, overwrite=self._overwrite.value and not resume, processes=processes)
-        self._watch(self._run, progress)
+        run = TrainingRun(config, None if resume else self._session.dataset, [progress], resume=resume,
+                          overwrite=self._overwrite.value and not resume, processes=processes)
+        self._set_running(True)
+        self._run = run
+        self._watch(run, progress)
 
     def _watch(self, run: TrainingRun, progress: "WidgetProgress") -> None:
         """Start the run; a helper thread shows its end (result or one-line error)."""
@@ -359,21 +405,25 @@ class TrainStep(widgets.VBox):
         def finish() -> None:
             run.wait()
             try:
-                if run.error is not None:
-                    self.error = run.error
-                    err = run.error
-                    text = render.error_text(err, "Training failed")
-                    self._message.value = render.message("error", text)
-                    self._progress.bar_style, self.button.button_style = "danger", "danger"
-                else:
-                    self.result = run.result
-                    self._show_result(run.result, progress)
-            finally:
                 _free_gpu_memory()
+            finally:
+                # the choices (Resume, Replace, Train) are right before the end is said, so a
+                # person (or a test) acting on "Stopped" finds them ready
                 self._set_running(False)
                 self._refresh_resume()
+            if run.error is not None:
+                self.error = run.error
+                self.fail(render.error_text(run.error, "Training failed"))
+                self._progress.bar_style = "danger"
+            else:
+                self.result = run.result
+                self._show_result(run.result, progress)
 
-        run.start()
+        try:
+            run.start()
+        except BaseException:
+            self._set_running(False)
+            raise
         self._finisher = threading.Thread(target=finish, name="huggingtweets-train-watch", daemon=True)
         self._finisher.start()
 
@@ -387,8 +437,7 @@ class TrainStep(widgets.VBox):
             progress._status(progress.last, force=True)
         note = NO_HELD_OUT if m.get("eval_tweets") == 0 else ""
         self._summary.value = render.train_summary(m, str(result.output_dir), result.stopped, result.wandb_url, note)
-        self._session.folder = str(result.output_dir)
-        self._session.trained += 1
+        self._session.trained += 1  # a new model in the folder: steps 3 and 4 start from it
 
     def _set_running(self, running: bool) -> None:
         """While training: Stop on; Train, the settings and steps 1 and 3 off (no double runs)."""
@@ -406,19 +455,18 @@ class TrainStep(widgets.VBox):
             self._saved.value = "stopping after this step: saving a checkpoint…"
 
     def wait(self, timeout: Optional[float] = None) -> bool:
-        """Until the training run and the showing of its end are done; True when they are."""
+        """Until the training run and the showing of its end are done; True when it is."""
         finisher = getattr(self, "_finisher", None)
         if finisher is not None:
             finisher.join(timeout)
             return not finisher.is_alive()
         return True
 
-
 def _free_gpu_memory() -> None:
     try:
         import torch
 
         if torch.cuda.is_available():
-            torch.cuda.empty_cache()  # generation in step 3 loads the model again
+            torch.cuda.empty_cache()  # generation loads the model again
     except Exception:
         pass

@@ -1,0 +1,116 @@
+"""The shape of the package: data flows one way, and the views go through one door.
+
+Every import in the package (module level or inside a function) is read with ``ast``:
+- no module imports one from a higher layer (``LAYERS``, lowest first);
+- the CLI and the app import the library only through ``workflow.py``, apart from the
+  plain data below every stage (config, errors, the model folder's names, ...).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "huggingtweets"
+
+# Lowest first. A module may import its own layer and any below it, never above.
+LAYERS = [
+    {"errors", "names", "diskio", "quiet", "version", "posts"},
+    {"config", "folder", "manifest", "sources.limits"},
+    {"cache"},
+    {"sources"},
+    {"cleaning"},
+    {"dataset"},
+    {"pretrained", "models", "distributed", "quality"},
+    {"card", "preview"},
+    {"training"},
+    {"generation", "share"},
+    {"tracking", "launch"},
+    {"workflow"},
+    {"cli", "ui", "__main__", "__init__"},
+]
+# What a view may import besides the workflow: data below every stage.
+VIEW_MAY_IMPORT = {"workflow", "config", "errors", "folder", "names", "quiet", "version", "diskio"}
+
+
+def layer_of(module: str) -> int:
+    for i, names in enumerate(LAYERS):
+        if module in names:
+            return i
+    head = module.split(".")[0]
+    for i, names in enumerate(LAYERS):
+        if head in names:
+            return i
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def package_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module inside huggingtweets) for every import in ``path``."""
+    here = module_name(path).split(".")
+    is_package = path.name == "__init__.py"
+    base = here if is_package else here[:-1]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                if node.module and node.module.startswith("huggingtweets"):
+                    target = node.module.split(".")[1:]
+                else:
+                    continue
+            else:
+                target = (base[: len(base) - (node.level - 1)] if node.level > 1 else list(base)) + (node.module.split(".") if node.module else [])
+            if not node.module:  # "from . import a, b": each name is a module
+                out += [(node.lineno, ".".join(target + [alias.name])) for alias in node.names]
+            else:
+                out.append((node.lineno, ".".join(target)))
+        elif isinstance(node, ast.Import):
+            out += [(node.lineno, a.name.split(".", 1)[1]) for a in node.names if a.name.startswith("huggingtweets.")]
+    return [(line, name) for line, name in out if name]
+
+
+MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+def test_no_import_runs_from_a_lower_module_to_a_higher_one():
+    wrong = []
+    for path in MODULES:
+        me = module_name(path)
+        mine = layer_of(me)
+        for line, target in package_imports(path):
+            if target.split(".")[0] == me.split(".")[0]:
+                continue  # inside one package (sources/, ui/)
+            if layer_of(target) > mine:
+                wrong.append(f"{me}:{line} imports {target}")
+    assert wrong == []
+
+
+def test_the_views_go_through_the_workflow():
+    views = [p for p in MODULES if module_name(p) == "cli" or module_name(p).startswith("ui")]
+    assert len(views) > 5
+    wrong = []
+    for path in views:
+        for line, target in package_imports(path):
+            head = target.split(".")[0]
+            if head == "ui" or head in VIEW_MAY_IMPORT:
+                continue
+            wrong.append(f"{module_name(path)}:{line} imports {target}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("name", ["fetch", "prepare", "train", "generate"])
+def test_the_package_root_has_one_name_per_step(name):
+    import huggingtweets
+
+    assert name in huggingtweets.__all__
+    for twin in ("load_sources", "build_dataset", "fine_tune"):
+        assert twin not in huggingtweets.__all__
