@@ -102,6 +102,7 @@ def voila(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("voila")
     notebook = tmp / NOTEBOOK.name
     shutil.copy(NOTEBOOK, notebook)
+    shutil.copy(ROOT / "voila.json", tmp / "voila.json")  # started where it is, as README says: its file route
     port = free_port()
     hub = FakeHub()  # step 4 pushes here: the kernel's Hub is this local stand-in, its token a fake one
     hub.__enter__()
@@ -268,6 +269,34 @@ SWITCH_STEPS, SWITCH_LOGGING = 30, 2  # the stop-and-resume run: short, with a l
 CUT_OFF_JS = """() => [...document.querySelectorAll('.widget-label, .ht-msg, .widget-html-content, .ht-note')]
   .filter(e => e.offsetParent !== null && e.innerText.trim() && e.scrollWidth > e.clientWidth + 1)
   .map(e => `${e.className}: ${e.innerText.trim().slice(0, 80)} (${e.scrollWidth} > ${e.clientWidth})`)"""
+
+
+BIG_ZIP = 50_000_000  # bytes: over what a page can take as a data: URL
+
+
+def big_model_folder(folder: Path) -> Path:
+    """A model folder whose zip is over ``BIG_ZIP``, written by the real training path (one step
+    of a 576-wide GPT-2 with the tiny tokenizer: about 16 M weights, 64 MB in fp32)."""
+    import torch
+    from conftest import make_texts, tweet_dataset
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from huggingtweets.config import TrainConfig
+    from huggingtweets.models import train_tokenizer
+    from huggingtweets.training import fine_tune
+
+    tokenizer = train_tokenizer(make_texts(400), vocab_size=300)
+    eos = tokenizer.eos_token_id
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=128, n_embd=576, n_layer=4, n_head=4,
+                        bos_token_id=eos, eos_token_id=eos)
+    torch.manual_seed(0)
+    base = folder / "wide-base"
+    GPT2LMHeadModel(config).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    out = folder / "wide_wren"
+    fine_tune(TrainConfig(model=str(base), output_dir=str(out), max_steps=1, epochs=1, batch_size=2, block_size=64,
+                          save_steps=100, report_to="none", precision="fp32"), tweet_dataset())
+    return out
 
 
 def logged_steps(max_steps: int, every: int) -> list[int]:
@@ -474,6 +503,26 @@ def test_four_steps_in_a_browser(voila, tmp_path):
                 assert cut == [], "cut off at 600 px:\n" + "\n".join(cut)
             finally:
                 page.set_viewport_size(VIEWPORT)
+
+            # A model whose zip is over 50 MB: through Voilà's file route (voila.json), streamed to the browser.
+            wide = big_model_folder(voila["tmp"])
+            folder_box = step2.get_by_label("Model folder", exact=True)
+            folder_box.fill(str(wide))
+            folder_box.press("Tab")
+            step4.get_by_role("button", name="Download the model (zip)").click()
+            save = step4.get_by_role("link", name=f"Save {wide.name}.zip")
+            save.wait_for(timeout=120_000)
+            assert "/voila/files/huggingtweets-downloads/" in save.get_attribute("href")
+            with page.expect_download(timeout=120_000) as download:
+                save.click()
+            big_zip = tmp_path / download.value.suggested_filename
+            download.value.save_as(big_zip)
+            written = voila["tmp"] / "huggingtweets-downloads" / f"{wide.name}.zip"
+            assert big_zip.stat().st_size > BIG_ZIP and big_zip.read_bytes() == written.read_bytes()
+            with zipfile.ZipFile(big_zip) as zf:
+                assert zf.testzip() is None and f"{wide.name}/model.safetensors" in zf.namelist()
+            no_error_shown(page, "after the big zip")
+            big_zip.unlink()
         except Exception:
             try:
                 page.screenshot(path=str(ARTIFACTS / "failure.png"))

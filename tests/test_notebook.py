@@ -236,4 +236,4 @@ def test_run_all_then_three_clicks(executed):
     share = report["share"]
     assert "ht-error" not in share["messages"], f"step 4 shows an error:\n{share['messages']}"
     assert "preview.png" in share["messages"] and 'download="' in share["messages"], share["messages"]
-    assert Path(share["zip"]).is_file() and Path(share["zip"]).resolve().parent == tmp.resolve()
+    assert Path(share["zip"]).is_file() and Path(share["zip"]).resolve().parent == (tmp / "huggingtweets-downloads").resolve()  # beside the notebook, in the folder voila.json serves

@@ -1,11 +1,13 @@
 """Step 4 (share) without a browser: set values, click, assert (as tests/test_ui.py)."""
 
 import base64
+import html
 import io
 import re
 import sys
 import types
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +17,10 @@ import ipywidgets as widgets  # noqa: E402
 
 from fake_hub import TOKEN  # noqa: E402
 from huggingtweets.ui import App  # noqa: E402
-from huggingtweets.ui import share_step  # noqa: E402
+from huggingtweets.ui import hand_over, share_step  # noqa: E402
 from test_share import SHARED, hub, no_token  # noqa: E402,F401  (fixtures)
+
+REPO = Path(__file__).resolve().parents[1]
 
 FAST = dict(max_steps=4, block_size=32, batch_size=8, logging_steps=2, save_steps=4)
 
@@ -125,10 +129,36 @@ def test_zip_in_colab_is_downloaded_by_colab(trained, monkeypatch):
 
 
 def test_big_zip_stays_on_disk(trained, monkeypatch):
-    monkeypatch.setattr(share_step, "INLINE_LIMIT", 1000)
+    monkeypatch.setattr(hand_over, "INLINE_LIMIT", 1000)
     trained.share.zip_button.click()
-    shown = trained.share._zip_message.value
+    shown = html.unescape(trained.share._zip_message.value)
     assert "too big to hand to the browser" in shown and "data:" not in shown and trained.share.zip_path.is_file()
+    assert trained.share.zip_path.parent.name == hand_over.DOWNLOADS
+    assert "Jupyter's file browser" in shown and "Voilà" not in shown
+
+
+def test_in_voila_without_the_route_a_big_zip_names_no_file_browser(trained, monkeypatch):
+    monkeypatch.setattr(hand_over, "INLINE_LIMIT", 1000)
+    monkeypatch.setenv("VOILA_BASE_URL", "/")
+    monkeypatch.setenv("VOILA_APP_PORT", "1")  # nothing answers there: the route is not offered
+    trained.share.zip_button.click()
+    shown = html.unescape(trained.share._zip_message.value)
+    assert "too big to hand to the browser" in shown and "file browser" not in shown
+    assert "voila.json" in shown and "href" not in shown
+
+
+def test_voila_json_allows_the_downloads_folder_only():
+    """The repo's voila.json lets Voilà serve what the app writes for the browser, and nothing
+    else of ours: not an upload (someone's archive), not a model folder."""
+    import json
+    import re
+
+    allow = json.loads((REPO / "voila.json").read_text())["VoilaConfiguration"]["file_allowlist"]
+    served = lambda path: any(re.fullmatch(p, path, re.IGNORECASE) for p in allow)  # noqa: E731  # Voilà's own test
+    assert served(f"{hand_over.DOWNLOADS}/wren.zip") and served(f"sub/{hand_over.DOWNLOADS}/wren.gguf")
+    for private in ("uploads/twitter-2024.zip", "twitter-2024.zip", "wren/model.safetensors", "wren/dataset.json",
+                    f"{hand_over.DOWNLOADS}/../uploads/a.zip", f"{hand_over.DOWNLOADS}/x/a.zip"):
+        assert not served(private), private
 
 
 # --- push ----------------------------------------------------------------------------------------

@@ -2,17 +2,14 @@
 
 Each part calls one library function on the model folder: ``render_preview`` (from the
 tweets step 3 wrote, ticked here), ``push_to_hub`` (in a thread: an upload can take
-minutes) and ``export_zip``. The zip reaches the browser through Colab's own download
-in Colab; elsewhere (Jupyter, Voilà, VS Code) as a link holding the zip itself (a
-``data:`` URL), which needs no file server and no Voilà allow-list, up to
-``INLINE_LIMIT``; a bigger zip stays on disk and the message says where. What it shows
-belongs to one model: another folder, or a new model in it, clears it.
+minutes) and ``export_zip``. The zip is written into ``hand_over.DOWNLOADS`` and reaches
+the browser as ``hand_over`` decides (Colab's download, Voilà's file route, a ``data:`` link,
+or a message saying where it is). What it shows belongs to one model: another folder, or a
+new model in it, clears it.
 """
 
 from __future__ import annotations
 
-import base64
-import sys
 import threading
 from pathlib import Path
 from typing import Optional
@@ -23,24 +20,17 @@ from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..workflow import HF_TOKEN_NAME, export_zip, folder_authors, push_to_hub, render_preview
 from . import render
+from .hand_over import downloads_folder, hand_over, link
 from .step import Step, row
 
 MAX_PICKS = 20  # newest tweets offered for the preview
 PICKED = 3  # ticked at first
-INLINE_LIMIT = 50_000_000  # bytes: a bigger zip is not handed to the browser as a data: URL
 LABEL_CHARS = 110  # of a tweet, in its checkbox label
 WIDE = {"description_width": "initial"}
 DATASET_WARNING = (
     "dataset.json holds the cleaned tweets the model learned from. Anyone who can see the repo can read them: "
     "share them only if they are yours to share (a private repo keeps them to you)."
 )
-
-
-def _link(url: str, label: str, download: str = "") -> str:
-    """A link in the app's style; ``url`` is an http(s) URL or, with ``download``, a data: URL we made."""
-    href = render.esc(url) if download else render.safe_url(url)
-    extra = f' download="{render.esc(download)}"' if download else ' target="_blank" rel="noopener"'
-    return f'<div class="ht-summary ht-link"><a{extra} href="{href}">{render.esc(label)}</a></div>'
 
 
 def _heading(text: str) -> widgets.HTML:
@@ -55,10 +45,6 @@ HELP = (
     "access: its box empties once read). The cleaned tweets go only if you tick them.",
     "<b>Download the model</b>: a zip of the same files, to load with <code>pipeline(\"text-generation\", model=FOLDER)</code>.",
 )
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
 
 
 class ShareStep(Step):
@@ -215,7 +201,7 @@ class ShareStep(Step):
             self.push_result = result
             visibility = "private " if private else ""
             removed = f" Removed {', '.join(result.removed)}, which an earlier push sent." if result.removed else ""
-            self._push_message.value = render.message("success", f"Pushed {len(result.files)} files to the {visibility}repo {result.repo_id}.{removed}") + _link(result.url, result.url)
+            self._push_message.value = render.message("success", f"Pushed {len(result.files)} files to the {visibility}repo {result.repo_id}.{removed}") + link(result.url, result.url)
 
         try:
             worked = self.attempt("The push failed", push, self._push_message, secret=token or "")
@@ -239,25 +225,7 @@ class ShareStep(Step):
 
     def _zip(self) -> None:
         folder = self._model_folder()
-        path = export_zip(folder, Path(self._session.root) / f"{folder.name}.zip", overwrite=True)  # ours: written again each time
+        target = downloads_folder(self._session.root) / f"{folder.name}.zip"
+        path = export_zip(folder, target, overwrite=True)  # ours: written again each time
         self.zip_path = path
-        self._zip_message.value = self._hand_over(path)
-
-    def _hand_over(self, path: Path) -> str:
-        """Colab downloads it itself; elsewhere a link holds the zip; a big one stays on disk."""
-        size = path.stat().st_size
-        if "google.colab" in sys.modules:
-            from google.colab import files  # type: ignore  # only exists inside Colab
-
-            files.download(str(path))
-            return render.message("success", f"Your browser is downloading {path.name} ({_megabytes(size)}).")
-        if size > INLINE_LIMIT:
-            return render.message(
-                "info",
-                f"{path.name} ({_megabytes(size)}) is saved at {path}: too big to hand to the browser from here. "
-                "Download it from Jupyter's file browser, or on this machine with `huggingtweets export`.",
-            )
-        data = "data:application/zip;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-        note = render.message("success", f"{path.name} is ready ({_megabytes(size)}): unzip it and load the folder inside with pipeline('text-generation', model=...).")
-        return note + _link(data, f"Save {path.name}", download=path.name)
-
+        self._zip_message.value = hand_over(path, "unzip it and load the folder inside with pipeline('text-generation', model=...).")
