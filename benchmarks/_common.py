@@ -31,8 +31,37 @@ def best_and_median(fn, repeat: int = 5) -> tuple[float, float]:
     return min(times), statistics.median(times)
 
 
+def cpu_kind() -> str:
+    """The CPU's matrix kind, which decides what a figure means: ``AMX`` (bf16 tiles, many times
+    fp32's speed), ``AVX512-BF16`` (bf16 dot products), ``AVX2`` (fp32 only) or ``other``;
+    from /proc/cpuinfo's flags, with torch's own probes where they exist."""
+    import torch
+
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    cpu = getattr(torch, "cpu", None)
+    probe = lambda name: bool(getattr(cpu, name, lambda: False)())  # noqa: E731
+    if "amx_bf16" in flags or probe("_is_amx_tile_supported"):
+        return "AMX"
+    if "avx512_bf16" in flags or probe("_is_avx512_bf16_supported"):
+        return "AVX512-BF16"
+    if "avx2" in flags or torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512"):
+        return "AVX2"
+    return "other"
+
+
 def machine() -> dict:
-    return {"python": platform.python_version(), "cpu_count": os.cpu_count(), "platform": platform.platform()}
+    import torch
+
+    return {"python": platform.python_version(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "cpu_kind": cpu_kind(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
 def print_table(rows: list[dict], columns: list[str]) -> None:

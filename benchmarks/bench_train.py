@@ -75,6 +75,7 @@ import time
 from pathlib import Path
 
 from _common import (
+    cpu_kind,
     describe_device,
     device_name,
     gpt2_tokenizer,
@@ -460,12 +461,14 @@ def main() -> None:
         for side in sides.values():
             side.update(evaluate_folder(side.pop("folder"), valid, device))
             side["tokens_per_s"] = side["train_tokens"] / side["train_s"]
+            side["outside_steps_s"] = side["wall_s"] - side["train_s"]  # load, first step, evaluations, save
             peak = peaks.get(side["precision"])  # None if ours stopped writing its precision
             side["mfu"] = train_flops_per_token(side) * side["tokens_per_s"] / peak if peak else None
 
     baseline, ours = sides["baseline"], sides["ours"]
     payload = {
         "device": describe_device(),
+        "cpu_kind": cpu_kind() if device == "cpu" else None,
         "arch": args.arch,
         "model_params": ours["params"],
         "epochs": args.epochs,
@@ -495,12 +498,14 @@ def show(p: dict) -> None:
         {"": "tokens/s (training)", "baseline": f"{b['tokens_per_s']:,.0f}", "ours": f"{o['tokens_per_s']:,.0f}"},
         {"": "training tokens / steps", "baseline": f"{b['train_tokens']:,} / {b['steps']}", "ours": f"{o['train_tokens']:,} / {o['steps']}"},
         {"": "wall s (load to saved)", "baseline": f"{b['wall_s']:.1f}", "ours": f"{o['wall_s']:.1f}"},
+        {"": "  of which outside the steps", "baseline": f"{b['outside_steps_s']:.1f}", "ours": f"{o['outside_steps_s']:.1f}"},
         {"": f"peak memory MiB ({b['peak_mem_kind']})", "baseline": f"{b['peak_mem_bytes'] / mib:,.0f}", "ours": f"{o['peak_mem_bytes'] / mib:,.0f}"},
         {"": "held-out loss / bits per char", "baseline": f"{b['eval_loss']:.3f} / {b['bits_per_char']:.3f}", "ours": f"{o['eval_loss']:.3f} / {o['bits_per_char']:.3f}"},
         {"": "precision, block", "baseline": f"{b['precision']}, {b['block_size']}", "ours": f"{o['precision']}, {o['block_size']}"},
         {"": "MFU", "baseline": percent(b["mfu"]), "ours": percent(o["mfu"])},
     ]
-    print(f"\n{p['arch']} ({p['model_params'] / 1e6:.1f}M parameters), {p['epochs']:g} epoch(s), {p['train_tweets']} training tweets, on {p['device']}")
+    kind = f", {p['cpu_kind']}" if p.get("cpu_kind") else ""
+    print(f"\n{p['arch']} ({p['model_params'] / 1e6:.1f}M parameters), {p['epochs']:g} epoch(s), {p['train_tweets']} training tweets, on {p['device']}{kind}")
     print_table(rows, ["", "baseline", "ours"])
     print(f"speedup (baseline wall / ours wall): {p['speedup']:.2f}x   throughput ratio (ours / baseline tokens/s): {p['throughput_ratio']:.2f}x")
     peaks = ", ".join(f"{k} {v / 1e9:,.0f}" if v else f"{k} not measured (not native here)" for k, v in p["matmul_peak_flops"].items())

@@ -49,6 +49,9 @@ def test_bench_train_smoke_writes_both_sides(tmp_path):
         assert all(positive(result[side][k]) for k in SIDE_KEYS), result[side]
         assert result[side]["steps"] == 2
     assert positive(result["ours"]["mfu"])
+    assert result["cpu_kind"] in ("AMX", "AVX512-BF16", "AVX2", "other", None)
+    for side in ("baseline", "ours"):  # the time outside the steps is its own figure, inside the wall time
+        assert 0 < result[side]["outside_steps_s"] < result[side]["wall_s"]
     assert result["baseline"]["eval_tokens"] == result["ours"]["eval_tokens"]  # the same held-out tweets, one way
     assert positive(result["speedup"]) and positive(result["throughput_ratio"])
     assert "speedup" in done.stdout and "held-out loss" in done.stdout  # the side-by-side table
