@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import shlex
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -28,6 +29,7 @@ from .config import TrainConfig
 from .diskio import atomic_write_text
 from .errors import HuggingTweetsError
 from .folder import CARD
+from .manifest import cap, open_nofollow, record_edit
 from .names import initials
 from .names import published_name, safe_url
 from .sources import avatar_url, profile_url
@@ -36,6 +38,7 @@ from .sources.base import Author
 CARD_FILE = CARD  # the folder module owns the name
 PROMPT = "My dream is"
 SECTIONS = ("How does it work?", "Training data", "Training procedure", "How to use", "Limitations and bias", "About")
+LOCAL_RUN = "Run it locally"  # added after "How to use" once the model is exported to GGUF (add_local_run)
 
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 _YAML_PLAIN = re.compile(r"^[A-Za-z0-9][\w./:%?=&~+,-]*$")
@@ -222,10 +225,10 @@ def _table(header: tuple[str, str], rows: Sequence[tuple[str, str]]) -> str:
     return "\n".join(lines + [f"| {a} | {b} |" for a, b in rows])
 
 
-def _code_block(code: str) -> str:
+def _code_block(code: str, language: str = "python") -> str:
     longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
     fence = "`" * max(3, longest + 1)
-    return f"{fence}python\n{code}\n{fence}"
+    return f"{fence}{language}\n{code}\n{fence}"
 
 
 # --- sections ----------------------------------------------------------------------------
@@ -385,7 +388,7 @@ def write_card(
     return atomic_write_text(folder / CARD_FILE, text)
 
 
-__all__ = ["render_card", "write_card", "retarget_card", "hyperparameters", "safe_url"]
+__all__ = ["render_card", "write_card", "retarget_card", "hyperparameters", "safe_url", "add_local_run"]
 
 
 def retarget_card(text: str, model_id: str, thumbnail: Optional[str] = None) -> str:
@@ -412,3 +415,62 @@ def retarget_card(text: str, model_id: str, thumbnail: Optional[str] = None) -> 
         end = len(text.rstrip("\n")) if end < 0 else end
         text = text[:body] + _how_to_use(str(model_id)) + text[end:]
     return text
+
+
+# --- after a GGUF export ---------------------------------------------------------------------
+def _local_run(folder_name: str, name: str, gguf_file: str, modelfile: str, quantize: str, max_new_tokens: int) -> str:
+    """Commands that make the GGUF copy again and run it with Ollama or llama.cpp: true for the
+    folder's card, the zipped one and the pushed one alike (the GGUF is in none of them)."""
+    export = f"huggingtweets export {shlex.quote(folder_name)} --format gguf"
+    commands = "\n".join(
+        [
+            export + (f" --quantize {quantize}" if quantize != "f16" else ""),
+            f"ollama create {shlex.quote(name)} -f {shlex.quote(modelfile)}",
+            f"ollama run {shlex.quote(name)} {shlex.quote(PROMPT)}",
+            f"llama-completion -m {shlex.quote(gguf_file)} -p {shlex.quote(PROMPT)} -n {int(max_new_tokens)}",
+        ]
+    )
+    return (
+        f"The model was also exported to GGUF ({_md(gguf_file)}, {_md(quantize)}) with an Ollama Modelfile "
+        f"({_md(modelfile)}), beside the model folder and not part of it. Either runs it on a laptop without "
+        "Python: the Modelfile carries the model's sampling settings and stops at the end-of-text token, and "
+        "llama.cpp reads the same settings from the GGUF file (`llama-completion` is llama.cpp's plain "
+        "completion tool, called `llama-cli` before December 2025).\n\n" + _code_block(commands, "bash")
+    )
+
+
+def with_local_run(text: str, body: str) -> str:
+    """``text`` with its "Run it locally" section set to ``body``: replaced where there is one,
+    else put after "How to use" (before the next section), else at the end."""
+    head = f"## {LOCAL_RUN}\n\n"
+    start = text.find(head)
+    if start < 0:
+        after = text.find("## How to use\n\n")
+        nxt = text.find("\n\n## ", after + 1) if after >= 0 else -1
+        if nxt < 0:
+            return text.rstrip("\n") + f"\n\n{head}{body}\n"
+        return text[:nxt] + f"\n\n{head}{body}" + text[nxt:]
+    begin = start + len(head)
+    end = text.find("\n\n## ", begin)
+    end = len(text.rstrip("\n")) if end < 0 else end
+    return text[:begin] + body + text[end:]
+
+
+def add_local_run(folder: str | Path, name: str, gguf_file: str, modelfile: str, quantize: str, max_new_tokens: int) -> bool:
+    """Add (or update) the "Run it locally" section of the folder's card after a GGUF export,
+    and record the new card in the folder's manifest. False when there is no card to edit
+    (deleted, or not UTF-8 text): the export stands without it."""
+    folder = Path(folder)
+    path = folder / CARD_FILE
+    limit = cap(CARD_FILE)  # a card is a few KB
+    try:
+        with open_nofollow(path) as f:
+            raw = f.read(limit + 1)
+        text = raw.decode("utf-8") if len(raw) <= limit else None
+    except (HuggingTweetsError, UnicodeDecodeError):
+        return False
+    if text is None:
+        return False
+    atomic_write_text(path, with_local_run(text, _local_run(folder.name, name, gguf_file, modelfile, quantize, max_new_tokens)))
+    record_edit(folder, CARD_FILE)
+    return True

@@ -143,6 +143,19 @@ def read_manifest(folder: Path) -> Optional[dict]:
     return data["files"]
 
 
+def record_edit(folder: Path, name: str) -> None:
+    """After huggingtweets itself rewrites a file the manifest marks ``"edit"`` (the card: a
+    "Run it locally" section after a GGUF export), record its new size and sha256, so the
+    manifest says what the folder holds. Only such entries are ever rewritten: a weight that
+    changed since the save stays refused. A folder without a manifest is left without one."""
+    files = read_manifest(folder)
+    if files is None or not (files.get(name) or {}).get("edit"):
+        return
+    with open_nofollow(folder / name) as f:
+        size, sha = _sha256(f)
+    files[name] = {"size": size, "sha256": sha, "edit": True}
+    atomic_write_json(folder / MANIFEST, {"format": FORMAT, "files": files})
+
 # --- what a share sends ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Shipped:
