@@ -26,7 +26,7 @@ LAYERS = [
     {"pretrained", "models", "distributed", "quality"},
     {"card", "preview"},
     {"training"},
-    {"generation", "share"},
+    {"generation", "share", "gguf_export"},
     {"tracking", "launch"},
     {"workflow"},
     {"cli", "ui", "__main__", "__init__"},

@@ -1,0 +1,510 @@
+"""Export a model folder as one GGUF file, for llama.cpp, Ollama and LM Studio, with an Ollama Modelfile.
+
+    export_gguf("wren-bot")                     # -> wren-bot.gguf and wren-bot.Modelfile beside the folder
+    ollama create wren-bot -f wren-bot.Modelfile && ollama run wren-bot "My dream is"
+
+What goes into the file (the ``gguf`` package writes it and names every tensor through its
+own ``TensorNameMap`` for the architecture, so no name table is kept here):
+
+- the weights, read one tensor at a time from the folder's safetensors (each file first
+  checked against the manifest the save recorded, as a share checks it), converted and
+  written before the next is read: memory holds about one tensor, never the model. GPT-2
+  keeps its ``Conv1D`` weights as (in, out), GGUF wants (out, in): they are transposed.
+  Llama's query and key rows are reordered per head from the halves that transformers'
+  rotary embedding pairs up to the adjacent pairs llama.cpp's rotates.
+  ``f16``: matrices in float16, vectors (norms, biases) in float32; ``q8_0``: matrices in
+  8-bit blocks of 32 (a quarter of fp32, close to f16 in quality), the rest as f16;
+- the architecture's sizes (context length, width, layers, heads, norm epsilon, rope);
+- the tokenizer: byte-level BPE as ``tokenizer.ggml.model = "gpt2"``, every token in id
+  order with its kind (normal, control, user-defined, unused), the merges, and the special
+  ids. Every tweet was trained as ``<end-of-text> tweet``, so the end-of-text token is also
+  the begin token, added before each prompt (``add_bos_token``), as ``generate`` does;
+- the folder's sampling settings (generation_config.json) as ``general.sampling.*``,
+  which llama.cpp takes as its defaults.
+
+The Modelfile (``NAME.Modelfile``, not ``Modelfile``: two models exported to one folder
+must not share one) says ``FROM ./NAME.gguf``, a raw ``TEMPLATE "{{ .Prompt }}"`` (a base
+model's completion, no chat), the same sampling settings as PARAMETER lines, and the
+end-of-text token as its stop.
+
+Both files are written under temporary names beside the target and renamed at the end: a
+failure (a full disk included) leaves neither, nor a half of one. The output may not be
+inside the model folder, whose files are exactly what the save wrote. A huggingtweets
+folder's card then gets a "Run it locally" section (card.py), under the folder's lock.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from .card import add_local_run
+from .config import SamplingConfig
+from .diskio import disk_full, no_space_message
+from .errors import HuggingTweetsError
+from .folder import MODEL_CONFIG, ModelFolder, slug
+from .manifest import Shipped, read_all, ship_list, verify
+
+Progress = Callable[[int, Optional[int], str], None]  # (tensors done, tensors in all, message)
+
+QUANTIZE = ("f16", "q8_0")
+ARCHITECTURES = ("gpt2", "llama")  # config.json's model_type; GGUF's architecture has the same name
+SUFFIX = ".gguf"
+MODELFILE_SUFFIX = ".Modelfile"
+GENERATION_CONFIG = "generation_config.json"
+TOKENIZER = "tokenizer.json"
+TOKENIZER_CONFIG = "tokenizer_config.json"
+# Buffers that older saves carry beside the weights and GGUF has no place for: recomputed at load.
+BUFFERS = (".attn.bias", ".attn.masked_bias", ".rotary_emb.inv_freq")
+MAX_NUM_CTX = 2048  # Ollama's context in the Modelfile: a tweet and its prompt are a few dozen tokens
+
+
+@dataclass
+class GgufExport:
+    gguf: Path  # NAME.gguf
+    modelfile: Path  # NAME.Modelfile beside it
+    name: str  # the name for `ollama create`
+    quantize: str
+    size: int  # bytes of the GGUF file
+    seconds: float
+
+
+# --- reading the folder -------------------------------------------------------------------------
+def _json(files: dict[str, Shipped], name: str, required: bool = True) -> dict:
+    item = files.get(name)
+    if item is None:
+        if required:
+            raise HuggingTweetsError(f"The model folder has no {name}, so it cannot be exported to GGUF: train again.")
+        return {}
+    try:
+        data = json.loads(read_all(item).decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise HuggingTweetsError(f"{item.path} is not valid JSON: train again, or put the saved file back.") from None
+    if not isinstance(data, dict):
+        raise HuggingTweetsError(f"{item.path} is not a JSON object: train again, or put the saved file back.")
+    return data
+
+
+def _int(config: dict, *names: str, default: Optional[int] = None) -> int:
+    for name in names:
+        value = config.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    if default is None:
+        raise HuggingTweetsError(f"config.json gives no {names[0]} (a positive whole number): it is not a model training wrote.")
+    return default
+
+
+def _float(config: dict, name: str, default: float) -> float:
+    value = config.get(name, default)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    if not ok:
+        raise HuggingTweetsError(f"config.json gives {name} = {value!r:.40}, not a positive number: it is not a model training wrote.")
+    return float(value)
+
+
+# --- the tokenizer ----------------------------------------------------------------------------
+def _pre_tokenizer(spec) -> Optional[str]:
+    """llama.cpp's name for how text is split before BPE, or None when it has no such split.
+
+    GPT-2's regex alone is "gpt-2"; digits split one by one, then GPT-2's regex, is
+    SmolLM's "smollm"."""
+    def byte_level(p) -> bool:
+        return isinstance(p, dict) and p.get("type") == "ByteLevel" and p.get("use_regex", True) and not p.get("add_prefix_space")
+
+    if byte_level(spec):
+        return "gpt-2"
+    steps = spec.get("pretokenizers") if isinstance(spec, dict) and spec.get("type") == "Sequence" else None
+    if isinstance(steps, list) and len(steps) == 2 and byte_level(steps[1]):
+        digits = steps[0]
+        if isinstance(digits, dict) and digits.get("type") == "Digits" and digits.get("individual_digits"):
+            return "smollm"
+    return None
+
+
+def _special(tokenizer_config: dict, name: str) -> Optional[str]:
+    value = tokenizer_config.get(name)
+    if isinstance(value, dict):  # an AddedToken written out
+        value = value.get("content")
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass
+class _Vocab:
+    tokens: list[str]
+    types: list[int]  # gguf.TokenType
+    merges: list[str]  # "left right", best first
+    pre: str
+    eos: int  # the end-of-text token: begins every tweet, ends it too
+    pad: Optional[int]
+
+
+def _vocab(files: dict[str, Shipped], n_vocab: int) -> _Vocab:
+    import gguf
+
+    data = _json(files, TOKENIZER)
+    model = data.get("model") or {}
+    pre = _pre_tokenizer(data.get("pre_tokenizer"))
+    if model.get("type") != "BPE" or pre is None or data.get("normalizer") is not None or not isinstance(model.get("vocab"), dict):
+        raise HuggingTweetsError(
+            f"{files[TOKENIZER].path} is not a byte-level BPE tokenizer (GPT-2's or SmolLM's kind), the only kind this "
+            "GGUF export carries: export the folder as a zip instead."
+        )
+    by_id: dict[int, str] = {i: t for t, i in model["vocab"].items() if isinstance(i, int) and 0 <= i < 1 << 24}
+    kinds: dict[int, int] = {}
+    for added in data.get("added_tokens") or ():
+        i, content = added.get("id"), added.get("content")
+        if isinstance(i, int) and 0 <= i < 1 << 24 and isinstance(content, str):
+            by_id[i] = content
+            kinds[i] = gguf.TokenType.CONTROL if added.get("special") else gguf.TokenType.USER_DEFINED
+    if max(by_id, default=-1) >= n_vocab:
+        raise HuggingTweetsError(
+            f"The tokenizer has {max(by_id) + 1:,} tokens but the model only {n_vocab:,} embeddings: "
+            "the folder's tokenizer is not the model's; train again."
+        )
+    tokens = [by_id.get(i, f"[PAD{i}]") for i in range(n_vocab)]  # rows the model has and the tokenizer never uses
+    types = [kinds.get(i, gguf.TokenType.NORMAL if i in by_id else gguf.TokenType.UNUSED) for i in range(n_vocab)]
+    merges = [" ".join(m) if isinstance(m, list) else str(m) for m in model.get("merges") or ()]
+
+    tokenizer_config = _json(files, TOKENIZER_CONFIG, required=False)
+    ids = {t: i for i, t in enumerate(tokens)}
+    eos = ids.get(_special(tokenizer_config, "eos_token") or "")
+    if eos is None:
+        raise HuggingTweetsError(f"{files[TOKENIZER].path.parent} has no end-of-text token in its tokenizer: train again.")
+    pad = ids.get(_special(tokenizer_config, "pad_token") or "")
+    return _Vocab(tokens, [int(t) for t in types], merges, pre, eos, pad)
+
+
+# --- sampling ---------------------------------------------------------------------------------
+def _sampling(generation_config: dict) -> tuple[SamplingConfig, bool]:
+    """The folder's sampling settings, each kept only when it is a setting ``generate`` accepts
+    (else its default): no file can put text of its own into the Modelfile. ``(settings, do_sample)``."""
+    settings = SamplingConfig()
+    for name in ("temperature", "top_p", "top_k", "max_new_tokens", "repetition_penalty"):
+        value = generation_config.get(name)
+        if isinstance(value, float) and name in ("top_k", "max_new_tokens") and value.is_integer():
+            value = int(value)
+        try:
+            settings = settings.replace(**{name: value})
+        except HuggingTweetsError:
+            pass  # not a number, or out of range: the default stands
+    return settings, generation_config.get("do_sample", True) is not False
+
+
+def _quoted(text: str) -> str:
+    if not text.isprintable():
+        raise HuggingTweetsError(f"The end-of-text token {text!r:.40} holds characters a Modelfile cannot carry: train again.")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def modelfile_text(gguf_name: str, settings: SamplingConfig, do_sample: bool, stop: str, context: int) -> str:
+    """The Ollama Modelfile: the weights, plain completion, the folder's sampling, the stop token."""
+    temperature = settings.temperature if do_sample else 0  # greedy, as generate_config's do_sample false
+    lines = [
+        "# Made by huggingtweets. Plain completion: the prompt is the start of a tweet.",
+        f"FROM ./{gguf_name}",
+        'TEMPLATE "{{ .Prompt }}"',
+        f"PARAMETER temperature {temperature:g}",
+        f"PARAMETER top_p {settings.top_p:g}",
+        f"PARAMETER top_k {settings.top_k}",  # 0: off, as in generate (Ollama's own default is 40)
+        f"PARAMETER repeat_penalty {settings.repetition_penalty:g}",  # 1: off (Ollama's default would differ)
+        f"PARAMETER num_predict {settings.max_new_tokens}",
+        f"PARAMETER num_ctx {min(context, MAX_NUM_CTX)}",
+        f"PARAMETER stop {_quoted(stop)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- the tensors ------------------------------------------------------------------------------
+@dataclass
+class _Tensor:
+    file: Path
+    key: str  # the name in the safetensors file
+    name: str  # the name in the GGUF file
+    kind: object  # gguf.MODEL_TENSOR
+    shape: tuple[int, ...]  # as written (after any transpose)
+    qtype: object  # gguf.GGMLQuantizationType: F32, F16 or Q8_0
+
+    def info(self) -> tuple:
+        """``(shape, numpy dtype, bytes)`` as ``GGUFWriter.add_tensor_info`` takes them (Q8_0: blocks as bytes)."""
+        import gguf
+        import numpy as np
+
+        Q = gguf.GGMLQuantizationType
+        if self.qtype == Q.Q8_0:
+            shape = gguf.quant_shape_to_byte_shape(self.shape, self.qtype)
+            return shape, np.uint8, math.prod(shape)
+        return self.shape, np.float16 if self.qtype == Q.F16 else np.float32, math.prod(self.shape) * (2 if self.qtype == Q.F16 else 4)
+
+
+def _plan(arch: str, config: dict, weights: list[Shipped], quantize: str) -> list[_Tensor]:
+    """Every tensor to write, named and typed, from the safetensors headers alone."""
+    import gguf
+    from safetensors import safe_open
+
+    kind = gguf.MODEL_ARCH.GPT2 if arch == "gpt2" else gguf.MODEL_ARCH.LLAMA
+    names = gguf.get_tensor_name_map(kind, _int(config, "n_layer", "num_hidden_layers"))
+    allowed = set(gguf.MODEL_TENSORS[kind])
+    tied = config.get("tie_word_embeddings", arch == "gpt2") is True  # transformers' defaults: GPT-2 ties, Llama not
+    Q = gguf.GGMLQuantizationType
+    plan = []
+    for item in weights:
+        with safe_open(item.path, framework="pt") as f:
+            for key in f.keys():
+                found = names.get_type_and_name(key, try_suffixes=(".weight", ".bias"))
+                if found is None and key.endswith(BUFFERS):
+                    continue
+                if found is None or found[0] not in allowed:
+                    raise HuggingTweetsError(
+                        f"{item.name} holds {key[:80]!r}, a tensor a {arch} GGUF has no place for: "
+                        "the model is not a plain GPT-2 or Llama; export it as a zip instead."
+                    )
+                if found[0] == gguf.MODEL_TENSOR.OUTPUT and tied:
+                    continue  # the same matrix as the token embeddings: llama.cpp and transformers tie them again
+                shape = tuple(f.get_slice(key).get_shape())
+                if _transposed(arch, found[0], key):
+                    shape = shape[::-1]
+                if len(shape) < 2:
+                    qtype = Q.F32  # norms and biases: tiny, and precision matters there
+                elif quantize == "q8_0" and shape[-1] % gguf.GGML_QUANT_SIZES[Q.Q8_0][0] == 0:
+                    qtype = Q.Q8_0
+                else:
+                    qtype = Q.F16
+                plan.append(_Tensor(item.path, key, found[1], found[0], shape, qtype))
+    return plan
+
+
+def _transposed(arch: str, kind, key: str) -> bool:
+    """GPT-2's Conv1D matrices are stored (in, out); GGUF, like nn.Linear, wants (out, in)."""
+    import gguf
+
+    T = gguf.MODEL_TENSOR
+    return arch == "gpt2" and key.endswith(".weight") and kind in (T.ATTN_QKV, T.ATTN_OUT, T.FFN_UP, T.FFN_DOWN)
+
+
+def _interleave_rope(w, heads: int):
+    """Per head, rows [x0..x(d/2-1), y0..y(d/2-1)] (rotate-half) become [x0, y0, x1, y1, ...]."""
+    return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def _load(t: _Tensor, arch: str, config: dict):
+    """One tensor, converted, as the bytes GGUF stores (a numpy array)."""
+    import gguf
+    import numpy as np
+    import torch
+    from safetensors import safe_open
+
+    with safe_open(t.file, framework="pt") as f:  # opened per tensor: no mapping of the whole file stays
+        w = f.get_tensor(t.key).to(torch.float32).numpy()
+    if _transposed(arch, t.kind, t.key):
+        w = w.T
+    if arch == "llama" and t.kind in (gguf.MODEL_TENSOR.ATTN_Q, gguf.MODEL_TENSOR.ATTN_K):
+        heads = _int(config, "num_attention_heads")
+        if t.kind == gguf.MODEL_TENSOR.ATTN_K:
+            heads = _int(config, "num_key_value_heads", default=heads)
+        w = _interleave_rope(w, heads)
+    Q = gguf.GGMLQuantizationType
+    if t.qtype == Q.Q8_0:
+        return gguf.quants.quantize(np.ascontiguousarray(w), Q.Q8_0)
+    return np.ascontiguousarray(w, dtype=np.float16 if t.qtype == Q.F16 else np.float32)
+
+
+# --- metadata ---------------------------------------------------------------------------------
+def _architecture(writer, arch: str, config: dict, n_vocab: int) -> int:
+    """The sizes llama.cpp builds the graph from; returns the context length."""
+    if arch == "gpt2":
+        width = _int(config, "n_embd")
+        context = _int(config, "n_positions")
+        writer.add_context_length(context)
+        writer.add_embedding_length(width)
+        writer.add_feed_forward_length(_int(config, "n_inner", default=4 * width))
+        writer.add_block_count(_int(config, "n_layer"))
+        writer.add_head_count(_int(config, "n_head"))
+        writer.add_layer_norm_eps(_float(config, "layer_norm_epsilon", 1e-5))
+        if config.get("activation_function", "gelu_new") not in ("gelu_new", "gelu_pytorch_tanh"):
+            raise HuggingTweetsError("This GPT-2 uses another activation than GPT-2's (tanh GELU): llama.cpp would run it wrongly.")
+        return context
+    rope = config.get("rope_parameters") or config.get("rope_scaling") or {}
+    rope_type = rope.get("rope_type", rope.get("type", "default")) if isinstance(rope, dict) else "default"
+    if rope_type not in ("default", None):
+        raise HuggingTweetsError(f"This Llama uses {str(rope_type)[:30]} rope scaling, which this export does not carry: export it as a zip instead.")
+    width, heads = _int(config, "hidden_size"), _int(config, "num_attention_heads")
+    head_dim = _int(config, "head_dim", default=width // heads)
+    context = _int(config, "max_position_embeddings")
+    writer.add_vocab_size(n_vocab)
+    writer.add_context_length(context)
+    writer.add_embedding_length(width)
+    writer.add_feed_forward_length(_int(config, "intermediate_size"))
+    writer.add_block_count(_int(config, "num_hidden_layers"))
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(_int(config, "num_key_value_heads", default=heads))
+    writer.add_layer_norm_rms_eps(_float(config, "rms_norm_eps", 1e-6))
+    writer.add_rope_dimension_count(head_dim)
+    writer.add_rope_freq_base(_float(rope if isinstance(rope, dict) and "rope_theta" in rope else config, "rope_theta", 10000.0))
+    if head_dim != width // heads:
+        writer.add_key_length(head_dim)
+        writer.add_value_length(head_dim)
+    return context
+
+
+def _tokenizer(writer, vocab: _Vocab) -> None:
+    writer.add_tokenizer_model("gpt2")  # byte-level BPE
+    writer.add_tokenizer_pre(vocab.pre)
+    writer.add_token_list(vocab.tokens)
+    writer.add_token_types(vocab.types)
+    writer.add_token_merges(vocab.merges)
+    writer.add_bos_token_id(vocab.eos)  # every tweet starts after end-of-text (dataset.pack_blocks)
+    writer.add_eos_token_id(vocab.eos)
+    if vocab.pad is not None:
+        writer.add_pad_token_id(vocab.pad)
+    writer.add_add_bos_token(True)
+    writer.add_add_eos_token(False)
+
+
+def _sampling_metadata(writer, settings: SamplingConfig, do_sample: bool) -> None:
+    writer.add_sampling_temp(settings.temperature if do_sample else 0.0)
+    writer.add_sampling_top_p(settings.top_p)
+    writer.add_sampling_top_k(settings.top_k)
+    writer.add_sampling_penalty_repeat(settings.repetition_penalty)
+
+
+# --- where ------------------------------------------------------------------------------------
+def default_path(folder: str | Path) -> Path:
+    """``FOLDER.gguf`` beside the folder (never inside it)."""
+    folder = Path(folder).expanduser().resolve()
+    return folder.parent / f"{folder.name}{SUFFIX}"
+
+
+def _target(folder: Path, out_path: Optional[str | Path], overwrite: bool) -> tuple[Path, Path]:
+    out = Path(out_path).expanduser() if out_path is not None else default_path(folder)
+    resolved = out.resolve()
+    if resolved == folder or folder in resolved.parents:
+        raise HuggingTweetsError(f"{out} is inside the model folder {folder}: choose a path outside the folder, such as {default_path(folder)}.")
+    if out.is_dir():
+        raise HuggingTweetsError(f"{out} is a folder: give a file name such as {folder.name}{SUFFIX}.")
+    if out.suffix.lower() != SUFFIX:
+        raise HuggingTweetsError(f"{out} does not end in {SUFFIX}: give a file name such as {folder.name}{SUFFIX}.")
+    modelfile = out.with_suffix(MODELFILE_SUFFIX)
+    for path in (out, modelfile):
+        if os.path.lexists(path) and not overwrite:
+            raise HuggingTweetsError(f"{path} already exists: choose another name, or overwrite it.")
+    return out, modelfile
+
+
+# --- export -----------------------------------------------------------------------------------
+def export_gguf(
+    folder: str | Path,
+    out_path: Optional[str | Path] = None,
+    *,
+    quantize: str = "f16",
+    overwrite: bool = False,
+    progress: Optional[Progress] = None,
+) -> GgufExport:
+    """Write the model folder as ``NAME.gguf`` and ``NAME.Modelfile`` (default: beside the folder).
+
+    Refused in one line: a folder that holds no finished model, an architecture other than
+    GPT-2 and Llama, a tokenizer other than byte-level BPE, an output inside the folder or
+    that exists (without ``overwrite``), an unknown ``quantize``.
+    """
+    import gguf
+
+    started = time.perf_counter()
+    if quantize not in QUANTIZE:
+        raise HuggingTweetsError(f"Unknown GGUF type {str(quantize)[:20]!r}: use {' or '.join(QUANTIZE)}.")
+    files = {item.name: item for item in ship_list(folder)}  # a finished model, held to its manifest
+    model = ModelFolder(Path(folder).expanduser().resolve())
+    out, modelfile = _target(model.path, out_path, overwrite)
+    config = _json(files, MODEL_CONFIG)
+    arch = config.get("model_type")
+    if arch not in ARCHITECTURES:
+        raise HuggingTweetsError(
+            f"The model in {model.path} is a {str(arch)[:30]!r} model; GGUF export supports {' and '.join(ARCHITECTURES)} "
+            "(GPT-2, SmolLM2, ...): export it as a zip instead."
+        )
+    weights = [files[name] for name in sorted(files) if name.endswith(".safetensors")]
+    if not weights:
+        raise HuggingTweetsError(f"{model.path} has no safetensors weights, which GGUF export reads: train again.")
+
+    ours = model.is_ours()  # a huggingtweets folder: its lock and its card; another folder is only read
+    with model.lock("GGUF export") if ours else nullcontext():
+        for item in weights:
+            verify(item)  # the bytes the save recorded, before anything is built from them
+        plan = _plan(arch, config, weights, quantize)
+        source = _Source(
+            model.path.name, arch, config, plan,
+            _vocab(files, next((t.shape[0] for t in plan if t.kind == gguf.MODEL_TENSOR.TOKEN_EMBD), 0)),
+            *_sampling(_json(files, GENERATION_CONFIG, required=False)),
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        temps: list[Path] = []
+        try:  # both files under temporary names beside their targets, renamed once whole
+            for path in (out, modelfile):
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                os.close(fd)
+                temps.append(Path(tmp))
+            context = _write(temps[0], source, quantize, progress, out.name)
+            stop = source.vocab.tokens[source.vocab.eos]
+            temps[1].write_text(modelfile_text(out.name, source.settings, source.do_sample, stop, context), encoding="utf-8")
+            os.replace(temps[0], out)
+            os.replace(temps[1], modelfile)
+        except BaseException as err:
+            for tmp in temps:
+                tmp.unlink(missing_ok=True)
+            if disk_full(err, out.parent):
+                need = sum(t.info()[2] for t in plan)
+                raise HuggingTweetsError(no_space_message(out.parent, need, flag="output path")) from None
+            raise
+        name = slug(out.stem).lower()  # what `ollama create` calls it
+        if ours:
+            add_local_run(model.path, name, out.name, modelfile.name, quantize, source.settings.max_new_tokens)
+    return GgufExport(out, modelfile, name, quantize, out.stat().st_size, time.perf_counter() - started)
+
+
+@dataclass
+class _Source:
+    """What the GGUF is made of, read and checked before anything is written."""
+
+    name: str  # the model folder's name
+    arch: str
+    config: dict
+    plan: list[_Tensor]
+    vocab: _Vocab
+    settings: SamplingConfig
+    do_sample: bool
+
+
+def _write(path: Path, source: _Source, quantize: str, progress: Optional[Progress], label: str) -> int:
+    """Header, metadata and tensor infos, then each tensor as it is converted; returns the context length."""
+    import gguf
+
+    writer = gguf.GGUFWriter(path, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.GPT2 if source.arch == "gpt2" else gguf.MODEL_ARCH.LLAMA])
+    try:
+        writer.add_type("model")
+        writer.add_name(source.name)
+        writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if quantize == "q8_0" else gguf.LlamaFileType.MOSTLY_F16)
+        writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
+        context = _architecture(writer, source.arch, source.config, len(source.vocab.tokens))
+        _tokenizer(writer, source.vocab)
+        _sampling_metadata(writer, source.settings, source.do_sample)
+        for t in source.plan:
+            shape, dtype, nbytes = t.info()
+            writer.add_tensor_info(t.name, shape, dtype, nbytes, raw_dtype=t.qtype)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        for i, t in enumerate(source.plan):  # one tensor in memory at a time
+            writer.write_tensor_data(_load(t, source.arch, source.config))
+            if progress:
+                progress(i + 1, len(source.plan), f"{label}: {t.name}")
+        writer.flush()
+        os.fsync(writer.fout[0].fileno())
+    finally:
+        writer.close()
+    return context

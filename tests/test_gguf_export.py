@@ -1,0 +1,325 @@
+"""GGUF export: a trained tiny GPT-2 and a small Llama, read back through transformers' own GGUF
+loader (the same file llama.cpp and Ollama read), compared with the model folder they came from;
+the Modelfile; the card's "Run it locally" section; refusals that leave nothing behind.
+
+Tolerances: f16 logits within 1e-2 of the folder's (relative to the largest logit, at least 1);
+q8_0 picks the folder's most likely next token at >= 90% of positions. Tokenization is exact.
+"""
+
+import errno
+import json
+import shlex
+
+import pytest
+
+from huggingtweets.errors import HuggingTweetsError
+from huggingtweets.folder import MANIFEST
+from huggingtweets.gguf_export import GgufExport, _pre_tokenizer, export_gguf
+from huggingtweets.manifest import ship_list
+from huggingtweets.share import export_zip
+from test_bad_exports import snapshot
+from test_share import model_dir, trained  # noqa: F401  (fixtures)
+
+PROMPTS = ["My dream is", "ünïcødé 🐦🔥 日本語 עברית", "the lamp is lit and the bread is rising 42"]
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def llama_dir(tmp_path_factory):
+    """A small Llama-architecture folder, as training saves one: grouped-query attention (4 heads,
+    2 key/value heads: the key rows are reordered per KV head), an untied output matrix, and the
+    project's tiny byte-level BPE tokenizer putting end-of-text before every text."""
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    from conftest import make_texts
+    from huggingtweets.models import ensure_eos_prefix, train_tokenizer
+
+    tokenizer = train_tokenizer(make_texts(400) + PROMPTS, vocab_size=300)
+    ensure_eos_prefix(tokenizer)
+    eos = tokenizer.eos_token_id
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=128, rope_theta=10000.0, bos_token_id=eos, eos_token_id=eos,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config)
+    folder = tmp_path_factory.mktemp("llama") / "lark-llama"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def load_folder(folder):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoModelForCausalLM.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder)
+
+
+def load_gguf(path, n_positions=None):
+    """Through transformers' own GGUF reader. It reads gpt2.context_length into ``n_ctx``, which
+    GPT2Config no longer uses, so a GPT-2 whose context is not 1024 gets ``n_positions`` here
+    (llama.cpp takes the context from the file)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    extra = {"n_positions": n_positions} if n_positions else {}
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, **extra).eval()
+    return model, AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+
+
+def parse_modelfile(text: str) -> dict:
+    """FROM, TEMPLATE and PARAMETER lines (comments and blank lines skipped), values unquoted."""
+    out: dict = {"PARAMETER": {}}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        word, rest = line.split(" ", 1)
+        assert word in ("FROM", "TEMPLATE", "PARAMETER"), line
+        if word == "PARAMETER":
+            key, value = rest.split(" ", 1)
+            out["PARAMETER"].setdefault(key, []).append(json.loads(value) if value.startswith('"') else float(value))
+        else:
+            assert word not in out, f"{word} twice"
+            out[word] = json.loads(rest) if rest.startswith('"') else rest
+    return out
+
+
+def no_temporary_files(directory) -> bool:
+    return not any(p.name.endswith(".tmp") for p in directory.iterdir())
+
+
+# --- round trips ---------------------------------------------------------------------------------
+def check_round_trip(folder, result: GgufExport, quantize: str):
+    import torch
+
+    model, tokenizer = load_folder(folder)
+    gmodel, gtokenizer = load_gguf(result.gguf, getattr(model.config, "n_positions", None))
+    agree, positions = 0, 0
+    for text in PROMPTS:
+        ids = tokenizer(text)["input_ids"]
+        assert ids[0] == tokenizer.eos_token_id  # every tweet starts after end-of-text ...
+        assert gtokenizer(text)["input_ids"] == ids  # ... and the GGUF's tokenizer puts it there too
+        assert gtokenizer.decode(ids, skip_special_tokens=True) == tokenizer.decode(ids, skip_special_tokens=True) == text
+        with torch.no_grad():
+            want, got = (m(torch.tensor([ids])).logits[0] for m in (model, gmodel))
+        if quantize == "f16":
+            assert (want - got).abs().max().item() < 1e-2 * max(1.0, want.abs().max().item())
+        agree += (want.argmax(-1) == got.argmax(-1)).sum().item()
+        positions += len(ids)
+    assert agree / positions >= 0.9
+
+    modelfile = parse_modelfile(result.modelfile.read_text(encoding="utf-8"))
+    assert modelfile["FROM"] == f"./{result.gguf.name}" and modelfile["TEMPLATE"] == "{{ .Prompt }}"
+    eos = tokenizer.eos_token_id
+    assert gtokenizer.eos_token_id == gtokenizer.bos_token_id == eos
+    assert modelfile["PARAMETER"]["stop"] == [gtokenizer.convert_ids_to_tokens(eos)] == [tokenizer.eos_token]
+    return modelfile
+
+
+@pytest.mark.parametrize("quantize", ["f16", "q8_0"])
+def test_a_trained_tiny_gpt2_round_trips(model_dir, quantize):
+    before = {name: h for name, h in snapshot(model_dir).items() if name not in ("README.md", MANIFEST)}
+    result = export_gguf(model_dir, quantize=quantize)
+    assert result.gguf == model_dir.parent / "wren-bot.gguf" and result.modelfile == model_dir.parent / "wren-bot.Modelfile"
+    assert result.size == result.gguf.stat().st_size and result.name == "wren-bot" and result.seconds > 0
+    modelfile = check_round_trip(model_dir, result, quantize)
+    params = {k: v for k, v in modelfile["PARAMETER"].items() if k != "stop"}  # the folder's generation_config
+    assert params == {"temperature": [1], "top_p": [0.95], "top_k": [0], "repeat_penalty": [1], "num_predict": [60], "num_ctx": [256]}
+    # the model's own files are as saved; the GGUF is beside the folder, never in what it shares
+    assert {n: h for n, h in snapshot(model_dir).items() if n not in ("README.md", MANIFEST)} == before
+    assert not any(p.suffix in (".gguf", ".Modelfile") for p in model_dir.iterdir())
+    assert no_temporary_files(model_dir.parent)
+
+
+@pytest.mark.parametrize("quantize", ["f16", "q8_0"])
+def test_a_small_llama_round_trips(llama_dir, tmp_path, quantize):
+    result = export_gguf(llama_dir, tmp_path / "out" / f"lark-{quantize}.gguf", quantize=quantize)
+    assert result.modelfile == tmp_path / "out" / f"lark-{quantize}.Modelfile"
+    check_round_trip(llama_dir, result, quantize)
+    assert (llama_dir / "README.md").exists() is False  # not a huggingtweets folder: only read
+    assert no_temporary_files(tmp_path / "out")
+
+
+def test_q8_0_is_smaller_than_f16(llama_dir, tmp_path):
+    f16 = export_gguf(llama_dir, tmp_path / "a.gguf")
+    q8 = export_gguf(llama_dir, tmp_path / "b.gguf", quantize="q8_0")
+    assert q8.size < 0.7 * f16.size
+
+
+def test_the_metadata_llama_cpp_reads(model_dir):
+    import gguf
+
+    result = export_gguf(model_dir, quantize="q8_0")
+    reader = gguf.GGUFReader(result.gguf)
+
+    def value(key):
+        return reader.fields[key].contents()
+
+    assert value("general.architecture") == "gpt2" and value("general.name") == "wren-bot"
+    assert value("gpt2.context_length") == 256 and value("gpt2.block_count") == 4
+    assert value("tokenizer.ggml.model") == "gpt2" and value("tokenizer.ggml.pre") == "gpt-2"
+    assert value("tokenizer.ggml.add_bos_token") is True and value("tokenizer.ggml.add_eos_token") is False
+    assert value("tokenizer.ggml.tokens")[value("tokenizer.ggml.eos_token_id")] == "<|endoftext|>"
+    assert value("tokenizer.ggml.token_type")[value("tokenizer.ggml.eos_token_id")] == gguf.TokenType.CONTROL
+    assert value("general.sampling.top_p") == pytest.approx(0.95) and value("general.sampling.top_k") == 0
+    assert value("general.file_type") == gguf.LlamaFileType.MOSTLY_Q8_0
+    names = {t.name for t in reader.tensors}
+    assert "output.weight" not in names and "token_embd.weight" in names  # tied: llama.cpp reuses the embeddings
+    assert {t.tensor_type for t in reader.tensors if t.name.endswith("_norm.weight")} == {gguf.GGMLQuantizationType.F32}
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ({"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}, "gpt-2"),
+        ({"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True},
+                                                {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}]}, "smollm"),
+        ({"type": "ByteLevel", "add_prefix_space": True, "use_regex": True}, None),  # would need a prefix space
+        ({"type": "Metaspace", "replacement": "▁"}, None),  # sentencepiece
+        (None, None),
+    ],
+)
+def test_pre_tokenizers_llama_cpp_knows(spec, expected):
+    assert _pre_tokenizer(spec) == expected
+
+
+# --- the card and the manifest ---------------------------------------------------------------------
+def test_the_card_says_how_to_run_it_and_the_manifest_follows(model_dir, tmp_path):
+    result = export_gguf(model_dir, tmp_path / "w.gguf", quantize="q8_0")
+    card = (model_dir / "README.md").read_text(encoding="utf-8")
+    assert card.index("## How to use") < card.index("## Run it locally") < card.index("## Limitations and bias")
+    for command in ("huggingtweets export wren-bot --format gguf --quantize q8_0", "ollama create w -f w.Modelfile",
+                    "ollama run w 'My dream is'", "llama-completion -m w.gguf -p 'My dream is' -n 60"):
+        assert command in card
+    assert shlex.split("ollama run w 'My dream is'")[-1] == "My dream is"
+    entry = json.loads((model_dir / MANIFEST).read_text())["files"]["README.md"]
+    assert entry["size"] == len(card.encode("utf-8")) and entry["edit"] is True
+    export_gguf(model_dir, tmp_path / "w.gguf", overwrite=True)  # again: one section, updated
+    card = (model_dir / "README.md").read_text(encoding="utf-8")
+    assert card.count("## Run it locally") == 1 and "--quantize q8_0" not in card
+    ship_list(model_dir)  # the folder still shares as saved, the new card included
+    zip_path = export_zip(model_dir, tmp_path / "w.zip")
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as zf:
+        assert "## Run it locally" in zf.read("wren-bot/README.md").decode("utf-8")
+        assert not any(n.endswith((".gguf", ".Modelfile")) for n in zf.namelist())
+
+
+def test_overwrite_replaces_both_files(llama_dir, tmp_path):
+    target = tmp_path / "lark.gguf"
+    target.write_bytes(b"old")
+    (tmp_path / "lark.Modelfile").write_text("old")
+    with pytest.raises(HuggingTweetsError, match="already exists"):
+        export_gguf(llama_dir, target)
+    assert target.read_bytes() == b"old"
+    result = export_gguf(llama_dir, target, overwrite=True)
+    assert target.read_bytes()[:4] == b"GGUF" and result.modelfile.read_text().startswith("# Made by huggingtweets")
+
+
+# --- refusals: one line, nothing left ---------------------------------------------------------------
+def refused(call, *parts) -> str:
+    with pytest.raises(HuggingTweetsError) as caught:
+        call()
+    message = str(caught.value)
+    assert "\n" not in message and all(part in message for part in parts), message
+    return message
+
+
+def test_what_is_not_a_model_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    refused(lambda: export_gguf(tmp_path / "empty"), "holds no finished model")
+    refused(lambda: export_gguf(tmp_path / "nowhere"), "is not a folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"] and not any((tmp_path / "empty").iterdir())
+
+
+def test_other_architectures_are_refused(llama_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "neox"
+    shutil.copytree(llama_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(dict(config, model_type="gpt_neox")))
+    before = snapshot(tmp_path)
+    refused(lambda: export_gguf(folder), "'gpt_neox'", "gpt2 and llama", "zip")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("target", ["x.gguf", "model.safetensors", "sub/x.gguf", "."])
+def test_an_output_inside_the_folder_is_refused(model_dir, target):
+    before = snapshot(model_dir)
+    refused(lambda: export_gguf(model_dir, model_dir / target, overwrite=True), "inside the model folder", "wren-bot.gguf")
+    assert snapshot(model_dir) == before
+
+
+def test_bad_output_names_and_types_are_refused(model_dir, tmp_path):
+    before = {p.name for p in tmp_path.iterdir()}
+    (tmp_path / "wren.gguf").write_bytes(b"someone's file")
+    refused(lambda: export_gguf(model_dir, tmp_path / "wren.gguf"), "already exists", "overwrite")
+    (tmp_path / "other.Modelfile").write_text("someone's Modelfile")
+    refused(lambda: export_gguf(model_dir, tmp_path / "other.gguf"), "other.Modelfile already exists")
+    refused(lambda: export_gguf(model_dir, tmp_path / "wren.bin"), "does not end in .gguf")
+    refused(lambda: export_gguf(model_dir, tmp_path), "is a folder")
+    refused(lambda: export_gguf(model_dir, tmp_path / "q.gguf", quantize="q4_k"), "Unknown GGUF type 'q4_k'", "f16 or q8_0")
+    assert (tmp_path / "wren.gguf").read_bytes() == b"someone's file"
+    assert {p.name for p in tmp_path.iterdir()} == before | {"wren.gguf", "other.Modelfile"}
+
+
+def test_a_full_disk_leaves_nothing(model_dir, tmp_path, monkeypatch):
+    import gguf
+
+    card_before = (model_dir / "README.md").read_bytes()
+    written = []
+    real = gguf.GGUFWriter.write_tensor_data
+
+    def fill_the_disk(self, tensor, *args, **kwargs):
+        if len(written) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(tensor.nbytes)
+        return real(self, tensor, *args, **kwargs)
+
+    monkeypatch.setattr(gguf.GGUFWriter, "write_tensor_data", fill_the_disk)
+    out = tmp_path / "out"
+    refused(lambda: export_gguf(model_dir, out / "wren.gguf"), "No space left on", "free", "MB")
+    assert written and list(out.iterdir()) == []  # no GGUF, no Modelfile, no temporary file
+    assert (model_dir / "README.md").read_bytes() == card_before  # the card only changes after a whole export
+    assert not (model_dir / ".huggingtweets.lock").exists()
+
+
+def test_a_changed_weights_file_is_refused(model_dir, tmp_path):
+    """What is exported is what the save recorded (manifest), as for a zip or a push."""
+    weights = model_dir / "model.safetensors"
+    raw = bytearray(weights.read_bytes())
+    raw[-1] ^= 0xFF
+    weights.write_bytes(bytes(raw))
+    refused(lambda: export_gguf(model_dir, tmp_path / "w.gguf"), "model.safetensors changed since the model was saved")
+    assert list(tmp_path.iterdir()) == [model_dir]
+
+
+def test_the_tokenizer_and_model_must_agree(llama_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "short"
+    shutil.copytree(llama_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    tok = json.loads((folder / "tokenizer.json").read_text())
+    tok["model"]["vocab"]["extra-token"] = config["vocab_size"] + 5
+    (folder / "tokenizer.json").write_text(json.dumps(tok))
+    refused(lambda: export_gguf(folder, tmp_path / "s.gguf"), "tokens but the model only")
+    assert not (tmp_path / "s.gguf").exists() and no_temporary_files(tmp_path)
+
+
+def test_hostile_sampling_settings_stay_out_of_the_modelfile(llama_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "odd"
+    shutil.copytree(llama_dir, folder)
+    settings = {"temperature": "1\nADAPTER /etc/passwd", "top_p": 7, "top_k": 5.0, "max_new_tokens": 40, "do_sample": False}
+    (folder / "generation_config.json").write_text(json.dumps(settings))
+    result = export_gguf(folder, tmp_path / "odd.gguf")
+    text = result.modelfile.read_text()
+    assert "ADAPTER" not in text and "passwd" not in text
+    params = parse_modelfile(text)["PARAMETER"]
+    assert params["temperature"] == [0] and params["top_p"] == [0.95] and params["top_k"] == [5] and params["num_predict"] == [40]
+
