@@ -390,12 +390,38 @@ def cmd_push(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
+def _export_zip(args) -> int:
     from .workflow import export_zip
 
-    path = export_zip(args.folder, args.zip, overwrite=args.overwrite, include_dataset=args.include_dataset)
+    if args.quantize:
+        raise HuggingTweetsError("--quantize is for --format gguf: a zip holds the weights as they were saved.")
+    path = export_zip(args.folder, args.out, overwrite=args.overwrite, include_dataset=args.include_dataset)
     print(f"Wrote {path} ({_size(path)}): unzip it and load the folder inside with pipeline('text-generation', model=...)")
     return 0
+
+
+def _export_gguf(args) -> int:
+    from .workflow import export_gguf
+
+    if args.include_dataset:
+        raise HuggingTweetsError("--include-dataset is for --format zip: a GGUF file holds the model and its tokenizer only.")
+    bar = TqdmProgress()
+    try:
+        result = export_gguf(args.folder, args.out, quantize=args.quantize or "f16", overwrite=args.overwrite, progress=bar)
+    finally:
+        bar.close()
+    print(
+        f"Wrote {shown(result.gguf)} ({_size(result.gguf)}, {result.quantize}) and {shown(result.modelfile.name)} "
+        f"in {result.seconds:.1f} s: ollama create {shown(result.name)} -f {shown(result.modelfile)}"
+    )
+    return 0
+
+
+EXPORTS = {"zip": _export_zip, "gguf": _export_gguf}  # --format: one line per kind of export
+
+
+def cmd_export(args) -> int:
+    return EXPORTS[args.format](args)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -448,11 +474,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-dataset", action="store_true", help=dataset_help)
     p.set_defaults(func=cmd_push)
 
-    p = sub.add_parser("export", help="pack a model folder into one zip (weights, tokenizer, card; never checkpoints)")
+    p = sub.add_parser("export", help="pack a model folder into one zip, or one GGUF file for Ollama and llama.cpp (never checkpoints)")
     p.add_argument("folder", metavar="DIR", help="a model folder written by 'huggingtweets train'")
-    p.add_argument("zip", metavar="FILE.zip", help="the zip to write, outside DIR; it unpacks to a folder named like DIR")
-    p.add_argument("--overwrite", action="store_true", help="replace FILE.zip if it exists")
-    p.add_argument("--include-dataset", action="store_true", help=dataset_help)
+    p.add_argument("out", nargs="?", default=None, metavar="OUT",
+                   help="the file to write, outside DIR (default: DIR.zip or DIR.gguf beside DIR); a zip unpacks to a folder "
+                        "named like DIR, a GGUF gets an Ollama Modelfile beside it (OUT with .Modelfile for .gguf)")
+    p.add_argument("--format", choices=list(EXPORTS), default="zip", help="zip: the model folder's files (default); gguf: one file for llama.cpp, Ollama, LM Studio")
+    p.add_argument("--quantize", metavar="TYPE", default=None, help="GGUF weights: f16 (default; half the saved fp32 size) or q8_0 (a quarter)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT (and its Modelfile) if it exists")
+    p.add_argument("--include-dataset", action="store_true", help=dataset_help + " (zip only)")
     p.set_defaults(func=cmd_export)
     return parser
 
@@ -466,10 +496,21 @@ def _replace_unprintable() -> None:
             pass
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """``parse_args``, except that export's optional OUT may also come after the options
+    (``export DIR --format gguf OUT``), which argparse alone does not take."""
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "func", None) is cmd_export and args.out is None and len(extra) == 1 and not extra[0].startswith("-"):
+        args.out = extra[0]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     _replace_unprintable()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     quiet_libraries()
     try:
         return args.func(args)

@@ -257,8 +257,9 @@ def _checked(item: Shipped) -> bytes | str:
 
 
 # --- export ------------------------------------------------------------------------------------
-def export_zip(folder: str | Path, zip_path: str | Path, *, overwrite: bool = False, include_dataset: bool = False) -> Path:
-    """Pack the model folder into one zip whose top-level folder has the model folder's name.
+def export_zip(folder: str | Path, zip_path: Optional[str | Path] = None, *, overwrite: bool = False, include_dataset: bool = False) -> Path:
+    """Pack the model folder into one zip whose top-level folder has the model folder's name
+    (by default ``FOLDER.zip`` beside the folder).
 
     Unzipping gives a folder that ``pipeline('text-generation', model=NAME)`` loads; its card's
     snippet names that folder. Written to a temporary file beside ``zip_path``, then renamed,
@@ -267,7 +268,7 @@ def export_zip(folder: str | Path, zip_path: str | Path, *, overwrite: bool = Fa
     """
     files = ship_list(folder, include_dataset)
     folder = Path(folder).expanduser().resolve()
-    zip_path = Path(zip_path).expanduser()
+    zip_path = Path(zip_path).expanduser() if zip_path is not None else folder.parent / f"{folder.name}.zip"
     target = zip_path.resolve()  # through any link on the way, the target itself included
     if target == folder or folder in target.parents:
         raise HuggingTweetsError(

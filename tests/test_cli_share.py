@@ -71,3 +71,44 @@ def test_export_of_an_unfinished_folder(tmp_path, capsys):
     assert main(["export", str(tmp_path / "empty"), str(tmp_path / "x.zip")]) == 1
     assert "holds no finished model" in capsys.readouterr().err
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_export_defaults_to_a_zip_beside_the_folder(model_dir, capsys):
+    assert main(["export", str(model_dir)]) == 0
+    target = model_dir.parent / "wren-bot.zip"
+    assert capsys.readouterr().out.startswith(f"Wrote {target} (")
+    with zipfile.ZipFile(target) as zf:
+        assert sorted(zf.namelist()) == sorted(f"wren-bot/{n}" for n in SHARED)
+
+
+def test_export_gguf_writes_the_file_and_its_modelfile(model_dir, tmp_path, capsys):
+    assert main(["export", str(model_dir), "--format", "gguf"]) == 0
+    out = capsys.readouterr().out
+    gguf_path, modelfile = model_dir.parent / "wren-bot.gguf", model_dir.parent / "wren-bot.Modelfile"
+    assert out.startswith(f"Wrote {gguf_path} (") and ", f16) and wren-bot.Modelfile in " in out and out.count("\n") == 1
+    assert out.rstrip().endswith(f"ollama create wren-bot -f {modelfile}")
+    assert gguf_path.read_bytes()[:4] == b"GGUF" and modelfile.read_text().startswith("# Made by huggingtweets")
+    assert main(["export", str(model_dir), "--format", "gguf"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    # OUT may also follow the options; --quantize picks the GGUF's weights
+    target = tmp_path / "small.gguf"
+    assert main(["export", str(model_dir), "--format", "gguf", "--quantize", "q8_0", str(target)]) == 0
+    assert ", q8_0) and small.Modelfile in " in capsys.readouterr().out
+    assert target.stat().st_size < 0.7 * gguf_path.stat().st_size
+
+
+def test_export_flags_that_do_not_fit_the_format(model_dir, tmp_path, capsys):
+    for argv, words in [
+        (["--quantize", "q8_0"], "--quantize is for --format gguf"),
+        (["--format", "gguf", "--include-dataset"], "--include-dataset is for --format zip"),
+        (["--format", "gguf", "--quantize", "q2"], "Unknown GGUF type 'q2'"),
+    ]:
+        assert main(["export", str(model_dir), str(tmp_path / "x.gguf"), *argv]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and words in err and err.count("\n") == 1
+    try:
+        code = main(["export", str(model_dir), "--format", "onnx"])
+    except SystemExit as exit_:  # argparse's usage error
+        code = exit_.code
+    assert code == 2 and "invalid choice: 'onnx'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [model_dir]
