@@ -63,6 +63,7 @@ TOKENIZER = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
 # Buffers that older saves carry beside the weights and GGUF has no place for: recomputed at load.
 BUFFERS = (".attn.bias", ".attn.masked_bias", ".rotary_emb.inv_freq")
+MAX_BLOCKS = 1024  # layers; the largest open models have about 130
 MAX_NUM_CTX = 2048  # Ollama's context in the Modelfile: a tweet and its prompt are a few dozen tokens
 
 
@@ -206,7 +207,7 @@ def _quoted(text: str) -> str:
 
 def modelfile_text(gguf_name: str, settings: SamplingConfig, do_sample: bool, stop: str, context: int) -> str:
     """The Ollama Modelfile: the weights, plain completion, the folder's sampling, the stop token."""
-    temperature = settings.temperature if do_sample else 0  # greedy, as generate_config's do_sample false
+    temperature = settings.temperature if do_sample else 0  # greedy, as generation_config's do_sample false asks
     lines = [
         "# Made by huggingtweets. Plain completion: the prompt is the start of a tweet.",
         f"FROM ./{gguf_name}",
@@ -250,7 +251,10 @@ def _plan(arch: str, config: dict, weights: list[Shipped], quantize: str) -> lis
     from safetensors import safe_open
 
     kind = gguf.MODEL_ARCH.GPT2 if arch == "gpt2" else gguf.MODEL_ARCH.LLAMA
-    names = gguf.get_tensor_name_map(kind, _int(config, "n_layer", "num_hidden_layers"))
+    blocks = _int(config, "n_layer", "num_hidden_layers")
+    if blocks > MAX_BLOCKS:  # the name map holds every block's names: a config is not trusted to size it
+        raise HuggingTweetsError(f"config.json gives {blocks:,} layers, more than any model this exports ({MAX_BLOCKS}): it is not a model training wrote.")
+    names = gguf.get_tensor_name_map(kind, blocks)
     allowed = set(gguf.MODEL_TENSORS[kind])
     tied = config.get("tie_word_embeddings", arch == "gpt2") is True  # transformers' defaults: GPT-2 ties, Llama not
     Q = gguf.GGMLQuantizationType
@@ -391,6 +395,8 @@ def _target(folder: Path, out_path: Optional[str | Path], overwrite: bool) -> tu
         raise HuggingTweetsError(f"{out} is a folder: give a file name such as {folder.name}{SUFFIX}.")
     if out.suffix.lower() != SUFFIX:
         raise HuggingTweetsError(f"{out} does not end in {SUFFIX}: give a file name such as {folder.name}{SUFFIX}.")
+    if not out.name.isprintable() or any(c.isspace() or c in "\"'\\" for c in out.name):
+        raise HuggingTweetsError(f"{out.name!r} has spaces, quotes or control characters, which the Modelfile's FROM line cannot carry: choose a name such as {slug(folder.name)}{SUFFIX}.")
     modelfile = out.with_suffix(MODELFILE_SUFFIX)
     for path in (out, modelfile):
         if os.path.lexists(path) and not overwrite:

@@ -260,6 +260,7 @@ def test_bad_output_names_and_types_are_refused(model_dir, tmp_path):
     (tmp_path / "other.Modelfile").write_text("someone's Modelfile")
     refused(lambda: export_gguf(model_dir, tmp_path / "other.gguf"), "other.Modelfile already exists")
     refused(lambda: export_gguf(model_dir, tmp_path / "wren.bin"), "does not end in .gguf")
+    refused(lambda: export_gguf(model_dir, tmp_path / 'my "bot".gguf'), "FROM line", "wren-bot.gguf")
     refused(lambda: export_gguf(model_dir, tmp_path), "is a folder")
     refused(lambda: export_gguf(model_dir, tmp_path / "q.gguf", quantize="q4_k"), "Unknown GGUF type 'q4_k'", "f16 or q8_0")
     assert (tmp_path / "wren.gguf").read_bytes() == b"someone's file"
