@@ -49,6 +49,16 @@ FIGURES = [
     ("bench_train-quick-avx512bf16.json", lambda d: d["baseline"]["mfu"] * 100, "{:.1f}", "| {} % of fp32 peak |"),
     ("bench_train-quick-avx512bf16.json", lambda d: d["ours"]["mfu"] * 100, "{:.1f}", "| {} % of bf16 peak |"),
     ("bench_train-quick-avx512bf16.json", lambda d: d["ours"]["eval_loss"], "{:.3f}", "| 8.822 / 3.184 | {} / 3.166 |"),
+    ("bench_export.json", lambda d: d["machine"]["cpu_kind"], "{}", "2-core AMD EPYC ({})"),
+    ("bench_export.json", lambda d: d["rows"][0]["wall_s"], "{:.2f}", "the tiny model exports in {} s"),
+    ("bench_export.json", lambda d: d["rows"][0]["peak_rss_mib"], "{}", "a peak of {} MiB for the whole process"),
+    ("bench_export.json", lambda d: d["rows"][2]["weights_bytes"] / 1e6, "{:.0f}", "SmolLM2-135M, {} MB of fp32 weights"),
+    ("bench_export.json", lambda d: d["rows"][2]["wall_s"], "{:.1f}", "in {} s to a 271 MB f16 file"),
+    ("bench_export.json", lambda d: d["rows"][2]["gguf_bytes"] / 1e6, "{:.0f}", "to a {} MB f16 file"),
+    ("bench_export.json", lambda d: d["rows"][3]["wall_s"], "{:.1f}", "({} s and 145 MB as q8_0)"),
+    ("bench_export.json", lambda d: d["rows"][3]["gguf_bytes"] / 1e6, "{:.0f}", "and {} MB as q8_0)"),
+    ("bench_export.json", lambda d: d["rows"][2]["peak_rss_mib"], "{}", "a peak of {} MiB, of which"),
+    ("bench_export.json", lambda d: d["rows"][2]["export_rss_mib"], "{}", "the export itself held {} MiB"),
 ]
 
 
