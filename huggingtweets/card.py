@@ -418,10 +418,10 @@ def retarget_card(text: str, model_id: str, thumbnail: Optional[str] = None) -> 
 
 
 # --- after a GGUF export ---------------------------------------------------------------------
-def _local_run(folder_name: str, name: str, gguf_file: str, modelfile: str, quantize: str, max_new_tokens: int) -> str:
+def _local_run(folder_name: str, name: str, gguf_file: str, modelfile: str, quantize: str, max_new_tokens: int, named: bool) -> str:
     """Commands that make the GGUF copy again and run it with Ollama or llama.cpp: true for the
     folder's card, the zipped one and the pushed one alike (the GGUF is in none of them)."""
-    export = f"huggingtweets export {shlex.quote(folder_name)} --format gguf"
+    export = f"huggingtweets export {shlex.quote(folder_name)}{' ' + shlex.quote(gguf_file) if named else ''} --format gguf"
     commands = "\n".join(
         [
             export + (f" --quantize {quantize}" if quantize != "f16" else ""),
@@ -456,9 +456,12 @@ def with_local_run(text: str, body: str) -> str:
     return text[:begin] + body + text[end:]
 
 
-def add_local_run(folder: str | Path, name: str, gguf_file: str, modelfile: str, quantize: str, max_new_tokens: int) -> bool:
+def add_local_run(
+    folder: str | Path, name: str, gguf_file: str, modelfile: str, quantize: str, max_new_tokens: int, named: bool = False
+) -> bool:
     """Add (or update) the "Run it locally" section of the folder's card after a GGUF export,
-    and record the new card in the folder's manifest. False when there is no card to edit
+    and record the new card in the folder's manifest. ``named``: the GGUF is not the default
+    ``FOLDER.gguf``, so the export command names it. False when there is no card to edit
     (deleted, or not UTF-8 text): the export stands without it."""
     folder = Path(folder)
     path = folder / CARD_FILE
@@ -471,6 +474,6 @@ def add_local_run(folder: str | Path, name: str, gguf_file: str, modelfile: str,
         return False
     if text is None:
         return False
-    atomic_write_text(path, with_local_run(text, _local_run(folder.name, name, gguf_file, modelfile, quantize, max_new_tokens)))
+    atomic_write_text(path, with_local_run(text, _local_run(folder.name, name, gguf_file, modelfile, quantize, max_new_tokens, named)))
     record_edit(folder, CARD_FILE)
     return True

@@ -469,7 +469,8 @@ def export_gguf(
             raise
         name = slug(out.stem).lower()  # what `ollama create` calls it
         if ours:
-            add_local_run(model.path, name, out.name, modelfile.name, quantize, source.settings.max_new_tokens)
+            named = out.resolve() != default_path(model.path)  # the card's export command names the file only then
+            add_local_run(model.path, name, out.name, modelfile.name, quantize, source.settings.max_new_tokens, named)
     return GgufExport(out, modelfile, name, quantize, out.stat().st_size, time.perf_counter() - started)
 
 
@@ -508,7 +509,7 @@ def _write(path: Path, source: _Source, quantize: str, progress: Optional[Progre
         for i, t in enumerate(source.plan):  # one tensor in memory at a time
             writer.write_tensor_data(_load(t, source.arch, source.config))
             if progress:
-                progress(i + 1, len(source.plan), f"{label}: {t.name}")
+                progress(i + 1, len(source.plan), label)
         writer.flush()
         os.fsync(writer.fout[0].fileno())
     finally:

@@ -189,15 +189,16 @@ def test_the_card_says_how_to_run_it_and_the_manifest_follows(model_dir, tmp_pat
     result = export_gguf(model_dir, tmp_path / "w.gguf", quantize="q8_0")
     card = (model_dir / "README.md").read_text(encoding="utf-8")
     assert card.index("## How to use") < card.index("## Run it locally") < card.index("## Limitations and bias")
-    for command in ("huggingtweets export wren-bot --format gguf --quantize q8_0", "ollama create w -f w.Modelfile",
+    for command in ("huggingtweets export wren-bot w.gguf --format gguf --quantize q8_0", "ollama create w -f w.Modelfile",
                     "ollama run w 'My dream is'", "llama-completion -m w.gguf -p 'My dream is' -n 60"):
         assert command in card
     assert shlex.split("ollama run w 'My dream is'")[-1] == "My dream is"
     entry = json.loads((model_dir / MANIFEST).read_text())["files"]["README.md"]
     assert entry["size"] == len(card.encode("utf-8")) and entry["edit"] is True
-    export_gguf(model_dir, tmp_path / "w.gguf", overwrite=True)  # again: one section, updated
+    export_gguf(model_dir)  # again, to the default name: one section, updated
     card = (model_dir / "README.md").read_text(encoding="utf-8")
     assert card.count("## Run it locally") == 1 and "--quantize q8_0" not in card
+    assert "huggingtweets export wren-bot --format gguf\n" in card and "ollama create wren-bot -f wren-bot.Modelfile" in card
     ship_list(model_dir)  # the folder still shares as saved, the new card included
     zip_path = export_zip(model_dir, tmp_path / "w.zip")
     import zipfile
