@@ -13,7 +13,8 @@ own ``TensorNameMap`` for the architecture, so no name table is kept here):
   Llama's query and key rows are reordered per head from the halves that transformers'
   rotary embedding pairs up to the adjacent pairs llama.cpp's rotates.
   ``f16``: matrices in float16, vectors (norms, biases) in float32; ``q8_0``: matrices in
-  8-bit blocks of 32 (a quarter of fp32, close to f16 in quality), the rest as f16;
+  8-bit blocks of 32 (a quarter of fp32, close to f16 in quality; a matrix whose rows are
+  not a multiple of 32 stays f16), vectors in float32;
 - the architecture's sizes (context length, width, layers, heads, norm epsilon, rope);
 - the tokenizer: byte-level BPE as ``tokenizer.ggml.model = "gpt2"``, every token in id
   order with its kind (normal, control, user-defined, unused), the merges, and the special

@@ -186,7 +186,7 @@ def test_pre_tokenizers_llama_cpp_knows(spec, expected):
 
 # --- the card and the manifest ---------------------------------------------------------------------
 def test_the_card_says_how_to_run_it_and_the_manifest_follows(model_dir, tmp_path):
-    result = export_gguf(model_dir, tmp_path / "w.gguf", quantize="q8_0")
+    export_gguf(model_dir, tmp_path / "w.gguf", quantize="q8_0")
     card = (model_dir / "README.md").read_text(encoding="utf-8")
     assert card.index("## How to use") < card.index("## Run it locally") < card.index("## Limitations and bias")
     for command in ("huggingtweets export wren-bot w.gguf --format gguf --quantize q8_0", "ollama create w -f w.Modelfile",
