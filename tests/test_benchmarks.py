@@ -129,3 +129,16 @@ def test_heldout_loss_counts_eos_on_both_ends(gpt2_folder, tiny_tokenizer):
     bits = figures["eval_loss"] * figures["eval_tokens"] / math.log(2)
     assert figures["bits_per_char"] == pytest.approx(bits / sum(map(len, texts)))
     assert figures["layers"] == 2 and figures["width"] == 32 and figures["params"] > 0
+
+
+def test_bench_demo_times_the_real_command(tmp_path):
+    before = results_files()
+    out = tmp_path / "demo.json"
+    done = run_script("bench_demo.py", "--tiny", "--out", str(out))
+    result = json.loads(out.read_text())
+    assert result["command"] == "huggingtweets demo --tiny"
+    assert positive(result["wall_s"]) and positive(result["peak_rss_bytes"]) and positive(result["bits_per_char"])
+    assert result["within_budget"] == (result["wall_s"] <= result["budget_s"])
+    assert result["cpu_kind"] in ("AMX", "AVX512-BF16", "AVX2", "other")
+    assert "bits_per_char" in done.stdout
+    assert results_files() == before  # --tiny is a smoke test: nothing saved under results/

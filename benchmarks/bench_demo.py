@@ -1,0 +1,87 @@
+"""The demo as a user runs it: ``huggingtweets demo`` timed end to end, against its budget.
+
+    python benchmarks/bench_demo.py              # saves benchmarks/results/bench_demo-KIND.json
+    python benchmarks/bench_demo.py --out d.json # also writes the figures there
+
+One fresh process runs ``python -m huggingtweets demo --output TMP`` (the offline model
+already converted, as after the quick start's set-up), so the wall time holds what the user
+waits for: imports, loading, training, the held-out evaluations, saving and the five tweets.
+Printed and saved: the CPU kind (AVX2 / AVX512-BF16 / AMX), the wall time against
+``BUDGET_S``, the process's peak memory, and the model's held-out loss and bits per
+character (``quality.bits_per_char`` on the held-out tweets the run kept, the figure the
+demo's recipe is chosen by), read back from the folder the demo wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from _common import cpu_kind, describe_device, print_table, save_results, write_json  # noqa: E402
+
+BUDGET_S = 180  # the demo's promise on a 2-core CPU
+MAX_BPC = 1.32  # the held-out bits per character the demo's recipe must reach on the sample
+
+
+def held_out_bits_per_char(folder: Path) -> float:
+    from huggingtweets.dataset import TweetDataset
+    from huggingtweets.models import load_pretrained
+    from huggingtweets.quality import bits_per_char
+
+    model, tokenizer = load_pretrained(str(folder))
+    return bits_per_char(model, tokenizer, TweetDataset.load(folder).valid_texts())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="write the figures to this JSON file too")
+    parser.add_argument("--tiny", action="store_true", help="time `huggingtweets demo --tiny` instead (not saved)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_demo-") as tmp:
+        folder = Path(tmp) / "huggingtweets-demo"
+        command = [sys.executable, "-m", "huggingtweets", "demo", "--output", str(folder)] + (["--tiny"] if args.tiny else [])
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"the demo failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
+        metrics = json.loads((folder / "metrics.json").read_text())
+        bpc = held_out_bits_per_char(folder)
+    payload = {
+        "device": describe_device(),
+        "cpu_kind": cpu_kind(),
+        "command": "huggingtweets demo" + (" --tiny" if args.tiny else ""),
+        "wall_s": wall,
+        "budget_s": BUDGET_S,
+        "within_budget": wall <= BUDGET_S,
+        "peak_rss_bytes": peak,
+        "precision": metrics.get("precision"),
+        "steps": metrics.get("global_step"),
+        "train_s": metrics.get("train_runtime"),
+        "eval_loss_before": metrics.get("eval_loss_before"),
+        "eval_loss": metrics.get("eval_loss"),
+        "bits_per_char": bpc,
+        "max_bits_per_char": MAX_BPC,
+        "load_avg_1min": os.getloadavg()[0],  # other work on the machine while it ran
+    }
+    rows = [{"": k, "value": (f"{v:,.3f}" if isinstance(v, float) else v)} for k, v in payload.items()]
+    print_table(rows, ["", "value"])
+    if args.out:
+        write_json(args.out, payload)
+    if not args.tiny:
+        save_results(f"bench_demo-{payload['cpu_kind'].lower()}", payload)
+
+
+if __name__ == "__main__":
+    main()
