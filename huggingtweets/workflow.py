@@ -28,6 +28,7 @@ from .distributed import device_count, is_main, on_main
 from .errors import HuggingTweetsError
 from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
 from .generation import GeneratedTweet, Generator, generate, load_generator
+from .gguf_export import QUANTIZE as GGUF_TYPES
 from .gguf_export import GgufExport, export_gguf
 from .models import check_model
 from .pretrained import AUTO_MODEL, GPU_DEFAULT, SMOLLM2, default_model, has_gpu
@@ -48,7 +49,7 @@ __all__ = [
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
     "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu",
     # generation and sharing
-    "Generators", "load_generator", "generate", "export_zip", "export_gguf", "GgufExport", "push_to_hub", "render_preview",
+    "Generators", "load_generator", "generate", "export_zip", "export_gguf", "GgufExport", "GGUF_TYPES", "push_to_hub", "render_preview",
     "HF_TOKEN_NAME",
 ]
 

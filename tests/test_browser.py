@@ -441,6 +441,17 @@ def test_four_steps_in_a_browser(voila, tmp_path):
                 names = set(zf.namelist())
             assert {f"{folder.name}/model.safetensors", f"{folder.name}/README.md", f"{folder.name}/preview.png"} <= names, names
             assert not any("checkpoint" in n or n.endswith("dataset.json") for n in names), names
+            # Beside it, the model for Ollama / llama.cpp: a GGUF and its Modelfile through the page.
+            step4.get_by_role("button", name="Download for Ollama / llama.cpp (GGUF)").click()
+            for suffix, head in ((".gguf", b"GGUF"), (".Modelfile", f"FROM ./{folder.name}.gguf".encode())):
+                save = step4.get_by_role("link", name=f"Save {folder.name}{suffix}")
+                save.wait_for(timeout=120_000)
+                with page.expect_download(timeout=60_000) as download:
+                    save.click()
+                got = tmp_path / download.value.suggested_filename
+                download.value.save_as(got)
+                assert got.read_bytes().startswith(head) if suffix == ".gguf" else head in got.read_bytes(), suffix
+                assert got.read_bytes() == (voila["tmp"] / "huggingtweets-downloads" / got.name).read_bytes()
             step4.get_by_role("button", name="Push to the Hub").click()  # repo: the folder's name; token: HF_TOKEN
             repo_url = f"{voila['hub'].url}/me/{folder.name}"
             step4.locator(f'a[href="{repo_url}"]').wait_for(timeout=120_000)

@@ -161,6 +161,37 @@ def test_voila_json_allows_the_downloads_folder_only():
         assert not served(private), private
 
 
+# --- GGUF ----------------------------------------------------------------------------------------
+def files_from_links(shown: str) -> dict:
+    """name -> bytes of every data: link in ``shown``."""
+    found = re.findall(r'<a download="([^"]+)" href="data:[^;]+;base64,([A-Za-z0-9+/=]+)"', shown)
+    return {name: base64.b64decode(data) for name, data in found}
+
+
+def test_gguf_links_hold_the_model_and_its_modelfile(trained):
+    import gguf
+
+    share = trained.share
+    share._gguf_type.value = "q8_0"
+    share.gguf_button.click()
+    folder = trained.train.result.output_dir
+    files = files_from_links(share._gguf_message.value)
+    assert set(files) == {f"{folder.name}.gguf", f"{folder.name}.Modelfile"}, share._gguf_message.value[:500]
+    assert share.gguf_path.parent.name == hand_over.DOWNLOADS and files[f"{folder.name}.gguf"] == share.gguf_path.read_bytes()
+    reader = gguf.GGUFReader(share.gguf_path)
+    assert reader.fields["general.architecture"].contents() == "gpt2"
+    modelfile = files[f"{folder.name}.Modelfile"].decode()
+    assert f"FROM ./{folder.name}.gguf" in modelfile and "PARAMETER stop" in modelfile
+    assert f"ollama create {folder.name} -f {folder.name}.Modelfile" in html.unescape(share._gguf_message.value)
+    share.gguf_button.click()  # again: the earlier files are ours to replace
+    assert "ht-error" not in share._gguf_message.value
+
+
+def test_gguf_before_training_says_what_to_do(app):
+    app.share.gguf_button.click()
+    assert "Train a model in step 2 first." in app.share._gguf_message.value
+
+
 # --- push ----------------------------------------------------------------------------------------
 def test_push_to_the_hub(trained, hub, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", hub.url)

@@ -86,6 +86,8 @@ APP_FLAGS = {  # a flag the phrases above did not cover
     "--report-to": WANDB,
     "--lora": "'LoRA'",
     "--sample": SAMPLE,
+    "--format": "'Download for Ollama / llama.cpp (GGUF)'",
+    "--quantize": "'Weights' beside it",
 }
 NOT_APP_FLAGS = {"--no-deps"}  # pip's, in an install command the app shows as it is
 _PHRASES = [(re.compile(p), r) for p, r in APP_PHRASES]

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
-from ..workflow import HF_TOKEN_NAME, export_zip, folder_authors, push_to_hub, render_preview
+from ..workflow import GGUF_TYPES, HF_TOKEN_NAME, export_gguf, export_zip, folder_authors, push_to_hub, render_preview
 from . import render
 from .hand_over import downloads_folder, hand_over, link
 from .step import Step, row
@@ -44,6 +44,9 @@ HELP = (
     "<b>Push to the Hub</b>: the model, its card and its settings go to a repo under your account (a token with write "
     "access: its box empties once read). The cleaned tweets go only if you tick them.",
     "<b>Download the model</b>: a zip of the same files, to load with <code>pipeline(\"text-generation\", model=FOLDER)</code>.",
+    "<b>Download for Ollama / llama.cpp</b>: the model as one GGUF file (f16: half the saved size; q8_0: a quarter) "
+    "and its Modelfile. Put both in one folder, then <code>ollama create NAME -f NAME.Modelfile</code> and "
+    "<code>ollama run NAME \"My dream is\"</code>, or <code>llama-completion -m NAME.gguf -p \"My dream is\"</code>.",
 )
 
 
@@ -82,6 +85,12 @@ class ShareStep(Step):
         self.zip_button = widgets.Button(description="Download the model (zip)", icon="download", layout=widgets.Layout(width="auto"))
         self._zip_message = widgets.HTML("")
 
+        self.gguf_button = widgets.Button(description="Download for Ollama / llama.cpp (GGUF)", icon="download", layout=widgets.Layout(width="auto"))
+        self._gguf_type = widgets.Dropdown(options=list(GGUF_TYPES), value=GGUF_TYPES[0], description="Weights", layout=widgets.Layout(width="160px"))
+        self._gguf_type.tooltip = "f16: as trained, half the saved size; q8_0: a quarter, nearly the same tweets"
+        self.gguf_path: Optional[Path] = None  # the last GGUF written
+        self._gguf_message = widgets.HTML("")
+
     def _layout(self) -> None:
         self.frame([
             _heading(f"Preview image (the model card's picture): tick tweets from {self.ref('generate')}"),
@@ -96,15 +105,17 @@ class ShareStep(Step):
             self._token,
             row(self.push_button, self._status),
             self._push_message,
-            _heading("Download the model (zip)"),
-            row(self.zip_button),
+            _heading("Download the model"),
+            row(self.zip_button, self.gguf_button, self._gguf_type),
             self._zip_message,
+            self._gguf_message,
         ])
 
     def _wire(self) -> None:
         self.preview_button.on_click(self._on_preview)
         self.push_button.on_click(self._on_push)
         self.zip_button.on_click(self._on_zip)
+        self.gguf_button.on_click(self._on_gguf)
         self._include_dataset.observe(self._on_include_dataset, names="value")
         self._session.observe(self._on_folder, names=["folder", "trained"])
         self._session.observe(self._on_tweets, names="tweets")
@@ -113,14 +124,14 @@ class ShareStep(Step):
 
     # --- callbacks: state -------------------------------------------------------------------
     def set_busy(self, busy: bool) -> None:
-        self.preview_button.disabled = self.zip_button.disabled = busy
+        self.preview_button.disabled = self.zip_button.disabled = self.gguf_button.disabled = busy
         self.push_button.disabled = busy or self.pushing
 
     def _on_folder(self, _=None) -> None:
         """Another model: its name is the default repo; earlier results no longer apply."""
         name = Path(self._session.folder).name if self._session.folder else ""
         self._repo.placeholder = name or "name, or account/name"
-        self._preview_message.value = self._push_message.value = self._zip_message.value = ""
+        self._preview_message.value = self._push_message.value = self._zip_message.value = self._gguf_message.value = ""
         self._image.value, self._image.layout.display = b"", "none"
 
     def _on_tweets(self, _=None) -> None:
@@ -229,3 +240,20 @@ class ShareStep(Step):
         path = export_zip(folder, target, overwrite=True)  # ours: written again each time
         self.zip_path = path
         self._zip_message.value = hand_over(path, "unzip it and load the folder inside with pipeline('text-generation', model=...).")
+
+    # --- callbacks: GGUF -----------------------------------------------------------------------
+    def _on_gguf(self, _=None) -> None:
+        self._gguf_message.value = ""
+        self.gguf_button.disabled = True
+        self.attempt("The GGUF export failed", self._gguf, self._gguf_message)
+        self.gguf_button.disabled = self._session.busy
+
+    def _gguf(self) -> None:
+        folder = self._model_folder()
+        target = downloads_folder(self._session.root) / f"{folder.name}.gguf"
+        result = export_gguf(folder, target, quantize=self._gguf_type.value, overwrite=True)  # ours: written again each time
+        self.gguf_path = result.gguf
+        self._gguf_message.value = (
+            hand_over(result.gguf, f"put it beside {result.modelfile.name}, then run: ollama create {result.name} -f {result.modelfile.name}")
+            + hand_over(result.modelfile, f"Ollama's recipe for {result.gguf.name} (its sampling and the end-of-tweet stop).")
+        )
