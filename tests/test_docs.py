@@ -59,6 +59,11 @@ FIGURES = [
     ("bench_export.json", lambda d: d["rows"][3]["gguf_bytes"] / 1e6, "{:.0f}", "and {} MB as q8_0)"),
     ("bench_export.json", lambda d: d["rows"][2]["peak_rss_mib"], "{}", "a peak of {} MiB, of which"),
     ("bench_export.json", lambda d: d["rows"][2]["export_rss_mib"], "{}", "the export itself held {} MiB"),
+    ("bench_export.json", lambda d: d["rows"][4]["wall_s"], "{:.2f}", "`huggingtweets demo`) in {} s"),
+    ("bench_export.json", lambda d: d["rows"][4]["peak_rss_mib"], "{}", "at a peak of {} MiB. These"),
+    ("bench_demo-avx512-bf16.json", lambda d: d["wall_s"], "{:.0f}", "Once set up it takes {} s"),
+    ("bench_demo-avx512-bf16.json", lambda d: d["peak_rss_bytes"] / 1e9, "{:.1f}", "at a peak of {} GB"),
+    ("bench_demo-avx512-bf16.json", lambda d: d["bits_per_char"], "{:.3f}", "and {} held-out bits per character"),
 ]
 
 
