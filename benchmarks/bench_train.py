@@ -58,7 +58,7 @@ AVX512-BF16 (ours in bf16), about 4 minutes on 2 AVX2-only cores (both sides fp3
 the bf16 peak is not measured there: emulated bf16 took 23 minutes).
 ``--steps N`` stops both sides after N optimizer steps (figures then say little, and
 are not saved under benchmarks/results/). Full runs are saved to
-benchmarks/results/bench_train-ARCH.json.
+benchmarks/results/bench_train-[quick-]ARCH-KIND.json (``result_name``).
 """
 
 from __future__ import annotations
@@ -484,7 +484,16 @@ def main() -> None:
     show(payload)
     finish(payload)
     if not args.steps:
-        save_results(f"bench_train-{args.arch}", payload)
+        save_results(result_name(args.arch, args.quick, payload["cpu_kind"]), payload)
+
+
+def result_name(arch: str, quick: bool, kind: str | None) -> str:
+    """One file per run shape and machine kind, so a run on another kind never replaces one:
+    ``bench_train-quick-avx512bf16`` (--quick, distilgpt2), ``bench_train-quick-pretrained-amx``,
+    ``bench_train-gpt2-avx2``; a GPU run is named ``gpu``."""
+    where = (kind or "gpu").lower().replace("-", "")
+    what = ("quick" if arch == QUICK["arch"] else f"quick-{arch}") if quick else arch
+    return f"bench_train-{what}-{where}"
 
 
 def percent(x: float | None) -> str:

@@ -142,3 +142,15 @@ def test_bench_demo_times_the_real_command(tmp_path):
     assert result["cpu_kind"] in ("AMX", "AVX512-BF16", "AVX2", "other")
     assert "bits_per_char" in done.stdout
     assert results_files() == before  # --tiny is a smoke test: nothing saved under results/
+
+
+def test_profile_step_groups_a_step(tmp_path, gpt2_folder):
+    before = results_files()
+    out = tmp_path / "profile.json"
+    done = run_script("profile_step.py", "--model", gpt2_folder, "--steps", "1", "--warmup", "1", "--loss", "chunked",
+                      "--chunk", "64", "--no-save", "--out", str(out))
+    result = json.loads(out.read_text())
+    assert positive(result["step_s"]) and positive(result["mfu"]) and result["loss"] == "chunked"
+    assert "matmul" in result["seconds_per_step"] and all(v >= 0 for v in result["seconds_per_step"].values())
+    assert "s/step" in done.stdout
+    assert results_files() == before
