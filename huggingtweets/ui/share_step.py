@@ -38,7 +38,7 @@ def _heading(text: str) -> widgets.HTML:
 
 
 HELP = (
-    "Help: the preview image, the Hub, the zip",
+    "Help: the preview image, the Hub, the zip, the GGUF",
     "<b>Preview image</b>: the tweets ticked here, drawn as cards into <code>preview.png</code> in the model folder; "
     "a push or a zip takes it along as the model card's picture.",
     "<b>Push to the Hub</b>: the model, its card and its settings go to a repo under your account (a token with write "
@@ -51,10 +51,11 @@ HELP = (
 
 
 class ShareStep(Step):
-    """Preview image · Push to the Hub (repo, private, dataset, token) · Download the model (zip)."""
+    """Preview image · Push to the Hub (repo, private, dataset, token) · Download the model (zip, or GGUF)."""
 
     title = "Share the model"
-    hint = "Draw a preview image, then push the model to the Hugging Face Hub or download it as a zip. Checkpoints are never shared."
+    hint = ("Draw a preview image, then push the model to the Hugging Face Hub, or download it as a zip or as a GGUF for "
+            "Ollama / llama.cpp. Checkpoints are never shared.")
     help = HELP
 
     # --- building -------------------------------------------------------------------------
@@ -227,33 +228,27 @@ class ShareStep(Step):
             self._pusher.join(timeout)
         return not self.pushing
 
-    # --- callbacks: zip ------------------------------------------------------------------------
+    # --- callbacks: downloads (zip, GGUF) --------------------------------------------------------
     def _on_zip(self, _=None) -> None:
-        self._zip_message.value = ""
-        self.zip_button.disabled = True
-        self.attempt("The zip failed", self._zip, self._zip_message)
-        self.zip_button.disabled = self._session.busy
+        self._download(self.zip_button, self._zip_message, "The zip failed", self._zip)
 
-    def _zip(self) -> None:
-        folder = self._model_folder()
-        target = downloads_folder(self._session.root) / f"{folder.name}.zip"
-        path = export_zip(folder, target, overwrite=True)  # ours: written again each time
-        self.zip_path = path
-        self._zip_message.value = hand_over(path, "unzip it and load the folder inside with pipeline('text-generation', model=...).")
-
-    # --- callbacks: GGUF -----------------------------------------------------------------------
     def _on_gguf(self, _=None) -> None:
-        self._gguf_message.value = ""
-        self.gguf_button.disabled = True
-        self.attempt("The GGUF export failed", self._gguf, self._gguf_message)
-        self.gguf_button.disabled = self._session.busy
+        self._download(self.gguf_button, self._gguf_message, "The GGUF export failed", self._gguf)
 
-    def _gguf(self) -> None:
-        folder = self._model_folder()
-        target = downloads_folder(self._session.root) / f"{folder.name}.gguf"
-        result = export_gguf(folder, target, quantize=self._gguf_type.value, overwrite=True)  # ours: written again each time
+    def _download(self, button: widgets.Button, message: widgets.HTML, failed: str, write) -> None:
+        """Write a file for the browser into the downloads folder and hand it over; the button is
+        off meanwhile (a second click would write the same file)."""
+        message.value = ""
+        button.disabled = True
+        self.attempt(failed, lambda: setattr(message, "value", write(self._model_folder(), downloads_folder(self._session.root))), message)
+        button.disabled = self._session.busy
+
+    def _zip(self, folder: Path, downloads: Path) -> str:
+        self.zip_path = export_zip(folder, downloads / f"{folder.name}.zip", overwrite=True)  # ours: written again each time
+        return hand_over(self.zip_path, "unzip it and load the folder inside with pipeline('text-generation', model=...).")
+
+    def _gguf(self, folder: Path, downloads: Path) -> str:
+        result = export_gguf(folder, downloads / f"{folder.name}.gguf", quantize=self._gguf_type.value, overwrite=True)
         self.gguf_path = result.gguf
-        self._gguf_message.value = (
-            hand_over(result.gguf, f"put it beside {result.modelfile.name}, then run: ollama create {result.name} -f {result.modelfile.name}")
-            + hand_over(result.modelfile, f"Ollama's recipe for {result.gguf.name} (its sampling and the end-of-tweet stop).")
-        )
+        return (hand_over(result.gguf, f"put it beside {result.modelfile.name}, then run: ollama create {result.name} -f {result.modelfile.name}")
+                + hand_over(result.modelfile, f"Ollama's recipe for {result.gguf.name} (its sampling and the end-of-tweet stop)."))
