@@ -157,8 +157,77 @@ def test_voila_json_allows_the_downloads_folder_only():
     served = lambda path: any(re.fullmatch(p, path, re.IGNORECASE) for p in allow)  # noqa: E731  # Voilà's own test
     assert served(f"{hand_over.DOWNLOADS}/wren.zip") and served(f"sub/{hand_over.DOWNLOADS}/wren.gguf")
     for private in ("uploads/twitter-2024.zip", "twitter-2024.zip", "wren/model.safetensors", "wren/dataset.json",
-                    f"{hand_over.DOWNLOADS}/../uploads/a.zip", f"{hand_over.DOWNLOADS}/x/a.zip"):
+                    f"{hand_over.DOWNLOADS}/../uploads/a.zip", f"{hand_over.DOWNLOADS}/x/a.zip",
+                    # a visitor's upload may have any name: an SVG served from Voilà's origin runs its script there
+                    "uploads/page.svg", "uploads/me.png", "uploads/me.JPG", "wren/preview.png"):
         assert not served(private), private
+
+
+class _Recorder:
+    """A local HTTP server that answers every request with ``status`` (and ``location``) and
+    keeps each request's path."""
+
+    def __init__(self, status: int = 200, location: str = ""):
+        import http.server
+        import threading
+
+        seen = self.paths = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self):
+                seen.append(self.path)
+                self.send_response(status)
+                if location:
+                    self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_HEAD
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_probe_asks_voila_itself_not_a_proxy_nor_where_it_redirects(tmp_path, monkeypatch):
+    """The kernel asks 127.0.0.1 at Voilà's port and nothing else: not the http_proxy of its
+    environment (Voilà hands the kernel its own), nor a host a redirect names; only the
+    route's own 200 offers the link."""
+    import socket
+
+    monkeypatch.chdir(tmp_path)
+    downloads = hand_over.downloads_folder(tmp_path)
+    downloads.mkdir()
+    (downloads / "w.zip").write_bytes(b"zip")
+    for name in ("VOILA_SERVER_URL", "VOILA_REQUEST_URL", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VOILA_BASE_URL", "/")
+    proxy, elsewhere = _Recorder(200), _Recorder(200)
+    moved = _Recorder(302, f"http://127.0.0.1:{elsewhere.port}/voila/files/{hand_over.DOWNLOADS}/w.zip")
+    voila = _Recorder(200)
+    try:
+        for name in ("http_proxy", "HTTP_PROXY"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.port}")
+        with socket.socket() as closed:  # a port nothing listens on
+            closed.bind(("127.0.0.1", 0))
+            monkeypatch.setenv("VOILA_APP_PORT", str(closed.getsockname()[1]))
+        assert hand_over.voila_url(downloads / "w.zip") is None
+        monkeypatch.setenv("VOILA_APP_PORT", str(moved.port))
+        assert hand_over.voila_url(downloads / "w.zip") is None
+        assert proxy.paths == [] and elsewhere.paths == []
+        monkeypatch.setenv("VOILA_APP_PORT", str(voila.port))
+        assert hand_over.voila_url(downloads / "w.zip") == f"/voila/files/{hand_over.DOWNLOADS}/w.zip"
+        assert voila.paths == [f"/voila/files/{hand_over.DOWNLOADS}/w.zip"] and proxy.paths == []
+    finally:
+        for server in (proxy, elsewhere, moved, voila):
+            server.close()
 
 
 # --- GGUF ----------------------------------------------------------------------------------------

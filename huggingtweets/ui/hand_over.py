@@ -49,6 +49,15 @@ def link(url: str, label: str, download: str = "") -> str:
     return f'<div class="ht-summary ht-link"><a{extra} href="{href}">{render.esc(label)}</a></div>'
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the route answers for the file itself; a redirect (elsewhere, perhaps) is no answer
+
+
+# The probe goes to 127.0.0.1 only: never through the http_proxy the kernel inherits, never where a redirect points.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+
+
 def in_voila() -> bool:
     """Voilà names its base URL in every kernel it starts."""
     return "VOILA_BASE_URL" in os.environ
@@ -76,10 +85,10 @@ def voila_url(path: Path) -> Optional[str]:
         return None
     probe = urllib.request.Request(f"http://127.0.0.1:{port}{server.rstrip('/')}/voila/files/{route}", method="HEAD")
     try:
-        with urllib.request.urlopen(probe, timeout=PROBE_S) as answer:
+        with _DIRECT.open(probe, timeout=PROBE_S) as answer:
             served = answer.status == 200
     except (urllib.error.URLError, OSError, ValueError):
-        served = False  # 403 (not allow-listed), a server bound elsewhere, a proxy: no link
+        served = False  # 403 (not allow-listed), a redirect, a server bound elsewhere, a proxy: no link
     return f"{base.rstrip('/')}/voila/files/{route}" if served else None
 
 
