@@ -66,6 +66,7 @@ TOKENIZER_CONFIG = "tokenizer_config.json"
 BUFFERS = (".attn.bias", ".attn.masked_bias", ".rotary_emb.inv_freq")
 MAX_BLOCKS = 1024  # layers; the largest open models have about 130
 MAX_NUM_CTX = 2048  # Ollama's context in the Modelfile: a tweet and its prompt are a few dozen tokens
+MAX_INT = 2**31 - 1  # GGUF keeps sizes and top_k in 32 bits
 
 
 @dataclass
@@ -97,10 +98,10 @@ def _json(files: dict[str, Shipped], name: str, required: bool = True) -> dict:
 def _int(config: dict, *names: str, default: Optional[int] = None) -> int:
     for name in names:
         value = config.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INT:
             return value
     if default is None:
-        raise HuggingTweetsError(f"config.json gives no {names[0]} (a positive whole number): it is not a model training wrote.")
+        raise HuggingTweetsError(f"config.json gives no {names[0]} (a whole number from 1 to {MAX_INT:,}): it is not a model training wrote.")
     return default
 
 
@@ -193,6 +194,8 @@ def _sampling(generation_config: dict) -> tuple[SamplingConfig, bool]:
         value = generation_config.get(name)
         if isinstance(value, float) and name in ("top_k", "max_new_tokens") and value.is_integer():
             value = int(value)
+        if name == "top_k" and isinstance(value, int) and value > MAX_INT:
+            continue  # more than GGUF holds: the default stands
         try:
             settings = settings.replace(**{name: value})
         except HuggingTweetsError:
@@ -399,6 +402,8 @@ def _target(folder: Path, out_path: Optional[str | Path], overwrite: bool) -> tu
     if not out.name.isprintable() or any(c.isspace() or c in "\"'\\" for c in out.name):
         raise HuggingTweetsError(f"{out.name!r} has spaces, quotes or control characters, which the Modelfile's FROM line cannot carry: choose a name such as {slug(folder.name)}{SUFFIX}.")
     modelfile = out.with_suffix(MODELFILE_SUFFIX)
+    if modelfile.is_dir():  # found only after the GGUF had replaced the old one
+        raise HuggingTweetsError(f"{modelfile} is a folder, where the Modelfile goes: choose another name for the GGUF.")
     for path in (out, modelfile):
         if os.path.lexists(path) and not overwrite:
             raise HuggingTweetsError(f"{path} already exists: choose another name, or overwrite it.")

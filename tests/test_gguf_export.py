@@ -325,3 +325,30 @@ def test_hostile_sampling_settings_stay_out_of_the_modelfile(llama_dir, tmp_path
     params = parse_modelfile(text)["PARAMETER"]
     assert params["temperature"] == [0] and params["top_p"] == [0.95] and params["top_k"] == [5] and params["num_predict"] == [40]
 
+
+
+def test_numbers_past_what_gguf_holds_are_one_line_or_the_default(llama_dir, tmp_path):
+    """GGUF keeps sizes and top_k in 32 bits: a foreign folder's bigger number is refused in one
+    line (a size) or left out (a sampling setting, its default stands), never a struct error."""
+    import shutil
+
+    folder = tmp_path / "huge"
+    shutil.copytree(llama_dir, folder)
+    (folder / "generation_config.json").write_text(json.dumps({"top_k": 10**12, "max_new_tokens": 40}))
+    result = export_gguf(folder, tmp_path / "huge.gguf")
+    params = parse_modelfile(result.modelfile.read_text())["PARAMETER"]
+    assert params["top_k"] == [0] and params["num_predict"] == [40]
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(dict(config, max_position_embeddings=2**40)))
+    before = snapshot(tmp_path)
+    refused(lambda: export_gguf(folder, tmp_path / "huge.gguf", overwrite=True), "max_position_embeddings")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_folder_where_the_modelfile_goes_leaves_the_old_export(llama_dir, tmp_path):
+    """Overwriting must not replace the GGUF and then fail on the Modelfile: one without the other."""
+    target = tmp_path / "lark.gguf"
+    target.write_bytes(b"old")
+    (tmp_path / "lark.Modelfile").mkdir()
+    refused(lambda: export_gguf(llama_dir, target, overwrite=True), "lark.Modelfile", "is a folder")
+    assert target.read_bytes() == b"old" and no_temporary_files(tmp_path)
