@@ -256,6 +256,21 @@ def test_gguf_links_hold_the_model_and_its_modelfile(trained):
     assert "ht-error" not in share._gguf_message.value
 
 
+def test_gguf_of_a_folder_named_with_spaces(trained, tmp_path, monkeypatch):
+    """A Model folder typed by hand may hold spaces, which a Modelfile's FROM line cannot: the
+    page has no box for the GGUF's name, so the button names it itself."""
+    import shutil
+
+    folder = tmp_path / "my bot"
+    shutil.copytree(trained.train.result.output_dir, folder)
+    share = trained.share
+    monkeypatch.setattr(share, "_model_folder", lambda: folder)
+    share.gguf_button.click()
+    files = files_from_links(share._gguf_message.value)
+    assert set(files) == {"my-bot.gguf", "my-bot.Modelfile"}, share._gguf_message.value[:500]
+    assert "FROM ./my-bot.gguf" in files["my-bot.Modelfile"].decode()
+
+
 def test_gguf_before_training_says_what_to_do(app):
     app.share.gguf_button.click()
     assert "Train a model in step 2 first." in app.share._gguf_message.value

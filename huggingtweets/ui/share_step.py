@@ -17,7 +17,7 @@ from typing import Optional
 import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
-from ..folder import ModelFolder
+from ..folder import ModelFolder, slug
 from ..workflow import GGUF_TYPES, HF_TOKEN_NAME, export_gguf, export_zip, folder_authors, push_to_hub, render_preview
 from . import render
 from .hand_over import downloads_folder, hand_over, link
@@ -248,7 +248,8 @@ class ShareStep(Step):
         return hand_over(self.zip_path, "unzip it and load the folder inside with pipeline('text-generation', model=...).")
 
     def _gguf(self, folder: Path, downloads: Path) -> str:
-        result = export_gguf(folder, downloads / f"{folder.name}.gguf", quantize=self._gguf_type.value, overwrite=True)
+        # slug: a folder's name may hold spaces or quotes, which the Modelfile's FROM line cannot carry
+        result = export_gguf(folder, downloads / f"{slug(folder.name)}.gguf", quantize=self._gguf_type.value, overwrite=True)
         self.gguf_path = result.gguf
         return (hand_over(result.gguf, f"put it beside {result.modelfile.name}, then run: ollama create {result.name} -f {result.modelfile.name}")
                 + hand_over(result.modelfile, f"Ollama's recipe for {result.gguf.name} (its sampling and the end-of-tweet stop)."))
