@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 from typing import Optional, Sequence
 
+from .diskio import megabytes
 from .errors import Elsewhere, HuggingTweetsError
 from .quiet import quiet_libraries
 
@@ -374,9 +376,7 @@ def cmd_demo(args) -> int:
 
 # --- push, export -------------------------------------------------------------------
 def _size(path) -> str:
-    import os
-
-    return f"{os.path.getsize(path) / 1e6:.1f} MB"
+    return megabytes(os.path.getsize(path))
 
 
 def cmd_push(args) -> int:

@@ -45,6 +45,11 @@ _NO_SPACE_WORDS = ("no space left on device", "os error 28", "disk quota exceede
 LOW_SPACE_BYTES = 64 << 20  # a write that failed with less than this free is taken as a full disk
 
 
+def megabytes(size: int) -> str:
+    """A file's size as people read it on a download: ``270.9 MB`` (decimal, one place)."""
+    return f"{size / 1e6:.1f} MB"
+
+
 def disk_full(err: BaseException, where: PathLike) -> bool:
     """``err`` (or what caused it) is a write that ran out of space on the disk holding ``where``.
 

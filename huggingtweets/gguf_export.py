@@ -51,7 +51,7 @@ from .config import SamplingConfig
 from .diskio import disk_full, no_space_message
 from .errors import HuggingTweetsError
 from .folder import MODEL_CONFIG, ModelFolder, slug
-from .manifest import Shipped, read_all, ship_list, verify
+from .manifest import Shipped, export_target, read_all, ship_list, verify
 
 Progress = Callable[[int, Optional[int], str], None]  # (tensors done, tensors in all, message)
 
@@ -391,22 +391,14 @@ def default_path(folder: str | Path) -> Path:
 
 
 def _target(folder: Path, out_path: Optional[str | Path], overwrite: bool) -> tuple[Path, Path]:
-    out = Path(out_path).expanduser() if out_path is not None else default_path(folder)
-    resolved = out.resolve()
-    if resolved == folder or folder in resolved.parents:
-        raise HuggingTweetsError(f"{out} is inside the model folder {folder}: choose a path outside the folder, such as {default_path(folder)}.")
-    if out.is_dir():
-        raise HuggingTweetsError(f"{out} is a folder: give a file name such as {folder.name}{SUFFIX}.")
-    if out.suffix.lower() != SUFFIX:
-        raise HuggingTweetsError(f"{out} does not end in {SUFFIX}: give a file name such as {folder.name}{SUFFIX}.")
-    if not out.name.isprintable() or any(c.isspace() or c in "\"'\\" for c in out.name):
-        raise HuggingTweetsError(f"{out.name!r} has spaces, quotes or control characters, which the Modelfile's FROM line cannot carry: choose a name such as {slug(folder.name)}{SUFFIX}.")
-    modelfile = out.with_suffix(MODELFILE_SUFFIX)
-    if modelfile.is_dir():  # found only after the GGUF had replaced the old one
-        raise HuggingTweetsError(f"{modelfile} is a folder, where the Modelfile goes: choose another name for the GGUF.")
-    for path in (out, modelfile):
-        if os.path.lexists(path) and not overwrite:
-            raise HuggingTweetsError(f"{path} already exists: choose another name, or overwrite it.")
+    def name_ok(out: Path) -> None:
+        if out.suffix.lower() != SUFFIX:
+            raise HuggingTweetsError(f"{out} does not end in {SUFFIX}: give a file name such as {folder.name}{SUFFIX}.")
+        if not out.name.isprintable() or any(c.isspace() or c in "\"'\\" for c in out.name):
+            raise HuggingTweetsError(f"{out.name!r} has spaces, quotes or control characters, which the Modelfile's FROM line cannot carry: choose a name such as {slug(folder.name)}{SUFFIX}.")
+
+    out = export_target(folder, out_path, SUFFIX, overwrite, name_ok)
+    modelfile = export_target(folder, out.with_suffix(MODELFILE_SUFFIX), MODELFILE_SUFFIX, overwrite)  # checked before the GGUF replaces anything
     return out, modelfile
 
 

@@ -32,7 +32,7 @@ import stat
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional
+from typing import BinaryIO, Callable, Iterator, Optional
 
 from .diskio import atomic_write_json
 from .errors import HuggingTweetsError
@@ -155,6 +155,26 @@ def record_edit(folder: Path, name: str) -> None:
         size, sha = _sha256(f)
     files[name] = {"size": size, "sha256": sha, "edit": True}
     atomic_write_json(folder / MANIFEST, {"format": FORMAT, "files": files})
+
+def export_target(folder: Path, out: Optional[str | Path], suffix: str, overwrite: bool,
+                  check: Optional[Callable[[Path], None]] = None) -> Path:
+    """Where an export of ``folder`` (resolved) goes: ``out``, else ``FOLDER{suffix}`` beside it.
+    Refused in one line: inside the folder (through any link on the way), a folder, what
+    ``check`` (the format's own rule for the name) refuses, or a file (or a link) already there
+    without ``overwrite``. One rule for the zip and the GGUF."""
+    beside = folder.parent / f"{folder.name}{suffix}"
+    out = Path(out).expanduser() if out is not None else beside
+    resolved = out.resolve()  # through any link on the way, the target itself included
+    if resolved == folder or folder in resolved.parents:
+        raise HuggingTweetsError(f"{out} is inside the model folder {folder}: choose a path outside the folder, such as {beside}.")
+    if out.is_dir():
+        raise HuggingTweetsError(f"{out} is a folder: give a file name such as {folder.name}{suffix}.")
+    if check is not None:
+        check(out)
+    if os.path.lexists(out) and not overwrite:
+        raise HuggingTweetsError(f"{out} already exists: choose another name, or overwrite it.")
+    return out
+
 
 # --- what a share sends ----------------------------------------------------------------------
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from .card import retarget_card
 from .errors import HuggingTweetsError, first_line
 from .folder import CARD as CARD_FILE
 from .folder import PREVIEW as PREVIEW_FILE
-from .manifest import SHARED_FILES, Shipped, chunks, matches, read_all, ship_list, verify  # noqa: F401  (SHARED_FILES: the public name)
+from .manifest import SHARED_FILES, Shipped, chunks, export_target, matches, read_all, ship_list, verify  # noqa: F401  (SHARED_FILES: the public name)
 
 TOKEN_NAME = "HF_TOKEN"  # the environment variable and the Colab secret
 TOKENS_PAGE = "https://huggingface.co/settings/tokens"
@@ -268,16 +268,7 @@ def export_zip(folder: str | Path, zip_path: Optional[str | Path] = None, *, ove
     """
     files = ship_list(folder, include_dataset)
     folder = Path(folder).expanduser().resolve()
-    zip_path = Path(zip_path).expanduser() if zip_path is not None else folder.parent / f"{folder.name}.zip"
-    target = zip_path.resolve()  # through any link on the way, the target itself included
-    if target == folder or folder in target.parents:
-        raise HuggingTweetsError(
-            f"{zip_path} is inside the model folder {folder}: choose a path outside the folder, such as {folder.parent / (folder.name + '.zip')}."
-        )
-    if zip_path.is_dir():
-        raise HuggingTweetsError(f"{zip_path} is a folder: give a file name such as {folder.name}.zip.")
-    if zip_path.exists() and not overwrite:
-        raise HuggingTweetsError(f"{zip_path} already exists: choose another name, or overwrite it.")
+    zip_path = export_target(folder, zip_path, ".zip", overwrite)
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     thumbnail = PREVIEW_FILE if any(p.name == PREVIEW_FILE for p in files) else None
     fd, tmp = tempfile.mkstemp(dir=zip_path.parent, prefix=f".{zip_path.name}.", suffix=".tmp")

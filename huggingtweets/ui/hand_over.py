@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
+from ..diskio import megabytes
 from . import render
 
 DOWNLOADS = "huggingtweets-downloads"  # the folder (beside the notebook) voila.json allow-lists
@@ -35,10 +36,6 @@ VOILA_SETTING = f"VoilaConfiguration.file_allowlist with '{DOWNLOADS}/.*' (the r
 def downloads_folder(root: str | os.PathLike) -> Path:
     """Where the app writes files for the browser: ``root/DOWNLOADS``."""
     return Path(root) / DOWNLOADS
-
-
-def megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
 
 
 def link(url: str, label: str, download: str = "") -> str:

@@ -238,9 +238,12 @@ class ShareStep(Step):
     def _download(self, button: widgets.Button, message: widgets.HTML, failed: str, write) -> None:
         """Write a file for the browser into the downloads folder and hand it over; the button is
         off meanwhile (a second click would write the same file)."""
+        def run() -> None:
+            message.value = write(self._model_folder(), downloads_folder(self._session.root))
+
         message.value = ""
         button.disabled = True
-        self.attempt(failed, lambda: setattr(message, "value", write(self._model_folder(), downloads_folder(self._session.root))), message)
+        self.attempt(failed, run, message)
         button.disabled = self._session.busy
 
     def _zip(self, folder: Path, downloads: Path) -> str:
