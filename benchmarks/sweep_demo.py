@@ -6,12 +6,15 @@ wall time side by side (the demo must finish within 180 s on a 2-core CPU).
     python benchmarks/sweep_demo.py --only full-1e-4-2ep lora-r16-1e-3-2ep
 
 Each run is ``fine_tune`` exactly as the CLI calls it, so wall time includes loading,
-the held-out evaluations and saving. Results go to benchmarks/results/sweep_demo.json.
+the held-out evaluations and saving. Results go to benchmarks/results/sweep_demo-KIND.json
+(KIND: the CPU kind, or gpu); a run replaces the rows of the recipes it ran and keeps the
+others, each row naming the host it ran on.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -22,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from _common import report  # noqa: E402
+from _common import RESULTS, cpu_kind, machine, print_table, save_results  # noqa: E402
+
+import torch  # noqa: E402
 
 from huggingtweets import TrainConfig  # noqa: E402
 from huggingtweets.dataset import build_dataset, load_sources  # noqa: E402
@@ -46,6 +51,19 @@ RECIPES = {
     "full-1e-4-2ep-b4": dict(learning_rate=1e-4, epochs=2, batch_size=4),
     "full-1e-4-2ep-blk64": dict(learning_rate=1e-4, epochs=2, block_size=64),
     "lora-r16-1e-3-2ep": dict(learning_rate=1e-3, epochs=2, lora=True, lora_rank=16, lora_alpha=32),
+    # fp32, as CPUs without native bf16 train: one epoch (11 steps) to fit the 180 s there
+    "full-5e-4-2ep-fp32": dict(learning_rate=5e-4, epochs=2, precision="fp32"),
+    "full-5e-4-1ep-fp32": dict(learning_rate=5e-4, epochs=1, precision="fp32"),
+    "full-7e-4-1ep-fp32": dict(learning_rate=7e-4, epochs=1, precision="fp32"),
+    "full-1e-3-1ep-fp32": dict(learning_rate=1e-3, epochs=1, precision="fp32"),
+    "full-5e-4-1ep-const-fp32": dict(learning_rate=5e-4, epochs=1, precision="fp32", lr_scheduler="constant_with_warmup"),
+    "full-4e-4-1ep-const-fp32": dict(learning_rate=4e-4, epochs=1, precision="fp32", lr_scheduler="constant_with_warmup"),
+    "full-5e-4-1ep-b4-fp32": dict(learning_rate=5e-4, epochs=1, precision="fp32", batch_size=4),
+    "full-3e-4-1ep-b4-const-fp32": dict(learning_rate=3e-4, epochs=1, precision="fp32", batch_size=4, lr_scheduler="constant_with_warmup"),
+    "full-2e-4-1ep-b4-const-fp32": dict(learning_rate=2e-4, epochs=1, precision="fp32", batch_size=4, lr_scheduler="constant_with_warmup"),
+    "full-4e-4-1ep-b4-const-fp32": dict(learning_rate=4e-4, epochs=1, precision="fp32", batch_size=4, lr_scheduler="constant_with_warmup"),
+    "full-5e-4-1ep-b4-linear-fp32": dict(learning_rate=5e-4, epochs=1, precision="fp32", batch_size=4, lr_scheduler="linear"),
+    "full-3e-4-1ep-b4-const": dict(learning_rate=3e-4, epochs=1, batch_size=4, lr_scheduler="constant_with_warmup"),
 }
 
 
@@ -77,10 +95,30 @@ def main() -> None:
                 "bits_per_char": round(bpc, 3),
                 "train_s": round(m["train_runtime"], 1),
                 "wall_s": round(wall, 1),
+                # ATEN_CPU_CAPABILITY / ONEDNN_MAX_CPU_ISA can make this host run another kind's kernels
+                "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             }
         )
         print(rows[-1], flush=True)
-    report("sweep_demo", rows, list(rows[0]))
+    columns = list(rows[0])
+    print_table(rows, columns)
+    name = f"sweep_demo-{result_kind()}"
+    host = machine()["platform"]
+    key = lambda row: (row["recipe"], row.get("cpu_capability"))  # noqa: E731
+    ran = {key(row) for row in rows}
+    kept = [row for row in earlier_rows(name) if key(row) not in ran]
+    save_results(name, {"rows": kept + [{**row, "host": host} for row in rows]})
+
+
+def result_kind() -> str:
+    import torch
+
+    return "gpu" if torch.cuda.is_available() else cpu_kind().lower().replace("-", "")
+
+
+def earlier_rows(name: str) -> list[dict]:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()).get("rows", []) if path.is_file() else []
 
 
 if __name__ == "__main__":

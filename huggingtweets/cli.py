@@ -341,9 +341,9 @@ def cmd_generate(args) -> int:
 
 # --- demo --------------------------------------------------------------------------
 def cmd_demo(args) -> int:
-    from .config import SamplingConfig, demo_config
+    from .config import SamplingConfig
     from .folder import ModelFolder
-    from .workflow import fetch, generate, preflight, prepare, train
+    from .workflow import demo_config, fetch, generate, preflight, prepare, train
 
     config = demo_config(tiny=args.tiny, output_dir=args.output)
     folder = ModelFolder(config.output_dir)

@@ -23,6 +23,7 @@ from typing import Iterator, Optional, Sequence, Union
 from . import launch
 from .cleaning import TABLE_ROWS, AuthorStats, check_enough, stats_table
 from .config import SamplingConfig, TrainConfig
+from .config import demo_config as _demo_config
 from .dataset import TweetDataset, build_dataset, load_sources
 from .distributed import device_count, is_main, on_main
 from .errors import HuggingTweetsError
@@ -45,7 +46,7 @@ __all__ = [
     "FetchOptions", "source_kinds", "token_for", "NoToken", "avatar_url", "fetch", "prepare", "check_enough",
     "stats_table", "TABLE_ROWS", "AuthorStats", "folder_authors",
     # training
-    "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "check_model", "resume_config",
+    "demo_config", "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "check_model", "resume_config",
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
     "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu",
     # generation and sharing
@@ -82,6 +83,14 @@ def folder_for(root: Union[str, Path], dataset: TweetDataset) -> Path:
 
 
 # --- before anything is downloaded or written --------------------------------------------------
+def demo_config(tiny: bool = False, **changes) -> TrainConfig:
+    """The demo's recipe for this machine: the pretrained model's preset for the precision it
+    will train in here (fp32 where the CPU lacks native bf16: one epoch, to fit the demo's
+    180 s; DESIGN.md, "The demo's recipe"), or ``tiny``'s."""
+    fp32 = not tiny and resolve_precision("auto", SMOLLM2) == "fp32"
+    return _demo_config(tiny=tiny, fp32=fp32, **changes)
+
+
 def preflight(config: TrainConfig, resume: bool = False, overwrite: bool = False, progress: Optional[Progress] = None) -> None:
     """Everything a run can be refused for, before a tweet is downloaded or the model loads:
     ``check_training`` (settings, folder policy, precision, W&B login), then the model itself

@@ -131,12 +131,14 @@ def test_heldout_loss_counts_eos_on_both_ends(gpt2_folder, tiny_tokenizer):
     assert figures["layers"] == 2 and figures["width"] == 32 and figures["params"] > 0
 
 
-def test_bench_demo_times_the_real_command(tmp_path):
+@pytest.mark.parametrize("as_fp32", [False, True])
+def test_bench_demo_times_the_real_command(tmp_path, as_fp32):
     before = results_files()
     out = tmp_path / "demo.json"
-    done = run_script("bench_demo.py", "--tiny", "--out", str(out))
+    done = run_script("bench_demo.py", "--tiny", "--out", str(out), *(["--as-fp32"] if as_fp32 else []))
     result = json.loads(out.read_text())
-    assert result["command"] == "huggingtweets demo --tiny"
+    assert result["command"] == "huggingtweets demo --tiny" and result["as_fp32"] == as_fp32
+    assert result["precision"] == "fp32"  # tiny trains in fp32 everywhere; --as-fp32 ran the command through its wrapper
     assert positive(result["wall_s"]) and positive(result["peak_rss_bytes"]) and positive(result["bits_per_char"])
     assert result["within_budget"] == (result["wall_s"] <= result["budget_s"])
     assert result["cpu_kind"] in ("AMX", "AVX512-BF16", "AVX2", "other")

@@ -132,6 +132,29 @@ def test_auto_precision_on_a_cpu(monkeypatch, bf16_cpu, model, expected):
             training.resolve_precision("bf16", model)
 
 
+@pytest.mark.parametrize("bf16_cpu", [True, False])
+def test_the_demo_recipe_follows_the_precision_it_will_train_in(monkeypatch, bf16_cpu):
+    """A CPU without native bf16 trains the demo in fp32, about twice as slow a step: its recipe
+    is one epoch (DESIGN.md, "The demo's recipe"); with bf16, two. The CLI's demo and the app
+    both take ``workflow.demo_config``."""
+    import torch
+
+    from huggingtweets import training, workflow
+    from huggingtweets.config import DEMO_PRESET, DEMO_PRESET_FP32, TINY_PRESET
+
+    if torch.cuda.is_available():
+        pytest.skip("CPU rule")
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: bf16_cpu)
+    monkeypatch.setattr(training, "_has_accelerator", lambda: False)
+    config = workflow.demo_config(output_dir="x")
+    preset = DEMO_PRESET if bf16_cpu else DEMO_PRESET_FP32
+    assert {k: getattr(config, k) for k in preset} == preset and config.output_dir == "x"
+    assert config.epochs == (2 if bf16_cpu else 1)
+    assert training.resolve_precision(config.precision, config.model) == ("bf16" if bf16_cpu else "fp32")
+    tiny = workflow.demo_config(tiny=True)
+    assert {k: getattr(tiny, k) for k in TINY_PRESET} == TINY_PRESET
+
+
 def test_bf16_trains_on_a_cpu(tmp_path, monkeypatch):
     from huggingtweets import training
 

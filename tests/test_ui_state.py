@@ -13,7 +13,8 @@ pytest.importorskip("ipywidgets")
 
 import ipywidgets as widgets  # noqa: E402
 
-from huggingtweets.config import TrainConfig, demo_config  # noqa: E402
+from huggingtweets.config import TrainConfig  # noqa: E402
+from huggingtweets.workflow import demo_config  # noqa: E402
 from huggingtweets.errors import HuggingTweetsError  # noqa: E402
 from huggingtweets.ui import App, Session, Step, plot, render  # noqa: E402
 from huggingtweets.ui import app as app_module  # noqa: E402
@@ -111,18 +112,24 @@ def test_a_step_failure_is_one_line_with_the_secret_blanked(app):
 
 
 # --- newcomer items --------------------------------------------------------------------------------
-def test_defaults_are_the_recipe_the_header_describes(monkeypatch, tmp_path):
-    from huggingtweets import pretrained
+@pytest.mark.parametrize("bf16_cpu", [True, False])
+def test_defaults_are_the_recipe_the_header_describes(monkeypatch, tmp_path, bf16_cpu):
+    from huggingtweets import pretrained, training
 
     monkeypatch.setattr(pretrained, "has_gpu", lambda: False)
+    monkeypatch.setattr(training, "_has_accelerator", lambda: False)
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: bf16_cpu)  # no bf16: the one-epoch fp32 recipe
     for env in ("HUGGINGTWEETS_DEMO",):
         monkeypatch.delenv(env, raising=False)
     app = App(output_dir=tmp_path)  # not a demo, on a CPU: the pretrained model, in the demo's tuned recipe
     recipe = demo_config()
     config = app.train.config_from_widgets()
-    assert (config.model, config.epochs, config.learning_rate, config.warmup) == (recipe.model, recipe.epochs, recipe.learning_rate, recipe.warmup)
+    fields = ("model", "epochs", "learning_rate", "warmup", "batch_size", "lr_scheduler")
+    assert [getattr(config, f) for f in fields] == [getattr(recipe, f) for f in fields]
+    assert recipe.epochs == (2 if bf16_cpu else 1)
     assert Path(config.output_dir).name == TrainConfig().output_dir
-    promise = f"smollm2-135m (pretrained, {recipe.epochs:g} epochs) learns the sample in about 2 minutes"
+    epochs = f"{recipe.epochs:g} epoch" + ("s" if recipe.epochs != 1 else "")
+    promise = f"smollm2-135m (pretrained, {epochs}) learns the sample in about 2 minutes"
     assert promise in html.unescape(app.header.value) and promise in html.unescape(app.train.children[1].value)
     demo = App(demo="1", output_dir=tmp_path)
     assert demo.train.config_from_widgets().epochs == recipe.epochs and demo.train._fields["model"].value == recipe.model

@@ -30,7 +30,7 @@ from .data_step import DataStep
 from .generate_step import GenerateStep
 from .share_step import ShareStep
 from .style import CSS
-from .train_step import CPU_NOTE, TrainStep
+from .train_step import TrainStep, cpu_note
 
 DEMO_ENV = "HUGGINGTWEETS_DEMO"
 # The steps in order (numbered 1, 2, ...), each as app.<name>; steps name each other by these names.
@@ -74,9 +74,9 @@ def gpu_note(cuda: bool, colab: bool, train_step: str = "the training step") -> 
     if colab:
         return "warning", (
             "No GPU in this Colab session. Turn one on with Runtime → Change runtime type → "
-            f"Hardware accelerator: GPU (T4), then run the notebook again; or keep the CPU in {train_step}: {CPU_NOTE}"
+            f"Hardware accelerator: GPU (T4), then run the notebook again; or keep the CPU in {train_step}: {cpu_note()}"
         )
-    return "info", f"Training runs on the CPU here: {CPU_NOTE}"
+    return "info", f"Training runs on the CPU here: {cpu_note()}"
 
 
 def check_gpu(train_step: str = "the training step") -> tuple[str, str]:

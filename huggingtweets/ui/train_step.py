@@ -22,18 +22,21 @@ from typing import Optional
 
 import ipywidgets as widgets
 
-from ..config import PRECISIONS, SCHEDULERS, TrainConfig, demo_config, field_help
+from ..config import PRECISIONS, SCHEDULERS, TrainConfig, field_help
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
 from ..workflow import (AUTO_MODEL, GPU_DEFAULT, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
-                        device_count, folder_for, has_gpu, saved_run_config)
+                        demo_config, device_count, folder_for, has_gpu, saved_run_config)
 from . import plot, render
 from .run_log import RunLog, read_log, trained_on
 from .step import Step, row
 
-# What a CPU learns in the demo's recipe (``demo_config``), which is this step's default there.
-CPU_NOTE = (f"{SMOLLM2} (pretrained, {demo_config().epochs:g} epochs) learns the sample in about 2 minutes; "
+def cpu_note() -> str:
+    """What a CPU learns in the demo's recipe for this machine (``demo_config``), which is this
+    step's default there."""
+    epochs = demo_config().epochs
+    return (f"{SMOLLM2} (pretrained, {epochs:g} epoch{'s' if epochs != 1 else ''}) learns the sample in about 2 minutes; "
             "tiny is faster but writes word salad.")
 HELP = (
     "Help: settings, the loss plot, stopping and resuming",
@@ -189,7 +192,7 @@ class TrainStep(Step):
     """Settings → ``Train Neural Network`` (in a thread) with Stop, progress, loss plot and result."""
 
     title = "Train the model"
-    hint = f"Pick a model and press Train. On a CPU, {CPU_NOTE}"
+    hint = "Pick a model and press Train."  # and, in _build, what a CPU learns here (cpu_note)
     help = HELP
     waits_for = ("dataset",)
 
@@ -199,6 +202,7 @@ class TrainStep(Step):
         self.result = None  # the last TrainResult
         self.error: Optional[BaseException] = None  # the last unexpected failure, for debugging
 
+        self.hint = f"{type(self).hint} On a CPU, {cpu_note()}"  # this machine's recipe, read when the step is built
         defaults = train_defaults(self._session.demo)
         helps, hints = field_help(TrainConfig), typing.get_type_hints(TrainConfig)
         self._fields = {
