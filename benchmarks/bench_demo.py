@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="time `huggingtweets demo --tiny` instead (not saved)")
     parser.add_argument("--as-fp32", action="store_true", help="as a CPU without native bf16 runs it (see above)")
     args = parser.parse_args()
+    if args.as_fp32 and torch.cuda.is_available():
+        raise SystemExit("--as-fp32 times a CPU without bf16; this machine would train on its GPU: run it where no GPU is visible (CUDA_VISIBLE_DEVICES=).")
     with tempfile.TemporaryDirectory(prefix="bench_demo-") as tmp:
         folder = Path(tmp) / "huggingtweets-demo"
         command = [sys.executable, *(["-c", AS_FP32] if args.as_fp32 else ["-m", "huggingtweets"]), "demo", "--output", str(folder)]

@@ -34,6 +34,8 @@ from huggingtweets.config import DEMO_PRESET, TINY_PRESET  # noqa: E402
 from huggingtweets.generation import load_generator  # noqa: E402
 from huggingtweets.quality import bits_per_char, distinct_n  # noqa: E402
 
+# The bf16 hosts' demo recipe everywhere (an AVX2-only host's demo takes DEMO_PRESET_FP32,
+# whose figures are sweep_demo.py's and bench_demo.py --as-fp32's).
 PRESETS = {"tiny": TINY_PRESET, "pretrained": DEMO_PRESET}
 GENERATIONS = 50
 

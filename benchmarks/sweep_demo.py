@@ -7,8 +7,9 @@ wall time side by side (the demo must finish within 180 s on a 2-core CPU).
 
 Each run is ``fine_tune`` exactly as the CLI calls it, so wall time includes loading,
 the held-out evaluations and saving. Results go to benchmarks/results/sweep_demo-KIND.json
-(KIND: the CPU kind, or gpu); a run replaces the rows of the recipes it ran and keeps the
-others, each row naming the host it ran on.
+(KIND: the CPU kind, or gpu); a run replaces the rows it ran again (same recipe, model,
+precision, kernels and device) and keeps the others, each row naming the host it ran on.
+The file's "machine" block describes the latest run only.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from _common import RESULTS, cpu_kind, machine, print_table, save_results  # noqa: E402
+from _common import RESULTS, cpu_kind, describe_device, machine, print_table, save_results  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -88,6 +89,7 @@ def main() -> None:
         rows.append(
             {
                 "recipe": name,
+                "model": args.model,
                 "precision": m["precision"],
                 "steps": m["global_step"],
                 "loss_before": round(m["eval_loss_before"], 3),
@@ -97,6 +99,7 @@ def main() -> None:
                 "wall_s": round(wall, 1),
                 # ATEN_CPU_CAPABILITY / ONEDNN_MAX_CPU_ISA can make this host run another kind's kernels
                 "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                "device": describe_device(),
             }
         )
         print(rows[-1], flush=True)
@@ -104,7 +107,8 @@ def main() -> None:
     print_table(rows, columns)
     name = f"sweep_demo-{result_kind()}"
     host = machine()["platform"]
-    key = lambda row: (row["recipe"], row.get("cpu_capability"))  # noqa: E731
+    # a row is replaced only by the same recipe, model, precision, kernels and device
+    key = lambda row: tuple(row.get(k) for k in ("recipe", "model", "precision", "cpu_capability", "device"))  # noqa: E731
     ran = {key(row) for row in rows}
     kept = [row for row in earlier_rows(name) if key(row) not in ran]
     save_results(name, {"rows": kept + [{**row, "host": host} for row in rows]})

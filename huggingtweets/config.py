@@ -244,7 +244,8 @@ TINY_PRESET = dict(model="tiny", learning_rate=2e-3, epochs=10, warmup=0.05)
 # that train it in bf16 (a GPU, or a CPU with AVX512-BF16 or AMX).
 DEMO_PRESET = dict(model="smollm2-135m", learning_rate=5e-4, epochs=2, warmup=0.05)
 # Where it trains in fp32 (a CPU without native bf16) a step takes about twice as long: one
-# epoch, in twice as many steps of 4 blocks at a constant rate, reaches the same bits/char.
+# epoch, in twice as many steps of 4 blocks at a constant rate: 1.301 held-out bits/char on
+# the sample against 1.287 for the two-epoch recipe in fp32, for half the work.
 DEMO_PRESET_FP32 = dict(model="smollm2-135m", learning_rate=3e-4, epochs=1, batch_size=4,
                         lr_scheduler="constant_with_warmup", warmup=0.05)
 DEMO_OUTPUT = "huggingtweets-demo"

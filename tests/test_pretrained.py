@@ -151,6 +151,9 @@ def test_the_demo_recipe_follows_the_precision_it_will_train_in(monkeypatch, bf1
     assert {k: getattr(config, k) for k in preset} == preset and config.output_dir == "x"
     assert config.epochs == (2 if bf16_cpu else 1)
     assert training.resolve_precision(config.precision, config.model) == ("bf16" if bf16_cpu else "fp32")
+    assert workflow.demo_config(cpu=True).epochs == config.epochs  # what the app's CPU note describes
+    fp32 = workflow.demo_config(precision="fp32")  # asked for fp32: the fp32 recipe, on any CPU
+    assert (fp32.epochs, fp32.precision) == (1, "fp32")
     tiny = workflow.demo_config(tiny=True)
     assert {k: getattr(tiny, k) for k in TINY_PRESET} == TINY_PRESET
 

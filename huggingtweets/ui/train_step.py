@@ -32,12 +32,15 @@ from . import plot, render
 from .run_log import RunLog, read_log, trained_on
 from .step import Step, row
 
+
 def cpu_note() -> str:
-    """What a CPU learns in the demo's recipe for this machine (``demo_config``), which is this
-    step's default there."""
-    epochs = demo_config().epochs
+    """What this machine's CPU learns in the demo's recipe for it (``demo_config(cpu=True)``),
+    which is this step's default there."""
+    epochs = demo_config(cpu=True).epochs
     return (f"{SMOLLM2} (pretrained, {epochs:g} epoch{'s' if epochs != 1 else ''}) learns the sample in about 2 minutes; "
             "tiny is faster but writes word salad.")
+
+
 HELP = (
     "Help: settings, the loss plot, stopping and resuming",
     "<b>Settings</b>: the model (a Hub name or a local folder; <code>tiny</code> is built from scratch, for a quick look only), "
