@@ -156,3 +156,17 @@ def test_profile_step_groups_a_step(tmp_path, gpt2_folder):
     assert "matmul" in result["seconds_per_step"] and all(v >= 0 for v in result["seconds_per_step"].values())
     assert "s/step" in done.stdout
     assert results_files() == before
+
+
+def test_bench_compile_times_each_first_call(tmp_path, gpt2_folder):
+    before = results_files()
+    out = tmp_path / "compile.json"
+    # the eager backend: dynamo traces every shape as inductor would, without its minutes of C++ compiling
+    done = run_script("bench_compile.py", "--model", gpt2_folder, "--steps", "1", "--backend", "eager", "--no-save", "--out", str(out))
+    result = json.loads(out.read_text())
+    for kind in ("train", "last_batch", "eval"):
+        assert positive(result["eager_s"][kind]) and positive(result["compiled_s"][kind]) and positive(result["compiled_s"][f"{kind}_first"])
+    assert result["compile_s"] >= 0 and 0 < result["last_batch"] < result["batch"] and result["backend"] == "eager"
+    assert result["break_even_steps"] is None or result["break_even_steps"] >= 0
+    assert "compiling costs" in done.stdout
+    assert results_files() == before

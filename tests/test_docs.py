@@ -74,6 +74,9 @@ FIGURES = [
     ("bench_demo-avx512-bf16.json", lambda d: d["wall_s"], "{:.0f}", "Once set up it takes {} s"),
     ("bench_demo-avx512-bf16.json", lambda d: d["peak_rss_bytes"] / 1e9, "{:.1f}", "at a peak of {} GB"),
     ("bench_demo-avx512-bf16.json", lambda d: d["bits_per_char"], "{:.3f}", "and {} held-out bits per character"),
+    ("bench_compile-avx512-bf16.json", lambda d: d["step_speedup"], "{:.2f}", "{}x a step, but"),
+    ("bench_compile-avx512-bf16.json", lambda d: d["compile_s"], "{:.0f}", "but {} s of compiling"),
+    ("bench_compile-avx512-bf16.json", lambda d: round(d["break_even_steps"], -1), "{:.0f}", "after about {} steps, and the demo"),
     ("bench_demo-avx512-bf16-as-fp32.json", lambda d: d["wall_s"], "{:.0f}", "it took {} s at 1.301 bits"),
     ("bench_demo-avx512-bf16-as-fp32.json", lambda d: d["bits_per_char"], "{:.3f}", "s at {} bits per character (93 to 114 s"),
 ]
