@@ -389,7 +389,9 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
     precision = resolve_precision(config.precision, config.model)
     if config.lora:
         model = _apply_lora(model, config)
-    model.config.use_cache = not config.gradient_checkpointing  # the KV cache is useless while training
+    # off with gradient checkpointing (they do not combine); left on otherwise: turning it off
+    # while training gained nothing in the one run measured (benchmarks/README.md, 2026-12-03)
+    model.config.use_cache = not config.gradient_checkpointing
     bridge = _bridge(callbacks, stop, folder, folder.train_seconds(resume_from) if resume_from else 0.0,
                      _checkpoint_step_of(resume_from) if resume_from else 0)
     trainer = Trainer(

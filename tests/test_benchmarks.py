@@ -170,3 +170,27 @@ def test_bench_compile_times_each_first_call(tmp_path, gpt2_folder):
     assert result["break_even_steps"] is None or result["break_even_steps"] >= 0
     assert "compiling costs" in done.stdout
     assert results_files() == before
+
+
+def test_bench_attention_trains_with_attention_within_each_tweet(tmp_path):
+    """The per-tweet lever's packing: position ids restart at every end-of-text (not at padding),
+    no attention mask; and the script runs it end to end."""
+    from bench_attention import per_tweet
+
+    from huggingtweets.dataset import pack_blocks
+    from huggingtweets.models import load_model
+
+    _, tokenizer = load_model("tiny", ["one two three", "four five"], 16, 0)
+    eos = tokenizer.eos_token_id
+    blocks = per_tweet(pack_blocks)(["one two three", "four five"], tokenizer, 16)
+    ids, positions = blocks[0]["input_ids"], blocks[0]["position_ids"]
+    assert "attention_mask" not in blocks[0] and len(positions) == len(ids) == 16
+    starts = [i for i, (t, label) in enumerate(zip(ids, blocks[0]["labels"])) if t == eos and label != -100]
+    assert all(positions[i] == 0 for i in starts) and positions[1] == 1
+    assert positions[-1] > 0  # padding continues the last run rather than starting a tweet
+    out = tmp_path / "attention.json"
+    before = results_files()
+    run_script("bench_attention.py", "--only", "per_tweet", "--max-steps", "1", "--out", str(out))
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["mode"] == "per_tweet" and row["steps"] == 1 and positive(row["bits_per_char"])
+    assert results_files() == before

@@ -77,6 +77,8 @@ FIGURES = [
     ("bench_compile-avx512-bf16.json", lambda d: d["step_speedup"], "{:.2f}", "{}x a step, but"),
     ("bench_compile-avx512-bf16.json", lambda d: d["compile_s"], "{:.0f}", "but {} s of compiling"),
     ("bench_compile-avx512-bf16.json", lambda d: round(d["break_even_steps"], -1), "{:.0f}", "after about {} steps, and the demo"),
+    ("bench_attention-avx512-bf16.json", lambda d: d["rows"][1]["bits_per_char"], "{:.3f}", "`bench_attention.py`: {} against"),
+    ("bench_attention-avx512-bf16.json", lambda d: d["rows"][0]["bits_per_char"], "{:.3f}", "against {} bits per character, but"),
     ("bench_demo-avx512-bf16-as-fp32.json", lambda d: d["wall_s"], "{:.0f}", "it took {} s at 1.301 bits"),
     ("bench_demo-avx512-bf16-as-fp32.json", lambda d: d["bits_per_char"], "{:.3f}", "s at {} bits per character (93 to 114 s"),
 ]

@@ -1,0 +1,102 @@
+"""A lever measured for quality before it could become a default: attention kept within each
+tweet, against the packing ``fine_tune`` ships (tweets joined by end-of-text, each attending to
+the tweets before it in its block).
+
+    python benchmarks/bench_attention.py            # the demo's recipe, both ways, one after the other
+
+"per_tweet" gives each block position ids that restart at every end-of-text and no attention
+mask, so transformers (``masking_utils``: packed sequences found from position ids) builds a
+block-diagonal causal mask: each tweet sees only itself after its end-of-text, as a prompt
+does when the model writes. The held-out evaluation during training changes with it, so the
+figure compared is ``quality.bits_per_char`` on the held-out tweets (each scored alone, the
+same for both), with the training time beside it. Saved to
+benchmarks/results/bench_attention-KIND.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+from _common import cpu_kind, print_table, save_results, write_json  # noqa: E402
+
+MODES = ("shipped", "per_tweet")
+
+
+def per_tweet(pack):
+    """``pack_blocks`` with position ids restarting at each end-of-text, and no attention mask."""
+
+    def pack_per_tweet(texts, tokenizer, block_size):
+        blocks = pack(texts, tokenizer, block_size)
+        eos = tokenizer.eos_token_id
+        for block in blocks:
+            positions, p = [], 0
+            for token, label in zip(block["input_ids"], block["labels"]):
+                if token == eos and label != -100:  # a tweet's end-of-text starts the next one (not padding)
+                    p = 0
+                positions.append(p)
+                p += 1
+            block["position_ids"] = positions
+            del block["attention_mask"]  # padding is last and unlabelled: causal attention never reads it
+        return blocks
+
+    return pack_per_tweet
+
+
+def run(mode: str, data) -> dict:
+    from huggingtweets import training
+    from huggingtweets.config import DEMO_PRESET, TrainConfig
+    from huggingtweets.models import load_pretrained
+    from huggingtweets.quality import bits_per_char
+
+    shipped = training.pack_blocks
+    training.pack_blocks = per_tweet(shipped) if mode == "per_tweet" else shipped
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            result = training.fine_tune(TrainConfig(output_dir=tmp, **DEMO_PRESET), data)
+            wall = time.perf_counter() - start
+            model, tokenizer = load_pretrained(tmp)
+            bpc = bits_per_char(model, tokenizer, data.valid_texts())
+    finally:
+        training.pack_blocks = shipped
+    m = result.metrics
+    return {"mode": mode, "precision": m["precision"], "steps": m["global_step"], "bits_per_char": round(bpc, 4),
+            "eval_loss_in_training": round(m["eval_loss"], 4), "train_s": round(m["train_runtime"], 1), "wall_s": round(wall, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=MODES, nargs="+", help="run only these")
+    parser.add_argument("--max-steps", type=int, default=0, help="stop each run after N steps (smoke test; not saved)")
+    parser.add_argument("--out", help="write the figures to this JSON file too")
+    args = parser.parse_args()
+
+    from huggingtweets.config import TrainConfig
+    from huggingtweets.dataset import build_dataset, load_sources
+
+    if args.max_steps:
+        from huggingtweets import config
+
+        config.DEMO_PRESET = {**config.DEMO_PRESET, "max_steps": args.max_steps}
+    defaults = TrainConfig()
+    data = build_dataset(load_sources([], sample=True)).split(defaults.validation_fraction, defaults.seed)
+    rows = [run(mode, data) for mode in args.only or MODES]
+    print_table(rows, list(rows[0]))
+    payload = {"cpu_kind": cpu_kind(), "rows": rows}
+    if args.out:
+        write_json(args.out, payload)
+    if not args.max_steps:
+        save_results(f"bench_attention-{cpu_kind().lower()}", payload)
+
+
+if __name__ == "__main__":
+    main()
