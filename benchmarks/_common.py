@@ -4,6 +4,7 @@ the device, peak memory, and GPT-2's own tokenizer fetched once for offline use.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -55,6 +56,20 @@ def cpu_kind() -> str:
     if "avx2" in flags or torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512"):
         return "AVX2"
     return "other"
+
+
+def kind_tag(kind: str | None) -> str:
+    """How a result file names the machine it ran on: ``avx512bf16``, ``amx``, ``avx2``, ...;
+    ``gpu`` where ``kind`` is None (the run was on a GPU). One spelling for every script, so a
+    run on one kind never replaces another kind's file."""
+    return (kind or "gpu").lower().replace("-", "")
+
+
+def result_kind() -> str:
+    """``kind_tag`` of this machine: ``gpu`` where torch sees one, else the CPU's kind."""
+    import torch
+
+    return kind_tag(None if torch.cuda.is_available() else cpu_kind())
 
 
 def machine() -> dict:
@@ -197,3 +212,62 @@ def gpt2_tokenizer(cache: Path | None = None):
     vocab, merges = gpt2_vocab_files(cache)
     bpe = ByteLevelBPETokenizer(str(vocab), str(merges))
     return PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token=EOS, bos_token=EOS, unk_token=EOS, model_max_length=1024)
+
+
+# --- what a training step can reach ---------------------------------------------------
+def matmul_peak(device: str, used: set[str], smoke: bool = False) -> dict:
+    """FLOP/s of a large square matmul per precision, the best of a few timed runs.
+
+    fp32 always, and every precision a side trained in (``used``); bf16 and fp16 besides
+    where the hardware runs them natively (a GPU that has them, a CPU with AVX512-BF16 or
+    AMX). A CPU without native bf16 emulates it at well under 1 GFLOP/s (seen: 0.2 on an
+    AVX2-only EPYC, where one 2,048-square product takes 85 s), so there it is left out
+    (``None``) unless a side used it.
+    """
+    import torch
+
+    from huggingtweets.training import cpu_has_bf16
+
+    n, reps = (8192, 20) if device == "cuda" else (2048, 5)
+    if smoke:  # a smoke test needs a number, not a good one
+        n, reps = n // 2, 2
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
+    native = {"fp32": True, "bf16": torch.cuda.is_bf16_supported() if device == "cuda" else cpu_has_bf16()}
+    if device == "cuda":
+        dtypes["fp16"], native["fp16"] = torch.float16, True
+    peaks = {}
+    for name, dtype in dtypes.items():
+        if not (native[name] or name in used):
+            peaks[name] = None
+            continue
+        a = torch.randn(n, n, device=device, dtype=dtype)
+        b = torch.randn(n, n, device=device, dtype=dtype)
+        a @ b  # warm-up: kernels chosen, threads started
+        best = math.inf
+        for _ in range(3):
+            synchronize()
+            t = time.perf_counter()
+            for _ in range(reps):
+                a @ b
+            synchronize()
+            best = min(best, (time.perf_counter() - t) / reps)
+        peaks[name] = 2 * n**3 / best
+    return peaks
+
+
+def train_flops_per_token(side: dict) -> float:
+    """6 * parameters for forward and backward, plus attention over a block (PaLM's estimate);
+    ``side``: params, layers, width, block_size."""
+    return 6 * side["params"] + 12 * side["layers"] * side["width"] * side["block_size"]
+
+
+def sample_blocks(tokenizer, block_size: int):
+    """The bundled sample's training tweets packed as ``fine_tune`` packs them
+    (``dataset.pack_blocks``), as a tensor of its full blocks (blocks x block_size)."""
+    import torch
+
+    from huggingtweets.dataset import build_dataset, load_sources, pack_blocks
+
+    texts = build_dataset(load_sources([], sample=True)).balanced_train()
+    blocks = [b["input_ids"] for b in pack_blocks(texts, tokenizer, block_size) if -100 not in b["labels"]]
+    return torch.tensor(blocks)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from _common import cpu_kind, print_table, save_results, write_json  # noqa: E402
+from _common import cpu_kind, print_table, result_kind, save_results, write_json  # noqa: E402
 
 MODES = ("shipped", "per_tweet")
 
@@ -95,7 +95,7 @@ def main() -> None:
     if args.out:
         write_json(args.out, payload)
     if not args.max_steps:
-        save_results(f"bench_attention-{cpu_kind().lower()}", payload)
+        save_results(f"bench_attention-{result_kind()}", payload)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     python benchmarks/bench_bf16_save.py huggingtweets-demo     # a folder `huggingtweets demo` wrote
 
 The folder's held-out tweets (its dataset.json) are packed into blocks exactly as training packs
-them (``pack_blocks``, the block size in metrics.json, at most 256 blocks evenly spaced) and scored
+them (``training.held_out_blocks``, the block size in metrics.json) and scored
 four ways: the weights as saved (fp32) and the same weights rounded to bf16, each run in fp32 and
 under bf16 autocast (how training evaluates on a CPU with native bf16). The loss is the mean over
 predicted tokens. Also the folder's size with the weights saved each way (``save_pretrained``).
@@ -24,7 +24,6 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from _common import print_table, save_results  # noqa: E402
 
-MAX_EVAL_BLOCKS = 256  # training.py's cap, evenly spaced
 
 
 def held_out_loss(model, blocks: list[dict], autocast: bool, batch: int = 8) -> float:
@@ -52,7 +51,9 @@ def main() -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from huggingtweets.dataset import TweetDataset, pack_blocks
+    from huggingtweets.dataset import TweetDataset
+    from huggingtweets.folder import METRICS
+    from huggingtweets.training import held_out_blocks
 
     parser = argparse.ArgumentParser(description="held-out loss of fp32 vs bf16-saved weights")
     parser.add_argument("folder")
@@ -60,10 +61,8 @@ def main() -> None:
     folder = Path(args.folder)
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    metrics = json.loads((folder / "metrics.json").read_text())
-    blocks = pack_blocks(TweetDataset.load(folder).valid_texts(), tokenizer, metrics["block_size"])
-    if len(blocks) > MAX_EVAL_BLOCKS:
-        blocks = [blocks[i * len(blocks) // MAX_EVAL_BLOCKS] for i in range(MAX_EVAL_BLOCKS)]
+    metrics = json.loads((folder / METRICS).read_text())
+    blocks = held_out_blocks(TweetDataset.load(folder).valid_texts(), tokenizer, metrics["block_size"])
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
     rounded = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16).to(torch.float32).eval()
 

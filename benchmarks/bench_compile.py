@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from _common import cpu_kind, describe_device, print_table, save_results, synchronize, write_json  # noqa: E402
+from _common import cpu_kind, describe_device, kind_tag, print_table, sample_blocks, save_results, synchronize, write_json  # noqa: E402
 
 
 def main() -> None:
@@ -51,7 +51,6 @@ def main() -> None:
     import torch
 
     from huggingtweets.config import TrainConfig
-    from huggingtweets.dataset import build_dataset, load_sources
     from huggingtweets.models import load_pretrained
     from huggingtweets.pretrained import resolve
     from huggingtweets.training import resolve_precision
@@ -61,10 +60,8 @@ def main() -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model, tokenizer = load_pretrained(resolve(args.model).path)
     model.to(device).train()
-    texts = build_dataset(load_sources([], sample=True)).balanced_train()
-    ids = tokenizer(tokenizer.eos_token + tokenizer.eos_token.join(texts))["input_ids"]
     block, batch = config.block_size, config.batch_size
-    blocks = torch.tensor(ids[: (len(ids) // block) * block]).view(-1, block).to(device)
+    blocks = sample_blocks(tokenizer, block).to(device)
     last_batch = max(1, batch * 5 // 8)  # an epoch's remainder: fewer blocks than a full batch
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, fused=True)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
@@ -131,7 +128,7 @@ def main() -> None:
         write_json(args.out, payload)
     if not args.no_save:
         backend = "" if args.backend == "inductor" else f"-{args.backend}"
-        save_results(f"bench_compile-{(payload['cpu_kind'] or 'gpu').lower()}{backend}", payload)
+        save_results(f"bench_compile-{kind_tag(payload['cpu_kind'])}{backend}", payload)
 
 
 if __name__ == "__main__":

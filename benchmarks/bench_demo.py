@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from _common import cpu_kind, describe_device, print_table, save_results, write_json  # noqa: E402
+from _common import cpu_kind, describe_device, print_table, result_kind, save_results, write_json  # noqa: E402
 
 from huggingtweets.folder import METRICS, TRAIN_CONFIG  # noqa: E402
 
@@ -104,7 +104,7 @@ def main() -> None:
     if args.out:
         write_json(args.out, payload)
     if not args.tiny:
-        save_results(f"bench_demo-{payload['cpu_kind'].lower()}" + ("-as-fp32" if args.as_fp32 else ""), payload)
+        save_results(f"bench_demo-{result_kind()}" + ("-as-fp32" if args.as_fp32 else ""), payload)
 
 
 if __name__ == "__main__":

@@ -79,11 +79,14 @@ from _common import (
     describe_device,
     device_name,
     gpt2_tokenizer,
+    kind_tag,
+    matmul_peak,
     peak_memory,
     print_table,
     quiet_transformers,
     save_results,
     synchronize,
+    train_flops_per_token,
     write_json,
 )
 
@@ -310,51 +313,6 @@ def heldout_loss(model, tokenizer, texts: list[str]) -> dict:
     return {"eval_loss": nats / n_tokens, "bits_per_char": nats / math.log(2) / n_chars, "eval_tokens": n_tokens}
 
 
-def matmul_peak(device: str, used: set[str], smoke: bool = False) -> dict:
-    """FLOP/s of a large square matmul per precision, the best of a few timed runs.
-
-    fp32 always, and every precision a side trained in (``used``); bf16 and fp16 besides
-    where the hardware runs them natively (a GPU that has them, a CPU with AVX512-BF16 or
-    AMX). A CPU without native bf16 emulates it at well under 1 GFLOP/s (seen: 0.2 on an
-    AVX2-only EPYC, where one 2,048-square product takes 85 s), so there it is left out
-    (``None``) unless a side used it.
-    """
-    import torch
-
-    from huggingtweets.training import cpu_has_bf16
-
-    n, reps = (8192, 20) if device == "cuda" else (2048, 5)
-    if smoke:  # a smoke test needs a number, not a good one
-        n, reps = n // 2, 2
-    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
-    native = {"fp32": True, "bf16": torch.cuda.is_bf16_supported() if device == "cuda" else cpu_has_bf16()}
-    if device == "cuda":
-        dtypes["fp16"], native["fp16"] = torch.float16, True
-    peaks = {}
-    for name, dtype in dtypes.items():
-        if not (native[name] or name in used):
-            peaks[name] = None
-            continue
-        a = torch.randn(n, n, device=device, dtype=dtype)
-        b = torch.randn(n, n, device=device, dtype=dtype)
-        a @ b  # warm-up: kernels chosen, threads started
-        best = math.inf
-        for _ in range(3):
-            synchronize()
-            t = time.perf_counter()
-            for _ in range(reps):
-                a @ b
-            synchronize()
-            best = min(best, (time.perf_counter() - t) / reps)
-        peaks[name] = 2 * n**3 / best
-    return peaks
-
-
-def train_flops_per_token(side: dict) -> float:
-    """6 * parameters for forward and backward, plus attention over a block (PaLM's estimate)."""
-    return 6 * side["params"] + 12 * side["layers"] * side["width"] * side["block_size"]
-
-
 # --- running each side in its own process -----------------------------------------------
 def run_side(side: str, job: dict, tmp: Path) -> dict:
     job_file = tmp / f"{side}-job.json"
@@ -491,7 +449,7 @@ def result_name(arch: str, quick: bool, kind: str | None) -> str:
     """One file per run shape and machine kind, so a run on another kind never replaces one:
     ``bench_train-quick-avx512bf16`` (--quick, distilgpt2), ``bench_train-quick-pretrained-amx``,
     ``bench_train-gpt2-avx2``; a GPU run is named ``gpu``."""
-    where = (kind or "gpu").lower().replace("-", "")
+    where = kind_tag(kind)
     what = ("quick" if arch == QUICK["arch"] else f"quick-{arch}") if quick else arch
     return f"bench_train-{what}-{where}"
 

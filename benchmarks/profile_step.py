@@ -2,7 +2,6 @@
 
     python benchmarks/profile_step.py                     # the offline pretrained model, bf16 where native
     python benchmarks/profile_step.py --loss chunked      # the lever: LM head + loss in chunks
-    python benchmarks/profile_step.py --compile           # torch.compile: its compile time and step
 
 One optimizer step as ``fine_tune`` takes it (``TrainConfig``'s batch and block, AdamW fused,
 bf16 autocast on a CPU with native bf16, the model's dropout as loaded), on blocks of the
@@ -27,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from _common import cpu_kind, describe_device, print_table, save_results, write_json  # noqa: E402
+from _common import cpu_kind, describe_device, matmul_peak, print_table, result_kind, sample_blocks, save_results, train_flops_per_token, write_json  # noqa: E402
 
 GROUPS = (  # first match wins, on the lower-cased op name
     ("matmul", ("mm", "matmul", "linear", "addmm", "bmm", "baddbmm", "scaled_dot_product", "_flash_attention")),
@@ -71,7 +70,6 @@ def main() -> None:
     parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
     parser.add_argument("--loss", choices=("model", "chunked"), default="model")
     parser.add_argument("--chunk", type=int, default=256, help="tokens per chunk with --loss chunked")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model first; its compile time is measured")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--no-save", action="store_true", help="do not save under benchmarks/results/")
@@ -82,7 +80,6 @@ def main() -> None:
     from torch.profiler import ProfilerActivity, profile
 
     from huggingtweets.config import TrainConfig
-    from huggingtweets.dataset import build_dataset, load_sources
     from huggingtweets.models import load_pretrained
     from huggingtweets.pretrained import resolve
     from huggingtweets.training import resolve_precision
@@ -91,10 +88,8 @@ def main() -> None:
     precision = resolve_precision(args.precision, args.model)
     model, tokenizer = load_pretrained(resolve(args.model).path)
     model.train()
-    texts = build_dataset(load_sources([], sample=True)).balanced_train()
-    ids = tokenizer(tokenizer.eos_token + tokenizer.eos_token.join(texts))["input_ids"]
     block, batch = config.block_size, config.batch_size
-    blocks = torch.tensor(ids[: (len(ids) // block) * block]).view(-1, block)
+    blocks = sample_blocks(tokenizer, block)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, fused=True)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
 
@@ -111,8 +106,6 @@ def main() -> None:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    if args.compile:
-        model = torch.compile(model)
     warm = []
     for i in range(args.warmup):
         start = time.perf_counter()
@@ -128,16 +121,13 @@ def main() -> None:
         groups[group_of(event.key)] = groups.get(group_of(event.key), 0.0) + event.self_cpu_time_total / 1e6 / args.steps
     profiled = sum(groups.values())
 
-    params = sum(p.numel() for p in model.parameters())
     cfg = model.config
-    flops = (6 * params + 12 * cfg.num_hidden_layers * cfg.hidden_size * block) * batch * block
-    n = 2048
-    a = torch.randn(n, n, dtype=torch.bfloat16 if precision == "bf16" else torch.float32)
-    best = min(_timed(lambda: a @ a) for _ in range(5))
-    peak = 2 * n**3 / best
+    shape = {"params": sum(p.numel() for p in model.parameters()), "layers": cfg.num_hidden_layers, "width": cfg.hidden_size, "block_size": block}
+    flops = train_flops_per_token(shape) * batch * block
+    peak = matmul_peak("cpu", {precision})[precision]
     payload = {
         "device": describe_device(), "cpu_kind": cpu_kind(), "model": args.model, "precision": precision,
-        "compiled": args.compile, "first_step_s": warm[0] if warm else None, "loss": args.loss, "chunk": args.chunk if args.loss == "chunked" else None, "batch": batch, "block": block,
+        "first_step_s": warm[0] if warm else None, "loss": args.loss, "chunk": args.chunk if args.loss == "chunked" else None, "batch": batch, "block": block,
         "step_s": step_s, "tokens_per_s": batch * block / step_s, "matmul_peak_flops": peak,
         "mfu": flops / step_s / peak, "seconds_per_step": {k: round(v, 4) for k, v in sorted(groups.items(), key=lambda kv: -kv[1])},
         "load_avg_1min": os.getloadavg()[0],
@@ -150,14 +140,8 @@ def main() -> None:
     if args.out:
         write_json(args.out, payload)
     if not args.no_save:
-        lever = ("" if args.loss == "model" else f"-{args.loss}") + ("-compiled" if args.compile else "")
-        save_results(f"profile_step-{payload['cpu_kind'].lower()}{lever}", payload)
-
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+        lever = "" if args.loss == "model" else f"-{args.loss}"
+        save_results(f"profile_step-{result_kind()}{lever}", payload)
 
 
 if __name__ == "__main__":

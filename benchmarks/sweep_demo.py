@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from _common import RESULTS, cpu_kind, describe_device, machine, print_table, save_results  # noqa: E402
+from _common import RESULTS, describe_device, machine, print_table, result_kind, save_results  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -112,12 +112,6 @@ def main() -> None:
     ran = {key(row) for row in rows}
     kept = [row for row in earlier_rows(name) if key(row) not in ran]
     save_results(name, {"rows": kept + [{**row, "host": host} for row in rows]})
-
-
-def result_kind() -> str:
-    import torch
-
-    return "gpu" if torch.cuda.is_available() else cpu_kind().lower().replace("-", "")
 
 
 def earlier_rows(name: str) -> list[dict]:

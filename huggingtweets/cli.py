@@ -14,7 +14,7 @@ import re
 import sys
 from typing import Optional, Sequence
 
-from .diskio import megabytes
+from .diskio import size_text
 from .errors import Elsewhere, HuggingTweetsError
 from .quiet import quiet_libraries
 
@@ -376,7 +376,7 @@ def cmd_demo(args) -> int:
 
 # --- push, export -------------------------------------------------------------------
 def _size(path) -> str:
-    return megabytes(os.path.getsize(path))
+    return size_text(os.path.getsize(path))
 
 
 def cmd_push(args) -> int:
@@ -411,7 +411,7 @@ def _export_gguf(args) -> int:
     finally:
         bar.close()
     print(
-        f"Wrote {shown(result.gguf)} ({_size(result.gguf)}, {result.quantize}) and {shown(result.modelfile.name)} "
+        f"Wrote {shown(result.gguf)} ({size_text(result.size)}, {result.quantize}) and {shown(result.modelfile.name)} "
         f"in {result.seconds:.1f} s: ollama create {shown(result.name)} -f {shown(result.modelfile)}"
     )
     return 0

@@ -45,9 +45,13 @@ _NO_SPACE_WORDS = ("no space left on device", "os error 28", "disk quota exceede
 LOW_SPACE_BYTES = 64 << 20  # a write that failed with less than this free is taken as a full disk
 
 
-def megabytes(size: int) -> str:
-    """A file's size as people read it on a download: ``270.9 MB`` (decimal, one place)."""
-    return f"{size / 1e6:.1f} MB"
+def size_text(n: float) -> str:
+    """A size as people read it (decimal units): ``812 bytes``, ``270.9 MB``, ``4.0 GB``."""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return ""
 
 
 def disk_full(err: BaseException, where: PathLike) -> bool:

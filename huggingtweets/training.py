@@ -104,6 +104,15 @@ class TrainResult:
 
 
 # --- helpers ---------------------------------------------------------------------
+def held_out_blocks(texts: Sequence[str], tokenizer, block_size: int) -> list[dict]:
+    """The held-out tweets as training scores them: packed blocks, at most ``MAX_EVAL_BLOCKS``,
+    evenly spaced (the same blocks before, during and after training)."""
+    blocks = pack_blocks(texts, tokenizer, block_size)
+    if len(blocks) > MAX_EVAL_BLOCKS:
+        blocks = [blocks[i * len(blocks) // MAX_EVAL_BLOCKS] for i in range(MAX_EVAL_BLOCKS)]
+    return blocks
+
+
 def cpu_has_bf16() -> bool:
     """The CPU runs bf16 matrix work natively (AVX512-BF16 or AMX)."""
     import torch
@@ -113,9 +122,10 @@ def cpu_has_bf16() -> bool:
     return any(bool(getattr(cpu, name, lambda: False)()) for name in probes)
 
 
-def resolve_precision(precision: str, model_name: str = "") -> str:
+def resolve_precision(precision: str, model_name: str = "", on_cpu: bool = False) -> str:
     """``auto``: bf16 where the GPU has it, fp16 on older GPUs; on a CPU, bf16 autocast
-    where the CPU has native bf16 and the model is pretrained, else fp32.
+    where the CPU has native bf16 and the model is pretrained, else fp32. ``on_cpu``: what
+    this machine's CPU would train in, even where a GPU is present.
 
     On this project's CPU (AVX512-BF16) bf16 autocast trains SmolLM2-135M 1.61x faster
     at the same held-out loss; the from-scratch ``tiny`` model is too small to gain
@@ -123,14 +133,14 @@ def resolve_precision(precision: str, model_name: str = "") -> str:
     """
     import torch
 
-    cuda = torch.cuda.is_available()
+    cuda = torch.cuda.is_available() and not on_cpu
     if precision == "auto":
         if cuda:
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return "bf16" if cpu_has_bf16() and model_name != "tiny" else "fp32"
     if precision == "fp16" and not cuda:
         raise HuggingTweetsError("fp16 training needs a GPU: use --precision auto or fp32 on this machine.")
-    if precision == "bf16" and not _has_accelerator() and not cpu_has_bf16():
+    if precision == "bf16" and (on_cpu or not _has_accelerator()) and not cpu_has_bf16():
         # emulated bf16 matmuls: 0.2 GFLOP/s against 108 for fp32 on an AVX2-only EPYC (DESIGN.md, "Speed")
         raise HuggingTweetsError("This CPU has no native bf16 (AVX512-BF16 or AMX), so bf16 would run hundreds of times slower: use --precision auto or fp32.")
     return precision
@@ -379,9 +389,7 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
     max_positions = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
     block_size = min(config.block_size, max_positions) if max_positions else config.block_size
     train_blocks = pack_blocks(dataset.balanced_train(), tokenizer, block_size)
-    eval_blocks = pack_blocks(dataset.valid_texts(), tokenizer, block_size)
-    if len(eval_blocks) > MAX_EVAL_BLOCKS:  # evenly spaced, the same blocks before, during and after
-        eval_blocks = [eval_blocks[i * len(eval_blocks) // MAX_EVAL_BLOCKS] for i in range(MAX_EVAL_BLOCKS)]
+    eval_blocks = held_out_blocks(dataset.valid_texts(), tokenizer, block_size)
     if not train_blocks:
         raise HuggingTweetsError("No training text after cleaning: add more tweets.")
 

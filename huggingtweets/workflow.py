@@ -38,7 +38,6 @@ from .share import TOKEN_NAME as HF_TOKEN_NAME
 from .share import export_zip, push_to_hub
 from .sources import Author, AuthorTweets, FetchOptions, NoToken, Progress, SourceKind, avatar_url, kinds, token_for
 from .tracking import _tracking_error, check_tracking, run_training
-from . import training as _training
 from .training import NO_HELD_OUT, StopSignal, TrainCallback, TrainResult, resolve_precision
 from .training import _check_target
 
@@ -89,12 +88,7 @@ def demo_config(tiny: bool = False, cpu: bool = False, **changes) -> TrainConfig
     will train in here (fp32 where the CPU lacks native bf16: one epoch, half the work, aimed
     at the demo's 180 s there; DESIGN.md, "The demo's recipe"), or ``tiny``'s. ``cpu``: the
     recipe this machine's CPU would train, even where a GPU would take the run."""
-    if tiny:
-        fp32 = False
-    elif cpu:
-        fp32 = changes.get("precision", "auto") == "fp32" or not _training.cpu_has_bf16()
-    else:
-        fp32 = resolve_precision(changes.get("precision") or "auto", SMOLLM2) == "fp32"
+    fp32 = not tiny and resolve_precision(changes.get("precision") or "auto", SMOLLM2, on_cpu=cpu) == "fp32"
     return _demo_config(tiny=tiny, fp32=fp32, **changes)
 
 

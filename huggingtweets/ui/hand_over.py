@@ -24,7 +24,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
-from ..diskio import megabytes
+from ..diskio import size_text
 from . import render
 
 DOWNLOADS = "huggingtweets-downloads"  # the folder (beside the notebook) voila.json allow-lists
@@ -96,8 +96,8 @@ def hand_over(path: Path, what: str) -> str:
         from google.colab import files  # type: ignore  # only exists inside Colab
 
         files.download(str(path))
-        return render.message("success", f"Your browser is downloading {path.name} ({megabytes(size)}).")
-    ready = render.message("success", f"{path.name} is ready ({megabytes(size)}): {what}")
+        return render.message("success", f"Your browser is downloading {path.name} ({size_text(size)}).")
+    ready = render.message("success", f"{path.name} is ready ({size_text(size)}): {what}")
     routed = voila_url(path)
     if routed:
         return ready + link(routed, f"Save {path.name}", download=path.name)
@@ -107,5 +107,5 @@ def hand_over(path: Path, what: str) -> str:
         return ready + link(data, f"Save {path.name}", download=path.name)
     where = (f"start Voilà with {VOILA_SETTING} to download it here, or push the model to the Hub"
              if in_voila() else "download it from Jupyter's file browser, or push the model to the Hub")
-    return render.message("info", f"{path.name} ({megabytes(size)}) is saved at {path}: too big to hand to the browser "
+    return render.message("info", f"{path.name} ({size_text(size)}) is saved at {path}: too big to hand to the browser "
                                   f"from this page; {where}.")

@@ -195,7 +195,12 @@ class TrainStep(Step):
     """Settings → ``Train Neural Network`` (in a thread) with Stop, progress, loss plot and result."""
 
     title = "Train the model"
-    hint = "Pick a model and press Train."  # and, in _build, what a CPU learns here (cpu_note)
+
+    @property
+    def hint(self) -> str:
+        """With what this machine's CPU learns in its recipe (read when the step is drawn)."""
+        return f"Pick a model and press Train. On a CPU, {cpu_note()}"
+
     help = HELP
     waits_for = ("dataset",)
 
@@ -205,7 +210,6 @@ class TrainStep(Step):
         self.result = None  # the last TrainResult
         self.error: Optional[BaseException] = None  # the last unexpected failure, for debugging
 
-        self.hint = f"{type(self).hint} On a CPU, {cpu_note()}"  # this machine's recipe, read when the step is built
         defaults = train_defaults(self._session.demo)
         helps, hints = field_help(TrainConfig), typing.get_type_hints(TrainConfig)
         self._fields = {

@@ -25,6 +25,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..diskio import size_text
+
 MB = 1_000_000
 MAX_ENV = "HUGGINGTWEETS_UPLOAD_MAX_MB"
 TOTAL_ENV = "HUGGINGTWEETS_UPLOAD_TOTAL_MB"
@@ -44,14 +46,6 @@ log = logging.getLogger(__name__)
 
 class UploadError(Exception):
     """One line for the person uploading."""
-
-
-def size_text(n: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return ""
 
 
 def env_bytes(name: str, default_mb: float, zero_ok: bool = False) -> int:
