@@ -407,14 +407,20 @@ def retarget_card(text: str, model_id: str, thumbnail: Optional[str] = None) -> 
         else:  # where render_card puts it: after "language:"
             lines.insert(1 if lines and lines[0].startswith("language:") else 0, line)
         text = "---\n" + "\n".join(lines) + "\n---\n" + text[front.end():]
-    head = "## How to use\n\n"
+    return _set_section(text, "How to use", _how_to_use(str(model_id))) or text
+
+
+def _set_section(text: str, title: str, body: str) -> Optional[str]:
+    """``text`` with the body of its "## title" section (up to the next section or the end) set
+    to ``body``; None when it has no such section."""
+    head = f"## {title}\n\n"
     start = text.find(head)
-    if start >= 0:
-        body = start + len(head)
-        end = text.find("\n\n## ", body)
-        end = len(text.rstrip("\n")) if end < 0 else end
-        text = text[:body] + _how_to_use(str(model_id)) + text[end:]
-    return text
+    if start < 0:
+        return None
+    begin = start + len(head)
+    end = text.find("\n\n## ", begin)
+    end = len(text.rstrip("\n")) if end < 0 else end
+    return text[:begin] + body + text[end:]
 
 
 # --- after a GGUF export ---------------------------------------------------------------------
@@ -442,18 +448,15 @@ def _local_run(folder_name: str, name: str, gguf_file: str, modelfile: str, quan
 def with_local_run(text: str, body: str) -> str:
     """``text`` with its "Run it locally" section set to ``body``: replaced where there is one,
     else put after "How to use" (before the next section), else at the end."""
+    replaced = _set_section(text, LOCAL_RUN, body)
+    if replaced is not None:
+        return replaced
     head = f"## {LOCAL_RUN}\n\n"
-    start = text.find(head)
-    if start < 0:
-        after = text.find("## How to use\n\n")
-        nxt = text.find("\n\n## ", after + 1) if after >= 0 else -1
-        if nxt < 0:
-            return text.rstrip("\n") + f"\n\n{head}{body}\n"
-        return text[:nxt] + f"\n\n{head}{body}" + text[nxt:]
-    begin = start + len(head)
-    end = text.find("\n\n## ", begin)
-    end = len(text.rstrip("\n")) if end < 0 else end
-    return text[:begin] + body + text[end:]
+    after = text.find("## How to use\n\n")
+    nxt = text.find("\n\n## ", after + 1) if after >= 0 else -1
+    if nxt < 0:
+        return text.rstrip("\n") + f"\n\n{head}{body}\n"
+    return text[:nxt] + f"\n\n{head}{body}" + text[nxt:]
 
 
 def add_local_run(

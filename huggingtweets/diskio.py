@@ -10,25 +10,44 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+@contextmanager
+def replacing(*paths: PathLike) -> Iterator[list[Path]]:
+    """Temporary files beside each of ``paths``, for the caller to write (closed when the block
+    ends). When it ends without error each is flushed to disk and then renamed over its target,
+    in order; when it raises, every one is removed and no target is touched."""
+    targets = [Path(p) for p in paths]
+    temps: list[Path] = []
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        for path in targets:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            temps.append(Path(tmp))
+        yield temps
+        for tmp in temps:
+            fd = os.open(tmp, os.O_RDWR)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for tmp, path in zip(temps, targets):
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
         raise
-    return path
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    with replacing(path) as (tmp,):
+        tmp.write_bytes(data)
+    return Path(path)
 
 
 def atomic_write_text(path: PathLike, text: str) -> Path:

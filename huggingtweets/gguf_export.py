@@ -39,7 +39,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -48,7 +47,7 @@ from typing import Callable, Optional
 
 from .card import add_local_run
 from .config import SamplingConfig
-from .diskio import disk_full, no_space_message
+from .diskio import disk_full, no_space_message, replacing
 from .errors import HuggingTweetsError
 from .folder import MODEL_CONFIG, ModelFolder, slug
 from .manifest import Shipped, export_target, read_all, ship_list, verify
@@ -447,20 +446,12 @@ def export_gguf(
             *_sampling(_json(files, GENERATION_CONFIG, required=False)),
         )
         out.parent.mkdir(parents=True, exist_ok=True)
-        temps: list[Path] = []
-        try:  # both files under temporary names beside their targets, renamed once whole
-            for path in (out, modelfile):
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-                os.close(fd)
-                temps.append(Path(tmp))
-            context = _write(temps[0], source, quantize, progress, out.name)
-            stop = source.vocab.tokens[source.vocab.eos]
-            temps[1].write_text(modelfile_text(out.name, source.settings, source.do_sample, stop, context), encoding="utf-8")
-            os.replace(temps[0], out)
-            os.replace(temps[1], modelfile)
+        try:  # both files under temporary names beside their targets, renamed once both are whole
+            with replacing(out, modelfile) as (gguf_tmp, modelfile_tmp):
+                context = _write(gguf_tmp, source, quantize, progress, out.name)
+                stop = source.vocab.tokens[source.vocab.eos]
+                modelfile_tmp.write_text(modelfile_text(out.name, source.settings, source.do_sample, stop, context), encoding="utf-8")
         except BaseException as err:
-            for tmp in temps:
-                tmp.unlink(missing_ok=True)
             if disk_full(err, out.parent):
                 need = sum(t.info()[2] for t in plan)
                 raise HuggingTweetsError(no_space_message(out.parent, need, flag="output path")) from None

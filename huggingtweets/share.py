@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import tempfile
 import time
 import zipfile
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Optional
 
 from .card import retarget_card
+from .diskio import replacing
 from .errors import HuggingTweetsError, first_line
 from .folder import CARD as CARD_FILE
 from .folder import PREVIEW as PREVIEW_FILE
@@ -271,21 +271,15 @@ def export_zip(folder: str | Path, zip_path: Optional[str | Path] = None, *, ove
     zip_path = export_target(folder, zip_path, ".zip", overwrite)
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     thumbnail = PREVIEW_FILE if any(p.name == PREVIEW_FILE for p in files) else None
-    fd, tmp = tempfile.mkstemp(dir=zip_path.parent, prefix=f".{zip_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", strict_timestamps=False) as zf:
-            for p in files:
-                info = _zip_info(p, f"{folder.name}/{p.name}")
-                if p.name == CARD_FILE:
-                    zf.writestr(info, _shared_card(read_all(p), p.path, folder.name, thumbnail))
-                    continue
-                with zf.open(info, "w") as out:
-                    for block in chunks(p):  # checked as read: a mismatch raises before the rename
-                        out.write(block)
-        os.replace(tmp, zip_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(zip_path) as (tmp,), zipfile.ZipFile(tmp, "w", strict_timestamps=False) as zf:
+        for p in files:
+            info = _zip_info(p, f"{folder.name}/{p.name}")
+            if p.name == CARD_FILE:
+                zf.writestr(info, _shared_card(read_all(p), p.path, folder.name, thumbnail))
+                continue
+            with zf.open(info, "w") as out:
+                for block in chunks(p):  # checked as read: a mismatch raises before the rename
+                    out.write(block)
     return zip_path
 
 
