@@ -26,6 +26,7 @@ from typing import Optional, Sequence
 
 from .cleaning import AuthorStats, markdown_text, stats_table
 from .config import TrainConfig
+from .dataset import voice_marker
 from .diskio import atomic_write_text
 from .errors import HuggingTweetsError
 from .folder import CARD
@@ -63,6 +64,12 @@ def _h(text) -> str:
 def _md(text) -> str:
     """Text for Markdown (prose or a table cell): one line, HTML-escaped, Markdown punctuation and ``|`` backslashed."""
     return markdown_text(text)
+
+
+def _code_span(text) -> str:
+    """Text as a Markdown code span: shown as typed (Markdown and HTML are not read inside one),
+    so only what could end the span or the line goes (backticks, line breaks)."""
+    return "`" + _one_line(str(text)).replace("`", "") + "`"
 
 
 def _yaml_scalar(value: str) -> str:
@@ -169,6 +176,8 @@ def _duration(value) -> str:
 METRIC_ROWS = (
     ("eval_loss_before", "Held-out loss before training", lambda v: _number(v, 4)),
     ("eval_loss", "Held-out loss after training", lambda v: _number(v, 4)),
+    ("best_epoch", "Epoch of the lowest held-out loss (the weights saved)", lambda v: f"{float(v):g}" if isinstance(v, (int, float)) else _md(v)),
+    ("last_eval_loss", "Held-out loss at the last evaluation (higher: not kept)", lambda v: _number(v, 4)),
     ("perplexity_before", "Held-out perplexity before training", lambda v: _number(v, 2)),
     ("perplexity", "Held-out perplexity after training", lambda v: _number(v, 2)),
     ("train_loss", "Average training loss", lambda v: _number(v, 4)),
@@ -263,7 +272,7 @@ def _training_data(authors: Sequence[Author], stats: Sequence[AuthorStats], metr
     return "\n\n".join(parts)
 
 
-def _training_procedure(authors, config: TrainConfig, metrics: dict, wandb_url: Optional[str]) -> str:
+def _training_procedure(authors, config: TrainConfig, metrics: dict, wandb_url: Optional[str], voice: Optional[dict] = None) -> str:
     who = _md("@" + _slug(authors))
     if _is_tiny(config):
         intro = (
@@ -280,21 +289,78 @@ def _training_procedure(authors, config: TrainConfig, metrics: dict, wandb_url: 
         title = "Results (the held-out tweets were never trained on):" if measured else \
             "Results (no held-out loss: no tweet could be held out):"
         parts += [title, _table(("Metric", "Value"), rows)]
+    parts.append(voice_block(voice))
     url = safe_url(wandb_url)
     if url:
         parts.append(f"Training was tracked in [this Weights & Biases run]({url}).")
     return "\n\n".join(parts)
 
 
-def _how_to_use(model_id: str) -> str:
-    code = "\n".join(
-        [
-            "from transformers import pipeline",
-            f"generator = pipeline('text-generation', model={model_id!r})",
-            f"generator({json.dumps(PROMPT)}, num_return_sequences=5)",
-        ]
-    )
-    return "Load the model in a text-generation pipeline and give it the start of a tweet:\n\n" + _code_block(code)
+# --- the voice score (voice.py), set again whenever it is measured --------------------------------
+VOICE_START, VOICE_END = "<!-- huggingtweets:voice -->", "<!-- /huggingtweets:voice -->"
+VOICE_HOW = (
+    "How to read it: a simple style classifier (character and word n-grams) learned to tell the author's posts "
+    "from what the untuned base model writes when shown a few of them. 100 means the model's posts pass as the "
+    "author as often as the author's own held-out posts do; 0, as rarely as the base model's imitations. Near "
+    "copies of training posts are left out and a fluency check turns word salad away. It measures style as that "
+    "classifier sees it, not what a person would judge."
+)
+
+
+def voice_block(report: Optional[dict]) -> str:
+    """The card's voice score paragraph (between markers, so ``with_voice`` can set it again)."""
+    if report is None:
+        body = "Voice score: not measured (`huggingtweets score FOLDER` measures it)."
+    else:
+        lines = []
+        for a in report.get("authors", []):
+            who = _md("@" + str(a.get("handle", "")).lstrip("@"))
+            if a.get("score") is None:
+                lines.append(f"Voice score of {who}: not measured: {_md(a.get('reason', ''))}")
+            else:
+                lines.append(
+                    f"Voice score of {who}: **{float(a['score']):.0f}/100**: {int(a['passed'])} of {int(a['counted'])} posts "
+                    f"written by the model pass as {who}; of the author's real held-out posts {100 * float(a['real_rate']):.0f}% "
+                    f"pass, of the base model's imitations {100 * float(a['base_rate']):.0f}%.")
+        measured = any(a.get("score") is not None for a in report.get("authors", []))
+        body = "\n\n".join(lines + ([VOICE_HOW] if measured else []))
+    return f"{VOICE_START}\n{body}\n{VOICE_END}"
+
+
+def with_voice(text: str, report: Optional[dict]) -> str:
+    """``text`` (a card) with its voice paragraph set to ``report``'s: replaced between the markers,
+    else put at the end of "Training procedure" (a card written before the score existed)."""
+    block = voice_block(report)
+    start, end = text.find(VOICE_START), text.find(VOICE_END)
+    if 0 <= start < end:
+        return text[:start] + block + text[end + len(VOICE_END):]
+    head = text.find("## Training procedure\n\n")
+    nxt = text.find("\n\n## ", head + 1) if head >= 0 else -1
+    if nxt < 0:
+        return text.rstrip("\n") + f"\n\n{block}\n"
+    return text[:nxt] + f"\n\n{block}" + text[nxt:]
+
+
+def set_card_voice(folder: str | Path, report: Optional[dict]) -> bool:
+    """Set the voice paragraph of the folder's card and record the card in its manifest; False
+    when there is no card to edit (deleted, or not UTF-8 text)."""
+    return _edit_card(Path(folder), lambda text: with_voice(text, report))
+
+
+def _how_to_use(model_id: str, voices: Sequence[str] = ()) -> str:
+    lines = [
+        "from transformers import pipeline",
+        f"generator = pipeline('text-generation', model={model_id!r})",
+        f"generator({json.dumps(PROMPT)}, num_return_sequences=5)",
+    ]
+    text = "Load the model in a text-generation pipeline and give it the start of a tweet:\n\n"
+    if voices:
+        lines.append(f"generator({json.dumps(voice_marker(voices[0]) + PROMPT)}, num_return_sequences=5)  # as one author")
+        markers = _join([_code_span(voice_marker(v).strip()) for v in voices])
+        text = ("Load the model in a text-generation pipeline and give it the start of a tweet. Each author is a voice "
+                f"of its own: start the prompt with {markers} to write as that author, or leave the marker out for "
+                "the blend (`huggingtweets generate FOLDER --author @handle` does the same):\n\n")
+    return text + _code_block("\n".join(lines))
 
 
 def _limitations(authors: Sequence[Author], config: TrainConfig, metrics: Optional[dict] = None) -> str:
@@ -336,8 +402,10 @@ def render_card(
     model_id: str,
     wandb_url: Optional[str] = None,
     thumbnail: str = "",
+    voice: Optional[dict] = None,
 ) -> str:
-    """The model card as Markdown text. ``model_id`` is what the "How to use" snippet loads."""
+    """The model card as Markdown text. ``model_id`` is what the "How to use" snippet loads;
+    ``voice``: the voice report (``voice.VoiceReport.to_dict()``), when measured."""
     if not authors:
         raise HuggingTweetsError("A model card needs at least one author.")
     if len(stats) != len(authors):
@@ -362,8 +430,8 @@ def render_card(
     bodies = [
         _how_it_works(authors, config),
         _training_data(authors, stats, metrics),
-        _training_procedure(authors, config, metrics, wandb_url),
-        _how_to_use(str(model_id)),
+        _training_procedure(authors, config, metrics, wandb_url, voice),
+        _how_to_use(str(model_id), metrics.get("voices") or []),
         _limitations(authors, config, metrics),
         _about(),
     ]
@@ -391,9 +459,10 @@ def write_card(
 __all__ = ["render_card", "write_card", "retarget_card", "hyperparameters", "safe_url", "add_local_run"]
 
 
-def retarget_card(text: str, model_id: str, thumbnail: Optional[str] = None) -> str:
+def retarget_card(text: str, model_id: str, thumbnail: Optional[str] = None, voices: Sequence[str] = ()) -> str:
     """The same card for another copy of the model: its "How to use" snippet loads ``model_id``
-    and, when ``thumbnail`` is given, its front matter's ``thumbnail`` is that URL or path.
+    (``voices``: the model's voice markers, as the folder's metrics name them) and, when
+    ``thumbnail`` is given, its front matter's ``thumbnail`` is that URL or path.
 
     For the copies that are pushed to the Hub or packed in a zip; the README.md in the model
     folder keeps naming the folder. Parts a user has removed from the card are left as they are.
@@ -407,7 +476,8 @@ def retarget_card(text: str, model_id: str, thumbnail: Optional[str] = None) -> 
         else:  # where render_card puts it: after "language:"
             lines.insert(1 if lines and lines[0].startswith("language:") else 0, line)
         text = "---\n" + "\n".join(lines) + "\n---\n" + text[front.end():]
-    return _set_section(text, "How to use", _how_to_use(str(model_id))) or text
+    return _set_section(text, "How to use", _how_to_use(str(model_id), voices)) or text
+
 
 
 def _set_section(text: str, title: str, body: str) -> Optional[str]:
@@ -467,6 +537,13 @@ def add_local_run(
     ``FOLDER.gguf``, so the export command names it. False when there is no card to edit
     (deleted, or not UTF-8 text): the export stands without it."""
     folder = Path(folder)
+    body = _local_run(folder.name, name, gguf_file, modelfile, quantize, max_new_tokens, named)
+    return _edit_card(folder, lambda text: with_local_run(text, body))
+
+
+def _edit_card(folder: Path, edit) -> bool:
+    """Rewrite the folder's card with ``edit(text)`` and record it in the manifest; False when
+    there is no card to edit (deleted, too large, or not UTF-8 text)."""
     path = folder / CARD_FILE
     limit = cap(CARD_FILE)  # a card is a few KB
     try:
@@ -477,6 +554,6 @@ def add_local_run(
         return False
     if text is None:
         return False
-    atomic_write_text(path, with_local_run(text, _local_run(folder.name, name, gguf_file, modelfile, quantize, max_new_tokens, named)))
+    atomic_write_text(path, edit(text))
     record_edit(folder, CARD_FILE)
     return True

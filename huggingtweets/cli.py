@@ -142,6 +142,7 @@ class TqdmTraining:
 
     def __init__(self):
         self.bar = None
+        self.after = None  # the bar of the work after training
 
     def on_begin(self, state):
         from tqdm.auto import tqdm
@@ -175,10 +176,19 @@ class TqdmTraining:
     def on_end(self, state):
         self.close()
 
+    def on_progress(self, done, total, message):
+        """Work after the steps (the voice score): a bar of its own."""
+        self.close()
+        if self.after is None:
+            self.after = TqdmProgress()
+        self.after(done, total, message)
+
     def close(self):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+        if self.after is not None and self.bar is None:
+            self.after.close()
 
 
 # Config fields whose flag differs from the field's name.
@@ -205,7 +215,9 @@ def _add_dataclass_args(p: argparse.ArgumentParser, cls, skip: Sequence[str] = (
         default = getattr(defaults, f.name)
         kind = hints[f.name]
         base = next((a for a in typing.get_args(kind) if a is not type(None)), kind)
-        if kind is bool:
+        if kind is bool and default:  # on unless turned off: --keep-best / --no-keep-best
+            p.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=f"{helps[f.name]} (default: on)")
+        elif kind is bool:
             p.add_argument(*flags, dest=f.name, action="store_true", default=None, help=f"{helps[f.name]} (default: off)")
         elif typing.get_origin(base) is list:
             p.add_argument(*flags, dest=f.name, nargs="+", metavar="NAME", help=f"{helps[f.name]}")
@@ -306,9 +318,18 @@ def _print_result(result) -> None:
         print(f"warning: {NO_HELD_OUT}", file=sys.stderr)
     if "eval_loss" in m:
         print(f"Held-out loss {m['eval_loss_before']:.3f} -> {m['eval_loss']:.3f} (perplexity {m['perplexity']:.1f}) after {m['global_step']} steps.")
+    _print_voice(result.voice)
     if result.wandb_url:
         print(f"W&B run: {shown(result.wandb_url)}")
     print(f"Model saved to {where}")
+
+
+def _print_voice(report) -> None:
+    """The voice score's line per author (voice.py), when it was measured or said why not."""
+    from .workflow import voice_lines
+
+    for line in voice_lines(report):
+        print(shown(line))
 
 
 # --- generate ----------------------------------------------------------------------
@@ -320,22 +341,47 @@ def _sampling_config(args, prompt: Optional[str]):
 
 def _print_tweets(tweets) -> None:
     for i, t in enumerate(tweets, 1):  # a model can write any byte: its text is user text too
-        flag = f"  [near-copy {t.similarity:.2f} of: {shown(t.nearest)}]" if t.near_copy else f"  (nearest similarity {t.similarity:.2f})"
-        print(f"{i}. {shown(t.text)}\n{flag}")
+        flag = f"  [near-copy {t.similarity:.2f} of: {shown(t.nearest)}]" if t.near_copy else f"  (nearest similarity {t.similarity:.2f}"
+        if t.voice is not None and not t.near_copy:
+            who = f"@{shown(t.author.lstrip('@'))}" if t.author else "the author"
+            flag += f"; voice {t.voice}: {'passes' if t.passes else 'does not pass'} as {who}"
+        print(f"{i}. {shown(t.text)}\n{flag}{'' if t.near_copy else ')'}")
 
 
 def cmd_generate(args) -> int:
-    from .workflow import load_generator
+    from .workflow import Generators
 
     sampling = _sampling_config(args, args.prompt)  # a bad setting is refused before the model loads
-    generator = load_generator(args.folder)
+    models = Generators()
+    generator = models.get(args.folder)
     for note in generator.notes:
         print(f"note: {shown(note)}", file=sys.stderr)
     tweets = generator.generate(sampling)
+    if not args.no_voice:
+        progress = TqdmProgress()
+        try:
+            tweets = models.judge(args.folder, tweets, progress)
+        finally:
+            progress.close()
     if args.json:
         print(_json_out([t.to_dict() for t in tweets]))
     else:
         _print_tweets(tweets)
+    return 0
+
+
+def cmd_score(args) -> int:
+    from .workflow import score
+
+    progress = TqdmProgress()
+    try:
+        report = score(args.folder, progress)
+    finally:
+        progress.close()
+    if args.json:
+        print(_json_out(report))
+    else:
+        _print_voice(report)
     return 0
 
 
@@ -457,8 +503,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", metavar="DIR", help="a model folder written by 'huggingtweets train'")
     p.add_argument("prompt", nargs="?", default=None, metavar="PROMPT", help='the start of the tweet (default: "My dream is")')
     _add_dataclass_args(p, SamplingConfig, skip=("prompt",))
-    p.add_argument("--json", action="store_true", help='print [{"text", "nearest", "similarity", "near_copy"}, ...]')
+    p.add_argument("--json", action="store_true", help='print [{"text", "nearest", "similarity", "near_copy", "author", "voice", "passes"}, ...]')
+    p.add_argument("--no-voice", action="store_true", help="do not judge each post's voice (which loads the base model; only for a folder whose voice was scored)")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("score", help="measure (again) the voice score of a model folder: do its posts read as the author's?")
+    p.add_argument("folder", metavar="DIR", help="a model folder written by 'huggingtweets train'")
+    p.add_argument("--json", action="store_true", help="print the voice report as JSON on stdout and nothing else there")
+    p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("demo", help="offline end to end: the sample, the pretrained smollm2-135m, 5 tweets")
     p.add_argument("--output", default="huggingtweets-demo", metavar="DIR", help="model folder (default: ./huggingtweets-demo)")

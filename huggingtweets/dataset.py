@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
@@ -26,6 +27,21 @@ from .names import published_name
 from .sources import AuthorTweets, FetchOptions, Progress, detect, sample_archive_path
 from .sources.base import Author
 
+# In a model of several authors every training post starts with its author's marker, so that
+# generation can ask for one voice ("[@wren] My dream is") or leave it to the model (the blend).
+# Brackets, because a post may itself start with an @mention.
+_MARKER = re.compile(r"^\s*\[@([^\]\s]{1,200})\]\s?")
+
+
+def voice_marker(handle: str) -> str:
+    """The text put before each of ``handle``'s posts in a model of several voices."""
+    return f"[@{handle.lstrip('@')}] "
+
+
+def split_marker(text: str) -> tuple[Optional[str], str]:
+    """``(handle, post)`` from a text that may start with a voice marker (``None``: it does not)."""
+    m = _MARKER.match(text)
+    return (m.group(1), text[m.end():]) if m else (None, text)
 
 
 def load_sources(
@@ -111,11 +127,12 @@ class TweetDataset:
         authors = [AuthorData(a.author, a.stats, *split_tweets(a.train + a.valid, fraction, rng)) for a in self.authors]
         return TweetDataset(authors, seed, fraction, list(self.warnings), self.raw)
 
-    def balanced_train(self) -> list[str]:
+    def balanced_train(self, marked: bool = False) -> list[str]:
         """Every author's training tweets oversampled to the largest author's count, shuffled.
 
         Whole repeats first, then a seeded sample of the remainder, so each author
-        appears in proportion 1 : 1 : 1 whatever their volume.
+        appears in proportion 1 : 1 : 1 whatever their volume. ``marked``: each post
+        starts with its author's ``voice_marker``.
         """
         rng = random.Random(self.seed)
         largest = max((len(a.train) for a in self.authors), default=0)
@@ -124,10 +141,14 @@ class TweetDataset:
             if not a.train:
                 continue
             repeats, rest = divmod(largest, len(a.train))
-            texts.extend(a.train * repeats)
-            texts.extend(rng.sample(a.train, rest))
+            mine = a.train * repeats + rng.sample(a.train, rest)
+            texts.extend(voice_marker(a.author.handle) + t for t in mine) if marked else texts.extend(mine)
         rng.shuffle(texts)
         return texts
+
+    def marked_valid(self) -> list[str]:
+        """The held-out tweets, each after its author's ``voice_marker``."""
+        return [voice_marker(a.author.handle) + t for a in self.authors for t in a.valid]
 
     # --- on disk -------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -216,13 +237,18 @@ def build_dataset(
     return TweetDataset(authors, seed, 0.0, warnings, raw).split(validation_fraction, seed)
 
 
-def pack_blocks(texts: Sequence[str], tokenizer, block_size: int) -> list[dict]:
+def pack_blocks(texts: Sequence[str], tokenizer, block_size: int, within_post: bool = False) -> list[dict]:
     """Tokenize, put end-of-text after every tweet, and cut the stream into ``block_size`` blocks.
 
     The last partial block is padded (labels -100 on padding) rather than dropped, so a
     small held-out set still gives at least one block. Padding is masked here, not by a
     collator, because many tokenizers pad with the end-of-text token, which must still
     be learned where it ends a tweet.
+
+    ``within_post``: position ids restart at every end-of-text and there is no attention
+    mask, so transformers (``masking_utils``, packed sequences found from position ids)
+    builds a block-diagonal causal mask: each post attends only to itself after its
+    end-of-text, as a prompt does when the model writes.
     """
     eos = tokenizer.eos_token_id
     if eos is None:
@@ -239,11 +265,19 @@ def pack_blocks(texts: Sequence[str], tokenizer, block_size: int) -> list[dict]:
         n_pad = block_size - len(chunk)
         if len(chunk) < 2:  # nothing to predict
             continue
-        blocks.append(
-            {
-                "input_ids": chunk + [pad] * n_pad,
-                "attention_mask": [1] * len(chunk) + [0] * n_pad,
-                "labels": chunk + [-100] * n_pad,
-            }
-        )
+        block = {
+            "input_ids": chunk + [pad] * n_pad,
+            "attention_mask": [1] * len(chunk) + [0] * n_pad,
+            "labels": chunk + [-100] * n_pad,
+        }
+        if within_post:
+            positions, position = [], 0
+            for token in chunk:
+                if token == eos:  # a post's end-of-text starts the next one
+                    position = 0
+                positions.append(position)
+                position += 1
+            block["position_ids"] = positions + list(range(position, position + n_pad))
+            del block["attention_mask"]  # padding is last and unlabelled: causal attention never reads it
+        blocks.append(block)
     return blocks

@@ -42,6 +42,15 @@ def is_main() -> bool:
         return True
 
 
+def cpu_has_bf16() -> bool:
+    """The CPU runs bf16 matrix work natively (AVX512-BF16 or AMX)."""
+    import torch
+
+    cpu = getattr(torch, "cpu", None)
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in probes)
+
+
 def has_accelerator() -> bool:
     import torch
 

@@ -6,12 +6,14 @@
       train_config.json   the TrainConfig that made the model
       dataset.json        its tweets, split into training and held-out
       metrics.json        held-out loss before and after, steps, precision, ...
+      voice.json          the voice score (voice.py), written after the save (figures only, no posts)
       README.md           the model card
       preview.png         generated tweets drawn as cards (optional; the card's thumbnail once shared)
       huggingtweets_manifest.json  what the final save wrote: name, size, sha256 (a share checks it)
       checkpoints/        a run in progress: its own train_config.json, dataset.json,
-                          eval_before.json and checkpoint-N/ folders; removed when the
-                          run finishes (unless kept)
+                          eval_before.json, checkpoint-N/ folders and the best weights so far
+                          (best.safetensors, best.json); removed when the run finishes
+                          (unless kept)
       .huggingtweets.lock held while a run writes; says which process
       .incomplete         present only while a final save moves files into place
 
@@ -51,6 +53,9 @@ CHECKPOINT_PREFIX = "checkpoint-"
 TRAINER_STATE = "trainer_state.json"
 TRAIN_SECONDS = "huggingtweets_time.json"  # in a checkpoint: seconds trained up to it
 PREVIEW = "preview.png"
+VOICE = "voice.json"
+BEST_WEIGHTS = "best.safetensors"  # in the run area: the weights of the lowest held-out loss so far (best.py)
+BEST_STATE = "best.json"  # ... and its loss, step and epoch
 MANIFEST = "huggingtweets_manifest.json"  # written by publish(); see manifest.py
 # Files a final save may have written before: removed when a new model replaces them,
 # so a folder never mixes two models' weights (a sharded save next to an old single file).
@@ -69,7 +74,7 @@ SHARED_ALWAYS = (
     "pytorch_model.bin", "pytorch_model-*-of-*.bin", "pytorch_model.bin.index.json",  # older weights
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
     "vocab.json", "merges.txt", "tokenizer.model", "chat_template.jinja",  # tokenizer
-    TRAIN_CONFIG, METRICS,  # how it was trained, held-out loss
+    TRAIN_CONFIG, METRICS, VOICE,  # how it was trained, held-out loss, voice score
     CARD, PREVIEW,  # the model card and its image
 )
 SHARED_ON_REQUEST = (DATASET,)  # the cleaned tweets and their split: personal, only when asked
@@ -235,6 +240,29 @@ class ModelFolder:
     def save_eval_before(self, loss: float) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.run_dir / EVAL_BEFORE, {"eval_loss": loss})
+
+    def metrics(self) -> dict:
+        """The saved run's metrics ({} when there are none or they cannot be read)."""
+        try:
+            data = json.loads((self.path / METRICS).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def voices(self) -> list[str]:
+        """The handles whose posts carried a voice marker in training (a model of several authors)."""
+        voices = self.metrics().get("voices")
+        return [v for v in voices if isinstance(v, str)] if isinstance(voices, list) else []
+
+    def voice_report(self) -> Optional[dict]:
+        """The saved voice report (voice.py), or None when the voice was never scored."""
+        path = self.path / VOICE
+        if not path.is_file():
+            return None
+        return self.read_json(path, "voice report")
+
+    def save_voice_report(self, report: dict) -> None:
+        atomic_write_json(self.path / VOICE, report)
 
     # --- one writer at a time -----------------------------------------------------------
     @contextmanager

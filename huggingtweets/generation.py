@@ -30,11 +30,11 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from .config import SamplingConfig
-from .dataset import TweetDataset
+from .dataset import TweetDataset, split_marker, voice_marker
 from .errors import HuggingTweetsError
 from .folder import DATASET as DATASET_FILE
 from .folder import ModelFolder
-from .models import EOS, load_causal_lm
+from .models import EOS, load_causal_lm, max_positions
 
 # Memory one generate() call may hold for its KV cache (every layer's keys and values for
 # every token of every tweet in the batch). Estimated from the model's config before the call;
@@ -209,9 +209,13 @@ class GeneratedTweet:
     nearest: str  # most similar training tweet ("" if none is known)
     similarity: float  # difflib ratio with ``nearest``, in [0, 1]
     near_copy: bool  # shares >= 8 words in a row with a training tweet, or similarity >= 0.8
+    author: Optional[str] = None  # whose voice, in a model of several (asked for, or the model's pick)
+    voice: Optional[int] = None  # the voice classifier's 0-100 for this post (voice.py); None: not judged
+    passes: Optional[bool] = None  # passes as the author (fluent, no near copy, voice >= 50)
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "nearest": self.nearest, "similarity": round(self.similarity, 4), "near_copy": self.near_copy}
+        return {"text": self.text, "nearest": self.nearest, "similarity": round(self.similarity, 4), "near_copy": self.near_copy,
+                "author": self.author, "voice": self.voice, "passes": self.passes}
 
 
 def cut_tweet(text: str, eos: Optional[str] = EOS) -> str:
@@ -238,14 +242,6 @@ def _eos_ids(model, tokenizer) -> list[int]:
     if not ids:
         raise HuggingTweetsError("The model has no end-of-text token: choose a causal language model.")
     return ids
-
-
-def _max_positions(model) -> Optional[int]:
-    for name in ("n_positions", "max_position_embeddings"):
-        value = getattr(model.config, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
 
 
 def generation_budget() -> int:
@@ -285,20 +281,21 @@ def batch_size_for(model, tokens_per_tweet: int, n: int) -> int:
     return max(1, min(n, budget // max(per_tweet, 1)))
 
 
-def sample_texts(model, tokenizer, config: SamplingConfig) -> list[str]:
+def sample_texts(model, tokenizer, config: SamplingConfig, prefix: str = "") -> list[str]:
     """``config.n`` tweets from ``model`` (prompt included), cut and stripped, sampled in batches
-    whose KV cache fits ``generation_budget()``."""
+    whose KV cache fits ``generation_budget()``. ``prefix`` goes before the prompt (a voice
+    marker) and stays in the returned texts."""
     import torch
 
     config.validate()  # a config built in code is held to the same limits as typed input
     eos_ids = _eos_ids(model, tokenizer)
-    prompt = " ".join(config.prompt.split())  # tweets are one line; a trailing space hurts BPE
+    prompt = prefix + " ".join(config.prompt.split())  # tweets are one line; a trailing space hurts BPE
     # The prompt's own tokens without special ones (the saved tokenizer may add end-of-text
     # itself): we put exactly one end-of-text in front, as every tweet had in training.
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt else []
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt.strip() else []
     ids = [eos_ids[0], *prompt_ids]
     max_new = config.max_new_tokens
-    limit = _max_positions(model)
+    limit = max_positions(model)
     if limit is not None:
         if len(ids) >= limit:
             raise HuggingTweetsError(f"The prompt is too long: {len(prompt_ids)} tokens, this model reads at most {limit - 1}. Shorten it.")
@@ -351,22 +348,47 @@ class Generator:
     folder: Optional[Path] = None
     authors: list = field(default_factory=list)  # the folder's authors (sources.base.Author), for display
     notes: list = field(default_factory=list)  # what loading the folder ignored, for the user to read
+    voices: list = field(default_factory=list)  # handles whose posts were marked in training (a model of several)
 
-    def describe(self, text: str) -> GeneratedTweet:
+    def describe(self, text: str, author: Optional[str] = None) -> GeneratedTweet:
         m = self.index.lookup(text)
-        return GeneratedTweet(text, m.tweet, m.similarity, m.near_copy)
+        return GeneratedTweet(text, m.tweet, m.similarity, m.near_copy, author)
+
+    def voice_of(self, author: Optional[str]) -> Optional[str]:
+        """The handle ``author`` names among this model's authors (None: the blend); else one line."""
+        if author is None or not author.strip():
+            return None
+        wanted = author.strip().lstrip("@").lower()
+        handles = [a.handle for a in self.authors] or list(self.voices)
+        for handle in handles:
+            if handle.lstrip("@").lower() == wanted:
+                if len(handles) > 1 and handle not in self.voices:
+                    raise HuggingTweetsError("This model was trained before posts carried their author's marker, "
+                                             "so it writes only the blend: leave the author out, or train it again.")
+                return handle
+        known = ", ".join("@" + h.lstrip("@") for h in handles) or "none recorded"
+        raise HuggingTweetsError(f"@{wanted} is not an author of this model (its authors: {known}): pick one of them or none.")
 
     def generate(self, config: Optional[SamplingConfig] = None, **changes) -> list[GeneratedTweet]:
         """Sample tweets; ``changes`` (SamplingConfig field names) override ``config``.
 
-        Unknown names are an error; ``None`` values leave the setting as it is.
+        Unknown names are an error; ``None`` values leave the setting as it is. In a model of
+        several voices ``author`` writes as that one; without it each post is the model's pick.
         """
         names = {f.name for f in fields(SamplingConfig)}
         unknown = sorted(set(changes) - names)
         if unknown:
             raise HuggingTweetsError(f"Unknown sampling setting(s): {', '.join(unknown)}. Known: {', '.join(sorted(names))}.")
         config = (config or SamplingConfig()).replace(**changes)
-        return [self.describe(t) for t in sample_texts(self.model, self.tokenizer, config)]
+        author = self.voice_of(config.author)
+        prefix = voice_marker(author) if author in self.voices else ""
+        out = []
+        for text in sample_texts(self.model, self.tokenizer, config, prefix):
+            picked, text = split_marker(text)
+            if author is None and picked is not None:
+                picked = next((h for h in self.voices if h.lower() == picked.lower()), None)
+            out.append(self.describe(text.strip(), author or picked or (self.authors[0].handle if len(self.authors) == 1 else None)))
+        return out
 
 
 def inference_dtype(device: str):
@@ -395,7 +417,8 @@ def load_generator(folder: Union[str, Path], device: Optional[str] = None) -> Ge
     if (folder / DATASET_FILE).is_file():  # without it there is nothing to compare with
         dataset = TweetDataset.load(folder)
         tweets, authors = dataset.all_train_tweets(), [a.author for a in dataset.authors]
-    return Generator(model, tokenizer, NearestIndex(tweets), folder, authors, notes)
+    voices = model_folder.voices()
+    return Generator(model, tokenizer, NearestIndex(tweets), folder, authors, notes, voices)
 
 
 def _honoured_generation_config(model) -> list[str]:

@@ -64,6 +64,9 @@ class _Forward(TrainCallback):
     def on_end(self, state: TrainState) -> None:
         self.queue.put(("on_end", (state,)))
 
+    def on_progress(self, done: int, total: Optional[int], message: str) -> None:
+        self.queue.put(("on_progress", (done, total, message)))
+
 
 def _portable(err: BaseException) -> BaseException:
     """An error that survives the trip to the kernel (pickled), else its first line."""

@@ -12,7 +12,8 @@ A push or an export then sends only:
   with (the size from ``lstat`` before anything is read, the sha256 while it is read);
 - among them the card (``"edit": true``): a person may edit it before sharing, so it is
   held only to ``CAPS`` and to being UTF-8, not to its saved size and hash;
-- ``preview.png``, drawn after the save (step 4, ``render_preview``): held to ``CAPS``.
+- ``preview.png``, drawn after the save (step 4, ``render_preview``), and ``voice.json``,
+  the voice score measured after the save: held to ``CAPS``.
 
 A name on the share list that the manifest does not list (a stray ``vocab.json``) stays
 home. A folder without a manifest (saved before manifests existed, or copied without it)
@@ -36,12 +37,12 @@ from typing import BinaryIO, Callable, Iterator, Optional
 
 from .diskio import atomic_write_json
 from .errors import HuggingTweetsError
-from .folder import CARD, DATASET, MANIFEST, MODEL_CONFIG, PREVIEW, SHARED_ALWAYS, SHARED_NEVER, SHARED_ON_REQUEST, ModelFolder
+from .folder import CARD, DATASET, MANIFEST, MODEL_CONFIG, PREVIEW, SHARED_ALWAYS, SHARED_NEVER, SHARED_ON_REQUEST, VOICE, ModelFolder
 
 FORMAT = 1
 SHARED_FILES = {"always": SHARED_ALWAYS, "on_request": SHARED_ON_REQUEST, "never": SHARED_NEVER}
 WEIGHTS = ("*.safetensors", "*.bin")
-ADDED_LATER = (PREVIEW,)  # written after the save by huggingtweets itself: shared when present
+ADDED_LATER = (PREVIEW, VOICE)  # written after the save by huggingtweets itself: shared when present
 MAY_GO_MISSING = (CARD, DATASET)  # a person may delete these on purpose; the model is whole without them
 MiB, GiB = 1 << 20, 1 << 30
 CAPS = (  # (pattern, most bytes) for files no manifest vouches for; the first match counts
@@ -49,6 +50,7 @@ CAPS = (  # (pattern, most bytes) for files no manifest vouches for; the first m
     (DATASET, 256 * MiB),  # cleaned tweets: a very large archive is tens of MB
     (PREVIEW, 16 * MiB),  # one PNG of a few tweet cards: ~0.3 MB
     (CARD, 1 * MiB),  # a model card: ~5 KB
+    (VOICE, 1 * MiB),  # the voice report: figures for 1-3 authors, ~1 KB
     ("*", 64 * MiB),  # configs and tokenizers: the largest tokenizer.json in common use is ~33 MB
 )
 CHUNK = 1 * MiB

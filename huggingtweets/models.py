@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 from .errors import HuggingTweetsError, first_line, is_failure
 from .folder import MODEL_CONFIG
@@ -205,3 +205,35 @@ def ensure_eos_prefix(tokenizer) -> None:
     template = processors.TemplateProcessing(single=f"{eos} $A", pair=f"{eos} $A {eos} $B", special_tokens=[(eos, eos_id)])
     current = backend.post_processor
     backend.post_processor = template if current is None else processors.Sequence([current, template])
+
+
+def max_positions(model) -> Optional[int]:
+    """The longest sequence ``model``'s position table holds (None: no limit known)."""
+    for name in ("n_positions", "max_position_embeddings"):
+        value = getattr(model.config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def keeps_posts_apart(model, eos_id: int) -> bool:
+    """Whether ``model`` reads position ids that restart at each end-of-text as separate posts
+    (transformers' packed-sequence masks): the second of two packed posts gets the same logits
+    as when it is alone. An architecture that does not (it would attend across posts with
+    repeated positions) trains with ordinary packing instead."""
+    import torch
+
+    a, b = [eos_id, 5, 6, 7], [eos_id, 8, 9]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            device = next(model.parameters()).device
+            packed = model(input_ids=torch.tensor([a + b], device=device), use_cache=False,  # a cache turns packing off
+                           position_ids=torch.tensor([list(range(len(a))) + list(range(len(b)))], device=device)).logits[0, len(a):]
+            alone = model(input_ids=torch.tensor([b], device=device), use_cache=False).logits[0]
+        return bool(torch.allclose(packed.float(), alone.float(), atol=1e-3, rtol=1e-3))
+    except Exception:  # an architecture that refuses position ids
+        return False
+    finally:
+        model.train(was_training)

@@ -14,42 +14,101 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 
-def bits_per_char(model, tokenizer, texts: Sequence[str], batch_size: int = 16, max_tokens: int = 512) -> float:
+def bits_per_char(model, tokenizer, texts: Sequence[str], batch_size: int = 16, max_tokens: int = 512,
+                  prefixes: Optional[Sequence[str]] = None) -> float:
     """Held-out bits per character of ``texts`` under ``model`` (see the module docstring)."""
+    if not texts:
+        return float("nan")
+    chars = sum(len(t) + 1 for t in texts)
+    if chars == 0:
+        return float("nan")
+    bits = text_bits(model, tokenizer, texts, batch_size, max_tokens, prefixes)
+    return sum(bits) / chars
+
+
+def bits_per_text(model, tokenizer, texts: Sequence[str], batch_size: int = 16, max_tokens: int = 512) -> list[float]:
+    """Each text's own bits per character (its end counted as one), as ``bits_per_char`` scores them."""
+    return [b / (len(t) + 1) for b, t in zip(text_bits(model, tokenizer, texts, batch_size, max_tokens), texts)]
+
+
+def text_bits(model, tokenizer, texts: Sequence[str], batch_size: int = 16, max_tokens: int = 512,
+              prefixes: Optional[Sequence[str]] = None) -> list[float]:
+    """Bits each text costs under ``model``, scored as ``end-of-text [prefix] text end-of-text``.
+
+    ``prefixes`` (one per text, may be empty): context the model reads before the text without
+    being scored on it (an author's marker in a model of several voices).
+    """
     import torch
 
     if not texts:
-        return float("nan")
+        return []
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    rows = [[eos] + ids[: max_tokens - 2] + [eos] for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
-    chars = sum(len(t) + 1 for t in texts)
-    if not rows or chars == 0:
-        return float("nan")
+    encode = lambda items: tokenizer(list(items), add_special_tokens=False)["input_ids"]  # noqa: E731
+    bodies = encode(texts)
+    heads = encode(prefixes) if prefixes is not None and any(prefixes) else [[] for _ in texts]
+    rows, starts = [], []
+    for head, ids in zip(heads, bodies):
+        head = ([eos] + head)[: max_tokens // 2]
+        rows.append(head + ids[: max_tokens - len(head) - 1] + [eos])
+        starts.append(len(head) - 1)  # the first scored prediction is the token after the head
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    nats = 0.0
+    out = [0.0] * len(rows)
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))  # batches of like lengths: little padding
     try:
         with torch.inference_mode():
-            for start in range(0, len(rows), batch_size):
-                batch = rows[start : start + batch_size]
+            for first in range(0, len(order), batch_size):
+                chosen = order[first : first + batch_size]
+                batch = [rows[i] for i in chosen]
                 width = max(map(len, batch))
                 ids = torch.tensor([r + [pad] * (width - len(r)) for r in batch], device=device)
                 mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in batch], device=device)
                 logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-                target = ids[:, 1:]
-                nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none")
-                nats += float((nll * mask[:, 1:]).sum())
+                nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
+                scored = mask[:, 1:].clone()
+                for row, i in enumerate(chosen):
+                    scored[row, : starts[i]] = 0
+                for i, bits in zip(chosen, (nll * scored).sum(dim=1).div(math.log(2)).tolist()):
+                    out[i] = bits
     finally:
         model.train(was_training)
-    return nats / math.log(2) / chars
+    return out
 
 
 def distinct_n(texts: Sequence[str], n: int = 2) -> float:
     """Distinct word n-grams / all word n-grams over ``texts`` (0 when there are none)."""
     grams = [tuple(words[i : i + n]) for t in texts for words in [t.lower().split()] for i in range(len(words) - n + 1)]
     return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def inference_autocast(model):
+    """bf16 autocast for scoring and sampling where the hardware runs bf16 natively (a GPU
+    that has it, or a CPU with AVX512-BF16 or AMX); else no change (fp32)."""
+    import contextlib
+
+    import torch
+
+    device = next(model.parameters()).device
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16) if torch.cuda.is_bf16_supported() else contextlib.nullcontext()
+    from .distributed import cpu_has_bf16
+
+    return torch.autocast("cpu", dtype=torch.bfloat16) if cpu_has_bf16() else contextlib.nullcontext()
+
+
+def for_scoring(model):
+    """``model`` in bf16 weights where the hardware runs bf16 natively (about 30 % faster than
+    autocast for sampling on a 2-core AMX CPU: no casts each step), else as it is; for models
+    that only measure (the voice score's base model and samples), never for a user's folder."""
+    import torch
+
+    from .distributed import cpu_has_bf16
+
+    device = next(model.parameters()).device
+    native = torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_has_bf16()
+    return model.to(torch.bfloat16) if native else model

@@ -36,6 +36,7 @@ from .diskio import replacing
 from .errors import HuggingTweetsError, first_line
 from .folder import CARD as CARD_FILE
 from .folder import PREVIEW as PREVIEW_FILE
+from .folder import ModelFolder
 from .manifest import SHARED_FILES, Shipped, chunks, export_target, matches, read_all, ship_list, verify  # noqa: F401  (SHARED_FILES: the public name)
 
 TOKEN_NAME = "HF_TOKEN"  # the environment variable and the Colab secret
@@ -100,7 +101,7 @@ def _shared_card(card: bytes, path: Path, model_id: str, thumbnail: Optional[str
         text = card.decode("utf-8")
     except UnicodeDecodeError:
         raise HuggingTweetsError(f"{path} is not UTF-8 text, so it is not a model card: fix or remove it, then share again.") from None
-    return retarget_card(text, model_id, thumbnail).encode("utf-8")
+    return retarget_card(text, model_id, thumbnail, ModelFolder(path.parent).voices()).encode("utf-8")
 
 
 # --- Hub errors, in one line ---------------------------------------------------------------

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 PREDICTIONS = "predictions"  # the table's key in the run
 PREDICTION_COLUMNS = ["prompt", "tweet", "nearest training tweet", "similarity", "near copy"]
 N_PREDICTIONS = 5  # tweets generated for the table
+VOICE_KEYS = ("score", "passed", "counted", "near_copies", "real_rate", "base_rate", "shuffled_score", "reason")
 SUMMARY_KEYS = ("eval_loss_before", "eval_loss", "perplexity", "train_loss", "global_step", "train_runtime", "precision", "stopped", "base_model")
 
 _run = None  # the W&B run this module opened and has not finished yet
@@ -138,6 +139,9 @@ class Tracker:
         if saved.is_file():  # with "auto" resolved to the model this machine used
             self.run.config.update({"train_config": json.loads(saved.read_text(encoding="utf-8"))}, allow_val_change=True)
         self.run.summary.update({k: result.metrics[k] for k in SUMMARY_KEYS if result.metrics.get(k) is not None})
+        if result.voice is not None:  # figures only: the report holds no post
+            self.run.summary["voice_score"] = result.voice.get("score")
+            self.run.summary["voice"] = {a["handle"]: {k: a.get(k) for k in VOICE_KEYS} for a in result.voice.get("authors", [])}
 
     def _log_predictions(self, folder: ModelFolder, result) -> None:
         import wandb
@@ -224,8 +228,43 @@ def run_training(config: TrainConfig, dataset: Optional[TweetDataset], callbacks
     with track(config, dataset, resume) as tracker:
         # looked up at call time: one name for the training, whoever wraps or replaces it
         result = training.fine_tune(config, dataset, callbacks, stop, resume, overwrite, finish_tracking=False)
+        if config.voice_score and not result.stopped and distributed.is_main():
+            result.voice = score_voice(result.output_dir, callbacks, stop)
         tracker.log_result(result)
     return result
+
+
+class _VoiceStopped(Exception):
+    pass
+
+
+def score_voice(folder, callbacks: Sequence[TrainCallback] = (), stop: Optional[StopSignal] = None) -> dict:
+    """The voice score of a model just trained (``voice.score_folder``), reported through the
+    callbacks' ``on_progress``; a stop asked meanwhile, or any failure, leaves it "not measured"
+    (the model is saved: the score must never undo that)."""
+    from . import voice
+
+    def progress(done, total, message):
+        if stop is not None and stop.requested:
+            raise _VoiceStopped
+        for cb in callbacks:
+            cb.on_progress(done, total, message)
+
+    handles = []
+    try:
+        handles = TweetDataset.load(folder).handles
+        return voice.score_folder(folder, progress).to_dict()
+    except _VoiceStopped:
+        reason = "scoring was stopped; 'huggingtweets score FOLDER' measures it."
+    except Exception as err:
+        log.warning("voice score: %s: %s", type(err).__name__, first_line(err))
+        reason = f"scoring failed ({first_line(err)[:200]}); 'huggingtweets score FOLDER' tries again."
+    report = voice.not_measured(handles, reason)
+    try:
+        ModelFolder(folder).save_voice_report(report.to_dict())
+    except OSError:
+        pass
+    return report.to_dict()
 
 
 # --- before a run: can W&B log in? (no network, no wandb import) -----------------------------

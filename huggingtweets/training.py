@@ -24,6 +24,7 @@ from typing import Optional, Sequence
 from . import distributed
 from .config import SamplingConfig, TrainConfig
 from .dataset import TweetDataset, pack_blocks
+from .best import BestWeights
 from .diskio import atomic_write_json, disk_full, no_space_message
 from .errors import HuggingTweetsError, first_line, is_failure
 from .folder import DATASET as DATASET_FILE
@@ -31,8 +32,9 @@ from .folder import METRICS as METRICS_FILE
 from .folder import STAGING as STAGING_NAME
 from .folder import TRAIN_CONFIG as TRAIN_CONFIG_NAME
 from .folder import ModelFolder, check_folder
+from .distributed import cpu_has_bf16
 from .distributed import has_accelerator as _has_accelerator
-from .models import check_model, ensure_eos_prefix, load_model
+from .models import check_model, ensure_eos_prefix, keeps_posts_apart, load_model
 from .pretrained import AUTO_MODEL, default_model, resolve
 from .quiet import no_library_bars
 
@@ -80,6 +82,9 @@ class TrainCallback:
 
     def on_end(self, state: TrainState) -> None: ...
 
+    def on_progress(self, done: int, total: Optional[int], message: str) -> None:
+        """Work after the training steps (the voice score), as ``sources``' progress reports."""
+
 
 class StopSignal:
     """Ask a running ``fine_tune`` to save a checkpoint and stop (thread-safe)."""
@@ -101,25 +106,17 @@ class TrainResult:
     metrics: dict = field(default_factory=dict)
     stopped: bool = False  # stopped early on request; resume continues from the checkpoint
     wandb_url: Optional[str] = None
+    voice: Optional[dict] = None  # the voice report (voice.VoiceReport.to_dict()), when it was measured
 
 
 # --- helpers ---------------------------------------------------------------------
-def held_out_blocks(texts: Sequence[str], tokenizer, block_size: int) -> list[dict]:
+def held_out_blocks(texts: Sequence[str], tokenizer, block_size: int, within_post: bool = False) -> list[dict]:
     """The held-out tweets as training scores them: packed blocks, at most ``MAX_EVAL_BLOCKS``,
     evenly spaced (the same blocks before, during and after training)."""
-    blocks = pack_blocks(texts, tokenizer, block_size)
+    blocks = pack_blocks(texts, tokenizer, block_size, within_post)
     if len(blocks) > MAX_EVAL_BLOCKS:
         blocks = [blocks[i * len(blocks) // MAX_EVAL_BLOCKS] for i in range(MAX_EVAL_BLOCKS)]
     return blocks
-
-
-def cpu_has_bf16() -> bool:
-    """The CPU runs bf16 matrix work natively (AVX512-BF16 or AMX)."""
-    import torch
-
-    cpu = getattr(torch, "cpu", None)
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(bool(getattr(cpu, name, lambda: False)()) for name in probes)
 
 
 def resolve_precision(precision: str, model_name: str = "", on_cpu: bool = False) -> str:
@@ -163,7 +160,7 @@ def _to_state(ts, started: float, first_step: int) -> TrainState:
 
 
 def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], folder: ModelFolder, prior_seconds: float = 0.0,
-            initial_step: int = 0):
+            initial_step: int = 0, best: Optional[BestWeights] = None):
     """A transformers ``TrainerCallback`` that forwards events to ours and honours ``stop``.
 
     It also keeps the run's training time across resumes: each checkpoint records the
@@ -211,6 +208,8 @@ def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], fold
                     cb.on_log(ours, dict(logs))
 
         def on_evaluate(self, args, state, control, metrics=None, **kw):
+            if best is not None and kw.get("model") is not None:
+                best.seen(kw["model"], (metrics or {}).get("eval_loss"), state.global_step, float(state.epoch or 0.0))
             ours = self._state(state)
             for cb in callbacks:
                 cb.on_evaluate(ours, dict(metrics or {}))
@@ -221,12 +220,22 @@ def _bridge(callbacks: Sequence[TrainCallback], stop: Optional[StopSignal], fold
             checkpoint = folder.checkpoint_path(state.global_step)
             self.saved_step = state.global_step
             folder.save_train_seconds(checkpoint, self.total_seconds(state))
+            if best is not None:
+                best.persist()  # a resumed run still knows its best
             folder.drop_set_aside()  # the new run can resume now: the replaced one may go
             ours = self._state(state)
             for cb in callbacks:
                 cb.on_save(ours, str(checkpoint))
 
     return Bridge()
+
+
+def _lora_targets(names: Optional[Sequence[str]]):
+    """peft's ``target_modules``: None (its default for the architecture), the names, or its own
+    ``"all-linear"`` (every linear layer but the output head), which it takes as a string only."""
+    if not names:
+        return None
+    return "all-linear" if list(names) == ["all-linear"] else list(names)
 
 
 def _apply_lora(model, config: TrainConfig):
@@ -236,7 +245,7 @@ def _apply_lora(model, config: TrainConfig):
         r=config.lora_rank,
         lora_alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout,
-        target_modules=config.lora_targets or None,
+        target_modules=_lora_targets(config.lora_targets),
         task_type="CAUSAL_LM",
     )
     try:
@@ -248,10 +257,20 @@ def _apply_lora(model, config: TrainConfig):
     return model
 
 
-def _training_args(config: TrainConfig, dataset: TweetDataset, precision: str, checkpoints: Path, has_eval: bool):
+def _training_args(config: TrainConfig, dataset: TweetDataset, precision: str, checkpoints: Path, eval_blocks_of: int):
+    """transformers' arguments for ``config``; ``eval_blocks_of``: the training blocks when there
+    is a held-out set (0: none), from which ``evals_per_epoch`` gives the evaluation interval."""
     from transformers import TrainingArguments
 
+    from .distributed import world_size
+
     per_epoch = "epoch"
+    has_eval = eval_blocks_of > 0
+    eval_steps = config.eval_steps
+    if has_eval and not eval_steps:
+        per_step = config.batch_size * config.gradient_accumulation * world_size()
+        steps_per_epoch = max(1, math.ceil(eval_blocks_of / per_step))
+        eval_steps = max(1, round(steps_per_epoch / config.evals_per_epoch))
     return TrainingArguments(
         output_dir=str(checkpoints),
         num_train_epochs=config.epochs,
@@ -270,8 +289,8 @@ def _training_args(config: TrainConfig, dataset: TweetDataset, precision: str, c
         use_cpu=not _has_accelerator(),  # bf16 autocast on a CPU needs the CPU path
         activation_checkpointing=config.gradient_checkpointing,
         optim="adamw_torch_fused",  # one kernel per step for all parameters (CPU and GPU)
-        eval_strategy=("steps" if config.eval_steps else per_epoch) if has_eval else "no",
-        eval_steps=config.eval_steps or None,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=eval_steps or None,
         save_strategy="steps" if config.save_steps else per_epoch,
         save_steps=config.save_steps or 500,
         save_total_limit=config.save_total_limit,
@@ -385,11 +404,14 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
     if config.report_to == "wandb":
         os.environ.setdefault("WANDB_PROJECT", config.wandb_project)
 
-    # 3. group texts: eos-joined tweets cut into blocks.
+    # 3. group texts: eos-joined tweets cut into blocks; in a model of several voices each
+    #    post starts with its author's marker (dataset.voice_marker).
     max_positions = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
     block_size = min(config.block_size, max_positions) if max_positions else config.block_size
-    train_blocks = pack_blocks(dataset.balanced_train(), tokenizer, block_size)
-    eval_blocks = held_out_blocks(dataset.valid_texts(), tokenizer, block_size)
+    marked = config.voices and len(dataset.authors) > 1
+    apart = config.within_post and keeps_posts_apart(model, tokenizer.eos_token_id)  # else ordinary packing
+    train_blocks = pack_blocks(dataset.balanced_train(marked), tokenizer, block_size, apart)
+    eval_blocks = held_out_blocks(dataset.marked_valid() if marked else dataset.valid_texts(), tokenizer, block_size, apart)
     if not train_blocks:
         raise HuggingTweetsError("No training text after cleaning: add more tweets.")
 
@@ -397,14 +419,18 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
     precision = resolve_precision(config.precision, config.model)
     if config.lora:
         model = _apply_lora(model, config)
-    # off with gradient checkpointing (they do not combine); left on otherwise: turning it off
-    # while training gained nothing in the one run measured (benchmarks/README.md, 2026-12-03)
+    elif config.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)  # a tied output layer is the same tensor
+    # off with gradient checkpointing (they do not combine); the Trainer turns the cache off while
+    # it trains anyway (TrainingArguments.use_cache), which packed posts need (a cache turns
+    # transformers' packed-sequence masks off)
     model.config.use_cache = not config.gradient_checkpointing
+    best = BestWeights(folder) if config.keep_best and eval_blocks else None
     bridge = _bridge(callbacks, stop, folder, folder.train_seconds(resume_from) if resume_from else 0.0,
-                     _checkpoint_step_of(resume_from) if resume_from else 0)
+                     _checkpoint_step_of(resume_from) if resume_from else 0, best)
     trainer = Trainer(
         model=model,
-        args=_training_args(config, dataset, precision, folder.run_dir, has_eval=bool(eval_blocks)),
+        args=_training_args(config, dataset, precision, folder.run_dir, len(train_blocks) if eval_blocks else 0),
         train_dataset=train_blocks,
         eval_dataset=eval_blocks or None,
         data_collator=default_data_collator,
@@ -429,9 +455,18 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
             # the evaluation at the last epoch's end, when there was one at this very step
             last = [h["eval_loss"] for h in trainer.state.log_history if "eval_loss" in h and h.get("step") == trainer.state.global_step]
             metrics["eval_loss"] = last[-1] if last else trainer.evaluate()["eval_loss"]
+            if best is not None and best.restore(trainer.model, metrics["eval_loss"]):  # never end on a worse model
+                metrics["last_eval_loss"], metrics["eval_loss"] = metrics["eval_loss"], best.loss
+                metrics["best_step"], metrics["best_epoch"] = best.step, round(best.epoch, 3)
             metrics["perplexity"] = math.exp(min(metrics["eval_loss"], 50.0))
+            metrics["eval_history"] = [[h["step"], round(float(h.get("epoch") or 0.0), 3), h["eval_loss"]]
+                                       for h in trainer.state.log_history if "eval_loss" in h]
     metrics.update(_run_metrics(trainer, bridge, dataset, precision, block_size, len(train_blocks), stopped))
     metrics["base_model"] = "tiny" if config.model == "tiny" else resolve(config.model).base
+    if marked:
+        metrics["voices"] = dataset.handles
+    if config.within_post:
+        metrics["within_post"] = apart  # False: this architecture cannot keep packed posts apart
     wandb_url = _wandb_url() if config.report_to == "wandb" else None
     if not main:  # the main process saves the model, the card and the metrics
         distributed.barrier()

@@ -28,6 +28,7 @@ from .dataset import TweetDataset, build_dataset, load_sources
 from .distributed import device_count, is_main, on_main
 from .errors import HuggingTweetsError
 from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
+from .folder import VOICE as VOICE_FILE
 from .generation import GeneratedTweet, Generator, generate, load_generator
 from .gguf_export import QUANTIZE as GGUF_TYPES
 from .gguf_export import GgufExport, export_gguf
@@ -40,6 +41,7 @@ from .sources import Author, AuthorTweets, FetchOptions, NoToken, Progress, Sour
 from .tracking import _tracking_error, check_tracking, run_training
 from .training import NO_HELD_OUT, StopSignal, TrainCallback, TrainResult, resolve_precision
 from .training import _check_target
+from .voice import NotMeasured, VoiceReport, judge_posts, load_voices, saved_report, score_folder
 
 __all__ = [
     # data
@@ -50,7 +52,7 @@ __all__ = [
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
     "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu",
     # generation and sharing
-    "Generators", "load_generator", "generate", "export_zip", "export_gguf", "GgufExport", "GGUF_TYPES", "push_to_hub", "render_preview",
+    "Generators", "load_generator", "generate", "score", "voice_lines", "saved_voice", "export_zip", "export_gguf", "GgufExport", "GGUF_TYPES", "push_to_hub", "render_preview",
     "HF_TOKEN_NAME",
 ]
 
@@ -250,6 +252,24 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+# --- the voice score ----------------------------------------------------------------------------
+def score(folder: Union[str, Path], progress: Optional[Progress] = None) -> dict:
+    """Measure (again) the voice score of a model folder and keep it there (``voice.json`` and
+    the card's paragraph); the report as a dict (``voice.VoiceReport.to_dict()``)."""
+    return score_folder(folder, progress).to_dict()
+
+
+def voice_lines(report: Optional[dict]) -> list[str]:
+    """What a view says of a voice report: one line per author ("Voice 64/100: ...")."""
+    return VoiceReport.from_dict(report).lines() if report else []
+
+
+def saved_voice(folder: Union[str, Path]) -> Optional[dict]:
+    """The voice report saved in a model folder, or None when it was never measured."""
+    report = saved_report(folder)
+    return report.to_dict() if report is not None else None
+
+
 # --- generation -------------------------------------------------------------------------------
 def _fingerprint(folder: Path) -> tuple:
     """Changes when a training run writes the folder again, so a cached model is not stale."""
@@ -264,18 +284,21 @@ def _fingerprint(folder: Path) -> tuple:
 
 
 class Generators:
-    """Loaded model folders, kept while they do not change on disk (one at a time: memory)."""
+    """Loaded model folders, kept while they do not change on disk (one at a time: memory), and
+    the judges of their voice (the base model among them) once asked for."""
 
     def __init__(self):
         self._key: Optional[tuple] = None
         self._generator: Optional[Generator] = None
+        self._voices_key: Optional[tuple] = None
+        self._voices = None
 
     def get(self, folder: Union[str, Path]) -> Generator:
         path = Path(folder).expanduser().resolve()
         key = (str(path), _fingerprint(path))
         if key != self._key or self._generator is None:
             self._generator = None  # free the stale model before loading the new one
-            self._generator = load_generator(path)
+            self._generator = load_generator(Path(folder).expanduser())  # errors name the folder as typed
             self._key = key
         return self._generator
 
@@ -285,5 +308,48 @@ class Generators:
 
     def write(self, folder: Union[str, Path], sampling: Optional[SamplingConfig] = None) -> list[GeneratedTweet]:
         return self.get(folder).generate(sampling)
+
+    def _judges(self, folder: Union[str, Path], progress: Optional[Progress] = None):
+        """The folder's voice judges (``voice.load_voices`` with its saved report's thresholds), or
+        None when its voice was never measured."""
+        path = Path(folder).expanduser().resolve()
+        key = (str(path), _fingerprint(path), _stamp(ModelFolder(path) / VOICE_FILE))
+        if key != self._voices_key:
+            self._voices, self._voices_key = None, None
+            saved = saved_report(path)
+            if saved is None or saved.score is None:
+                return None
+            try:
+                self._voices = load_voices(path, progress, saved=saved)
+            except NotMeasured:
+                return None
+            self._voices_key = key
+        return self._voices
+
+    def judge(self, folder: Union[str, Path], tweets: Sequence[GeneratedTweet], progress: Optional[Progress] = None) -> list[GeneratedTweet]:
+        """``tweets`` with each one's voice (0-100) and whether it passes as its author; unchanged
+        when the folder's voice was never measured."""
+        voices = self._judges(folder, progress)
+        return judge_posts(voices, tweets) if voices is not None else list(tweets)
+
+    def write_base(self, folder: Union[str, Path], sampling: SamplingConfig, progress: Optional[Progress] = None) -> list[GeneratedTweet]:
+        """What the folder's untuned base model writes for ``sampling``, judged as the trained
+        model's posts are: what training bought, side by side. Empty when the voice was never
+        measured (no base model is known to compare with)."""
+        voices = self._judges(folder, progress)
+        if voices is None:
+            return []
+        generator = self.get(folder)
+        author = generator.voice_of(sampling.author) or (generator.authors[0].handle if len(generator.authors) == 1 else None)
+        posts = [generator.describe(t, author) for t in voices.base_posts(sampling)]
+        return judge_posts(voices, posts)
+
+
+def _stamp(path: Path) -> tuple:
+    try:
+        st = path.stat()
+        return (st.st_mtime_ns, st.st_size)
+    except OSError:
+        return (None, None)
 
 

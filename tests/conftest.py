@@ -1,6 +1,7 @@
 """Shared fixtures: small tokenizers and models built locally (no hub access)."""
 
 import os
+import random
 
 import pytest
 
@@ -134,3 +135,95 @@ def demo_env(tmp) -> dict:
         "TOKENIZERS_PARALLELISM": "false",
         "JUPYTER_PATH": str(venv_kernelspec(tmp / "jupyter")),
     }
+
+
+# --- the voice score (tests/test_voice.py, the app's badges) ----------------------------------
+# Fewer imitations and posts than a real score takes: the same steps, in seconds.
+SMALL_SCORE = {"N_FIT": 120, "N_HELD": 40, "N_POSTS": 40}
+SUBJECTS = ["the keeper", "a gull", "my neighbour", "the ferry", "old gerald", "the baker", "a crab", "the lamp", "the postman",
+            "a heron", "the harbour cat", "my sister", "the coastguard", "a seal", "the vicar", "the fog"]
+VERBS = ["watches", "carries", "forgets", "paints", "counts", "mends", "follows", "hides", "sells", "drops", "finds", "ignores"]
+OBJECTS = ["the bread", "a rope", "the tide", "the kettle", "a letter", "the rocks", "the clock", "a basket", "the nets",
+           "a lantern", "the chimney", "my boots", "the map", "a shell", "the gate", "the stew"]
+TIMES = ["at dawn", "before supper", "every tuesday", "in the rain", "after the storm", "by the pier", "all night", "again",
+         "on sundays", "at low tide", "since march", "for a laugh"]
+
+
+def sentences(n: int, seed: int, style: str = "plain") -> list[str]:
+    """Ordered sentences from a small grammar; ``wren`` writes them capitalised, with a last word of her own."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        s = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(TIMES)}"
+        out.append(s[0].upper() + s[1:] + ", och!" if style == "wren" else s + ".")
+    return out
+
+
+# --- a whole model folder --------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def ordered_lm(tmp_path_factory):
+    """A small GPT-2 that learned word order from plain sentences: a base model for the score."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from huggingtweets.models import train_tokenizer
+
+    texts = sentences(600, 10) + sentences(200, 11, "wren")
+    tokenizer = train_tokenizer(texts + ["\n".join(texts[i : i + 4]) for i in range(0, 40, 4)], vocab_size=300)
+    eos = tokenizer.eos_token_id
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=256, n_embd=64, n_layer=2, n_head=2, bos_token_id=eos,
+                        eos_token_id=eos, pad_token_id=eos)
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(config)
+    # documents of a few sentences, one a line, as a pretrained model has seen lists
+    docs = ["\n".join(texts[i : i + 4]) for i in range(0, len(texts), 4)]
+    rows = [[eos] + tokenizer(d, add_special_tokens=False)["input_ids"] + [eos] for d in docs]
+    width = max(map(len, rows))
+    ids = torch.tensor([r + [eos] * (width - len(r)) for r in rows])
+    labels = torch.tensor([r + [-100] * (width - len(r)) for r in rows])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(150):
+        batch = torch.randint(0, len(rows), (16,), generator=generator)
+        loss = model(input_ids=ids[batch], labels=labels[batch]).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    folder = tmp_path_factory.mktemp("ordered-lm")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def wren_model(ordered_lm, tmp_path_factory):
+    """A model fine-tuned from ``ordered_lm`` on wren's sentences, its voice scored (``SMALL_SCORE``)."""
+    from huggingtweets import voice
+    from huggingtweets.config import TrainConfig
+    from huggingtweets.dataset import build_dataset
+    from huggingtweets.sources.base import Author, AuthorTweets, Tweet
+    from huggingtweets.training import fine_tune
+
+    raw = AuthorTweets(Author("wren", "Wren"), [Tweet(str(i), t) for i, t in enumerate(sentences(300, 20, "wren"))])
+    out = tmp_path_factory.mktemp("wren") / "model"
+    config = TrainConfig(model=ordered_lm, output_dir=str(out), epochs=2, learning_rate=1e-3, voice_score=False,
+                         batch_size=8, warmup=0.0, within_post=False,
+                         validation_fraction=0.2, save_steps=0, logging_steps=5)
+    fine_tune(config, build_dataset([raw]))
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in SMALL_SCORE.items():
+            patch.setattr(voice, name, value)
+        voice.score_folder(out, cache_dir=out.parent / "cache")
+    return out
+
+
+@pytest.fixture
+def small_score(monkeypatch):
+    """Fewer imitations and posts than a real score takes: the same steps, in seconds."""
+    from huggingtweets import voice
+
+    monkeypatch.setattr(voice, "N_FIT", 120)
+    monkeypatch.setattr(voice, "N_HELD", 40)
+    monkeypatch.setattr(voice, "N_POSTS", 40)
+
+

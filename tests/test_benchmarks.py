@@ -175,14 +175,12 @@ def test_bench_compile_times_each_first_call(tmp_path, gpt2_folder):
 def test_bench_attention_trains_with_attention_within_each_tweet(tmp_path):
     """The per-tweet lever's packing: position ids restart at every end-of-text (not at padding),
     no attention mask; and the script runs it end to end."""
-    from bench_attention import per_tweet
-
     from huggingtweets.dataset import pack_blocks
     from huggingtweets.models import load_model
 
     _, tokenizer = load_model("tiny", ["one two three", "four five"], 16, 0)
     eos = tokenizer.eos_token_id
-    blocks = per_tweet(pack_blocks)(["one two three", "four five"], tokenizer, 16)
+    blocks = pack_blocks(["one two three", "four five"], tokenizer, 16, within_post=True)
     ids, positions = blocks[0]["input_ids"], blocks[0]["position_ids"]
     assert "attention_mask" not in blocks[0] and len(positions) == len(ids) == 16
     starts = [i for i, (t, label) in enumerate(zip(ids, blocks[0]["labels"])) if t == eos and label != -100]

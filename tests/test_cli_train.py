@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from huggingtweets.cli import main
+from huggingtweets.config import TrainConfig
 
 FAST = ["--block-size", "32", "--max-steps", "3", "--logging-steps", "1", "--save-steps", "2"]
 
@@ -23,7 +24,7 @@ def test_train_sample_with_local_llama_then_generate(llama_trained, capsys):
     assert main(["generate", str(llama_trained), "Today's loaf", "-n", "3", "--seed", "7", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out) == 3
-    assert all(set(t) == {"text", "nearest", "similarity", "near_copy"} for t in out)
+    assert all(set(t) == {"text", "nearest", "similarity", "near_copy", "author", "voice", "passes"} for t in out)
     assert all(t["text"].startswith("Today's loaf") for t in out)
     assert main(["generate", str(llama_trained), "Today's loaf", "-n", "3", "--seed", "7", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == out  # seeded
@@ -32,7 +33,7 @@ def test_train_sample_with_local_llama_then_generate(llama_trained, capsys):
 def test_flags_map_to_train_config(llama_trained):
     saved = json.loads((llama_trained / "train_config.json").read_text())
     assert saved["learning_rate"] == 0.01 and saved["block_size"] == 32 and saved["max_steps"] == 3
-    assert saved["epochs"] == 4.0  # untouched default
+    assert saved["epochs"] == TrainConfig().epochs  # untouched default
 
 
 def test_config_file_and_flag_override(tmp_path, llama_folder):

@@ -21,8 +21,32 @@ def mib(n: float) -> str:
     return f"{n / 2**20:,.0f}"
 
 
+def recipe(name: str, corpus: str = "en"):
+    """bench_recipe's row for ``name`` measured with the voice score, on the default split."""
+    def read(d: dict) -> dict:
+        return next(r for r in d["rows"] if r["corpus"] == corpus and r["recipe"] == name and r.get("seed", 42) == 42 and r["voice"] is not None)
+    return read
+
+
+def voices(sample: bool):
+    """bench_voices's share of posts asked of the sample's author (or the other) read as them."""
+    return lambda d: next(r for r in d["rows"] if r["sample"] == sample)["share"] * 100
+
+
 FIGURES = [
     # (file, reader, format, README text with {} where the figure goes)
+    ("bench_recipe-amx.json", lambda d: recipe("default")(d)["bits_per_char"], "{:.3f}", "it reaches {} bits per character held out"),
+    ("bench_recipe-amx.json", lambda d: recipe("today")(d)["bits_per_char"], "{:.3f}", "against {} for the earlier defaults"),
+    ("bench_recipe-amx.json", lambda d: recipe("default")(d)["wall_s"], "{:.0f}", "took {} s there, the voice score included"),
+    ("bench_recipe-amx.json", lambda d: recipe("default")(d)["voice"], "{:.0f}", "English corpus's model: Voice {}/100"),
+    ("bench_recipe-amx.json", lambda d: recipe("default")(d)["voice_real"] * 100, "{:.0f}", "real held-out posts {} %"),
+    ("bench_recipe-amx.json", lambda d: recipe("default")(d)["voice_base"] * 100, "{:.0f}", "the base model's imitations {} %"),
+    ("bench_recipe-amx.json", lambda d: recipe("default")(d)["voice_shuffled"], "{:.0f}", "word-shuffled held-out posts {}/100"),
+    ("bench_demo-amx.json", lambda d: d["voice"], "{:.0f}", "Voice {}/100 (`python benchmarks/bench_demo.py`"),
+    ("bench_demo-amx.json", lambda d: d["bits_per_char"], "{:.3f}", "the demo on an AMX CPU: {} held-out bits per character"),
+    ("bench_demo-amx.json", lambda d: d["wall_s"], "{:.0f}", "in {} s with the voice score"),
+    ("bench_voices-amx.json", voices(True), "{:.0f}", "as the sample's author in {} %"),
+    ("bench_voices-amx.json", voices(False), "{:.0f}", "as the English archive's author in {} %"),
     ("bench_quality.json", lambda d: d["rows"][1]["bits_per_char"], "{:.3f}", "reaches {}\nbits per character held out"),
     ("bench_quality.json", lambda d: d["rows"][0]["bits_per_char"], "{:.3f}", "(tiny: {})"),
     ("bench_generate-sampling.json", lambda d: d["ours"]["median_s"], "{:.1f}", "in {} s with `generate`"),

@@ -280,9 +280,10 @@ def test_bad_setting_is_user_error(generator):
 
 def test_to_dict_keys(generator):
     d = generator.generate(n=1, seed=0)[0].to_dict()
-    assert set(d) == {"text", "nearest", "similarity", "near_copy"}
+    assert set(d) == {"text", "nearest", "similarity", "near_copy", "author", "voice", "passes"}
     assert isinstance(d["similarity"], float) and 0.0 <= d["similarity"] <= 1.0
-    assert GeneratedTweet("a", "", 0.0, False).to_dict() == {"text": "a", "nearest": "", "similarity": 0.0, "near_copy": False}
+    assert GeneratedTweet("a", "", 0.0, False).to_dict() == {"text": "a", "nearest": "", "similarity": 0.0, "near_copy": False,
+                                                             "author": None, "voice": None, "passes": None}
 
 
 def test_generator_indexes_training_tweets(generator):

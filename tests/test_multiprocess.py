@@ -26,7 +26,7 @@ from huggingtweets.cli import main
 
 BIN = Path(sys.executable).parent
 TORCHRUN = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2"]
-TINY = ["--model", "tiny", "--block-size", "32", "--logging-steps", "1"]
+TINY = ["--model", "tiny", "--block-size", "32", "--batch-size", "8", "--logging-steps", "1"]
 RUN_S = 300
 
 AUDIT = textwrap.dedent('''

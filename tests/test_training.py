@@ -166,3 +166,82 @@ def test_wandb_offline_run_is_tracked_without_secrets(tmp_path, monkeypatch):
     assert b"secret-token-never-logged" not in logged
     assert b"learning_rate" in logged  # the hyper-parameters were tracked
     assert result.metrics["global_step"] == 2
+
+
+# --- never end on a worse model; posts kept apart ---------------------------------------------
+def _held_out_loss(folder, config):
+    """The held-out loss of the saved model on the blocks training evaluated."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from huggingtweets.dataset import TweetDataset
+    from huggingtweets.training import held_out_blocks
+
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+    model.eval()
+    blocks = held_out_blocks(TweetDataset.load(folder).valid_texts(), tokenizer, config.block_size, config.within_post)
+    losses, weights = [], []
+    with torch.no_grad():
+        for b in blocks:
+            ids = torch.tensor([b["input_ids"]])
+            extra = {"position_ids": torch.tensor([b["position_ids"]])} if "position_ids" in b else {"attention_mask": torch.tensor([b["attention_mask"]])}
+            labels = torch.tensor([b["labels"]])
+            losses.append(float(model(input_ids=ids, labels=labels, use_cache=False, **extra).loss))
+            weights.append(int((labels[0, 1:] != -100).sum()))
+    return sum(l * w for l, w in zip(losses, weights)) / sum(weights)
+
+
+def test_an_overfitting_run_saves_its_best_weights_not_its_last(tmp_path):
+    config = TrainConfig(model="tiny", output_dir=str(tmp_path / "m"), learning_rate=2e-2, epochs=12, evals_per_epoch=2,
+                         lr_scheduler="constant", warmup=0.0, within_post=False, block_size=32, batch_size=8, logging_steps=2, save_steps=0)
+    result = fine_tune(config, tweet_dataset(120))
+    m = result.metrics
+    history = [loss for _, _, loss in m["eval_history"]]
+    assert m["eval_loss"] == pytest.approx(min(history))
+    assert m["last_eval_loss"] > m["eval_loss"] and m["best_step"] < m["global_step"]  # it did overfit, and came back
+    last = fine_tune(config.replace(output_dir=str(tmp_path / "last"), keep_best=False), tweet_dataset(120))
+    assert last.metrics["eval_loss"] == pytest.approx(m["last_eval_loss"], rel=1e-4)  # the same run, its last weights kept
+    assert _held_out_loss(result.output_dir, config) < _held_out_loss(last.output_dir, config)  # the folder holds the better ones
+    card = (result.output_dir / "README.md").read_text()
+    assert "lowest held-out loss" in card
+
+
+def test_keep_best_off_saves_the_last_weights(tmp_path):
+    config = TrainConfig(model="tiny", output_dir=str(tmp_path / "m"), learning_rate=2e-2, epochs=8, keep_best=False,
+                         warmup=0.0, within_post=False, block_size=32, batch_size=8, logging_steps=2, save_steps=0)
+    m = fine_tune(config, tweet_dataset(120)).metrics
+    assert "best_step" not in m and m["eval_loss"] == pytest.approx(m["eval_history"][-1][2])
+
+
+def test_a_stopped_run_keeps_its_best_for_the_resume(tmp_path):
+    from huggingtweets.folder import BEST_STATE, BEST_WEIGHTS
+
+    config = TrainConfig(model="tiny", output_dir=str(tmp_path / "m"), learning_rate=3e-3, epochs=3, evals_per_epoch=4, **FAST)
+    stop = StopSignal()
+    fine_tune(config, tweet_dataset(), callbacks=[StopAt(5, stop)], stop=stop)
+    run = ModelFolder(config.output_dir).run_dir
+    assert (run / BEST_WEIGHTS).is_file() and json.loads((run / BEST_STATE).read_text())["step"] <= 5
+    resumed = fine_tune(config, resume=True)
+    assert resumed.metrics["eval_loss"] == pytest.approx(min(loss for _, _, loss in resumed.metrics["eval_history"]))
+
+
+@pytest.mark.parametrize("fixture", ["gpt2_folder", "llama_folder"])
+def test_packed_posts_are_kept_apart_by_both_architectures(fixture, request):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from huggingtweets.models import keeps_posts_apart
+
+    folder = request.getfixturevalue(fixture)
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+    assert keeps_posts_apart(model, tokenizer.eos_token_id)
+
+
+def test_posts_kept_apart_restart_their_positions(tiny_tokenizer):
+    from huggingtweets.dataset import pack_blocks
+
+    blocks = pack_blocks(["a b c", "d e"], tiny_tokenizer, 64, within_post=True)
+    (block,) = blocks
+    eos = tiny_tokenizer.eos_token_id
+    starts = [i for i, t in enumerate(block["input_ids"]) if t == eos and block["labels"][i] != -100]
+    assert "attention_mask" not in block and all(block["position_ids"][i] == 0 for i in starts)
+    assert block["position_ids"][1] == 1 and len(block["position_ids"]) == 64

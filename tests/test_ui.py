@@ -5,6 +5,7 @@ import io
 import re
 import sys
 import types
+from pathlib import Path
 import zipfile
 
 import pytest
@@ -261,7 +262,7 @@ def test_config_from_widgets_maps_widgets_to_fields(app, tmp_path):
         model="distilgpt2", learning_rate=1e-4, epochs=2.5, batch_size=4, lora=True, block_size=64, warmup=0.1, weight_decay=0.01,
         lr_scheduler="linear", precision="fp32", gradient_checkpointing=True, lora_rank=4, lora_alpha=8, validation_fraction=0.2,
         save_steps=20, seed=7, report_to="wandb", lora_targets=["c_attn", "c_proj"], output_dir=str(tmp_path / "m"),
-        logging_steps=5,  # the demo's other settings stay
+        logging_steps=5, within_post=False,  # the demo's other settings stay
     )
 
 
@@ -359,6 +360,9 @@ def test_generated_text_is_escaped_and_newest_first(trained, monkeypatch):
             fake = Fake()
             fake.authors = []
             return fake
+
+        def judge(self, folder, tweets, progress=None):
+            return tweets
 
     gen = trained.generate
     monkeypatch.setattr(gen, "_generators", FakeGenerators())
@@ -542,7 +546,8 @@ def test_errors_clear_when_the_step_before_succeeds(app, monkeypatch):
     app.data.button.click()  # step 1 succeeds: step 2's "download first" goes
     assert app.train._message.value == "" and app.train.button.button_style == "primary"
     assert "ht-error" in app.generate._message.value  # still true: no model yet
-    monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False))
+    monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False,
+                                                                                                    path=Path(folder), voices=lambda: []))
     app.session.trained += 1  # what a finished training run does: a model in the folder
     assert app.generate._message.value == "" and app.generate.button.button_style == "primary"
 
@@ -614,8 +619,10 @@ def test_avatars_reach_the_table_and_the_cards(app, tmp_path, monkeypatch):
         def generate(self, config):
             return [GeneratedTweet("bread & jam", "Invented tweet about bread", 0.42, False)]
 
-    monkeypatch.setattr(app.generate, "_generators", types.SimpleNamespace(loaded=lambda folder: True, get=lambda folder: Fake()))
-    monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False))
+    monkeypatch.setattr(app.generate, "_generators", types.SimpleNamespace(loaded=lambda folder: True, get=lambda folder: Fake(),
+                                                                            judge=lambda folder, tweets, progress=None: tweets))
+    monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False,
+                                                                                                    path=Path(folder), voices=lambda: []))
     app.generate.button.click()
     cards = app.generate._results.value
     assert f'src="{picture}"' in cards  # the archive's own picture, not its URL
@@ -647,6 +654,32 @@ def test_a_library_panic_is_one_line_in_the_app(app, monkeypatch):
         raise PanicException("called `Option::unwrap()` on a `None` value")
 
     monkeypatch.setattr(app.generate, "_generators", types.SimpleNamespace(loaded=lambda folder: False, get=panic))
-    monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False))
+    monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False,
+                                                                                                    path=Path(folder), voices=lambda: []))
     app.generate.button.click()
     assert "ht-error" in app.generate._message.value and "unwrap" in app.generate._message.value
+
+
+def test_a_scored_model_shows_its_voice_a_badge_per_card_and_the_base_beside(app, wren_model, monkeypatch):
+    from conftest import SMALL_SCORE
+    from huggingtweets import voice
+
+    for name, value in SMALL_SCORE.items():
+        monkeypatch.setattr(voice, name, value)
+    monkeypatch.setenv("HUGGINGTWEETS_CACHE", str(wren_model.parent / "cache"))  # the fixture's imitations
+    gen = app.generate
+    app.session.folder = str(wren_model)
+    assert re.search(r"Voice \d+/100: \d+ of \d+ posts pass as @wren", gen._score.value)
+    assert gen._author.layout.display == "none"  # one author: no voice to choose
+    gen._prompt.value = ""
+    gen._n.value = 4
+    gen._beside.value = True
+    gen.button.click()
+    out = gen._results.value
+    assert "ht-error" not in gen._message.value, gen._message.value
+    assert "Trained model" in out and "Base model, untuned" in out
+    trained_cards, base_cards = out.split("Base model, untuned")
+    assert trained_cards.count('<div class="ht-tweet">') == 4 and base_cards.count('<div class="ht-tweet">') == 4
+    assert re.search(r'class="ht-voice[^"]*" title="[^"]*">voice \d+ · ', out)
+    assert '<span class="ht-badge">base model</span>' in base_cards and '<span class="ht-badge">AI</span>' in trained_cards
+    assert all(t.voice is not None or t.near_copy for t in app.session.tweets)

@@ -111,7 +111,7 @@ def test_zip_link_holds_the_model(trained):
     folder = trained.train.result.output_dir
     name, zf = zip_from_link(share._zip_message.value)
     assert name == f"{folder.name}.zip" and share.zip_path.name == name
-    assert {n.split("/", 1)[1] for n in zf.namelist()} == SHARED | {"preview.png"}
+    assert {n.split("/", 1)[1] for n in zf.namelist()} == SHARED | {"preview.png", "voice.json"}  # the voice report: "not measured" for tiny
     assert all(n.startswith(f"{folder.name}/") for n in zf.namelist())
     share.zip_button.click()  # again: the earlier zip is ours to replace
     assert "ht-error" not in share._zip_message.value
@@ -290,7 +290,7 @@ def test_push_to_the_hub(trained, hub, monkeypatch):
     assert "ht-success" in share._push_message.value, share._push_message.value
     assert f'href="{hub.url}/me/wren-bot"' in share._push_message.value and "private repo me/wren-bot" in share._push_message.value
     [commit] = hub.commits
-    assert set(commit.files) == SHARED | {"preview.png", "dataset.json"} and hub.repos["me/wren-bot"].private
+    assert set(commit.files) == SHARED | {"preview.png", "dataset.json", "voice.json"} and hub.repos["me/wren-bot"].private
     assert share.push_button.button_style == "success" and not share.push_button.disabled
 
 

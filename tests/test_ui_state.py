@@ -113,7 +113,7 @@ def test_a_step_failure_is_one_line_with_the_secret_blanked(app):
 
 # --- newcomer items --------------------------------------------------------------------------------
 @pytest.mark.parametrize("bf16_cpu", [True, False])
-def test_defaults_are_the_recipe_the_header_describes(monkeypatch, tmp_path, bf16_cpu):
+def test_defaults_are_the_clis_recipe_and_the_header_describes_the_demos(monkeypatch, tmp_path, bf16_cpu):
     import torch
 
     from huggingtweets import pretrained, training
@@ -125,11 +125,11 @@ def test_defaults_are_the_recipe_the_header_describes(monkeypatch, tmp_path, bf1
     monkeypatch.setattr(training, "cpu_has_bf16", lambda: bf16_cpu)  # no bf16: the one-epoch fp32 recipe
     for env in ("HUGGINGTWEETS_DEMO",):
         monkeypatch.delenv(env, raising=False)
-    app = App(output_dir=tmp_path)  # not a demo, on a CPU: the pretrained model, in the demo's tuned recipe
-    recipe = demo_config()
+    app = App(output_dir=tmp_path)  # not a demo, on a CPU: the pretrained model, in the CLI's recipe
+    recipe, default = demo_config(), TrainConfig()
     config = app.train.config_from_widgets()
-    fields = ("model", "epochs", "learning_rate", "warmup", "batch_size", "lr_scheduler")
-    assert [getattr(config, f) for f in fields] == [getattr(recipe, f) for f in fields]
+    fields = ("epochs", "learning_rate", "warmup", "batch_size", "lr_scheduler", "within_post", "keep_best")
+    assert config.model == recipe.model and [getattr(config, f) for f in fields] == [getattr(default, f) for f in fields]
     assert recipe.epochs == (2 if bf16_cpu else 1)
     assert Path(config.output_dir).name == TrainConfig().output_dir
     epochs = f"{recipe.epochs:g} epoch" + ("s" if recipe.epochs != 1 else "")

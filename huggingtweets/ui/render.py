@@ -202,8 +202,26 @@ def share_url(text: str) -> str:
     return SHARE_URL + urllib.parse.quote(text + " #huggingtweets")
 
 
-def tweet_card(text: str, nearest: str, similarity: float, near_copy: bool, authors: Sequence[tuple[str, str, str]]) -> str:
-    """One generated tweet; ``authors`` is ``[(handle, display name, picture), ...]``.
+def voice_badge(voice: Optional[int], passes: Optional[bool], handle: str = "") -> str:
+    """A post's voice (voice.py) as a small badge: its 0-100, and whether it passes as ``handle``."""
+    if voice is None:
+        return ""
+    who = f"@{esc(handle.lstrip('@'))}" if handle else "the author"
+    verdict = f"✔ passes as {who}" if passes else f"does not pass as {who}"
+    tip = "The voice classifier's 0-100 for this post (50: its threshold); it passes when it is also fluent and no near copy."
+    return f'<span class="ht-voice{" ht-pass" if passes else ""}" title="{esc(tip)}">voice {int(voice)} · {verdict}</span>'
+
+
+def voice_summary(lines: Sequence[str]) -> str:
+    """The model's voice score, one line per author, above the cards."""
+    return "".join(f'<div class="ht-voice-score">{esc(line)}</div>' for line in lines)
+
+
+def tweet_card(text: str, nearest: str, similarity: float, near_copy: bool, authors: Sequence[tuple[str, str, str]],
+               voice: Optional[int] = None, passes: Optional[bool] = None, label: str = "AI") -> str:
+    """One generated tweet; ``authors`` is ``[(handle, display name, picture), ...]`` (the one it was
+    written as, or all of them). ``voice``/``passes``: its voice badge, when judged; ``label``: the
+    badge after the names ("AI", or "base model" for the untuned model's posts).
 
     The nearest training tweet is one click away (a ``<details>``), open already
     when the tweet is a near copy of it.
@@ -212,18 +230,25 @@ def tweet_card(text: str, nearest: str, similarity: float, near_copy: bool, auth
     names = " &amp; ".join(esc(name) for _, name, _ in authors) or "HuggingTweets"
     handles = " ".join(f"@{esc(h)}" for h, _, _ in authors)
     flag = f'<div class="ht-flag">⚠ Near copy of a training tweet (similarity {similarity:.2f})</div>' if near_copy else ""
+    badge = "" if near_copy else voice_badge(voice, passes, authors[0][0] if len(authors) == 1 else "")
     nearest_box = (
         f'<details class="ht-nearest"{" open" if near_copy else ""}><summary>Nearest training tweet · similarity {similarity:.2f}</summary>'
         f'<blockquote>{esc(nearest)}</blockquote></details>'
     )
     return (
         f'<div class="ht-tweet"><div class="ht-who"><span class="ht-avatars">{avatars}</span>'
-        f'<span class="ht-names"><b>{names}</b> <span class="ht-badge">AI</span><br><span class="ht-handle">{handles}</span></span></div>'
+        f'<span class="ht-names"><b>{names}</b> <span class="ht-badge">{esc(label)}</span><br><span class="ht-handle">{handles}</span></span></div>'
         f'<div class="ht-text">{esc(text)}</div>{flag}{nearest_box}'
         f'<div class="ht-actions"><button type="button" class="ht-copy" title="Copy the tweet\'s text" onclick="{esc(COPY_JS)}">Copy</button>'
-        f'<a class="ht-share" href="{esc(share_url(text))}" target="_blank" rel="noopener">Share on X</a></div></div>'
+        f'<a class="ht-share" href="{esc(share_url(text))}" target="_blank" rel="noopener">Share on X</a>{badge}</div></div>'
     )
 
 
 def tweet_list(cards: Sequence[str]) -> str:
     return f'<div class="ht-tweets">{"".join(cards)}</div>' if cards else ""
+
+
+def side_by_side(trained: Sequence[str], base: Sequence[str]) -> str:
+    """The trained model's cards beside the untuned base model's, for the same prompt."""
+    return ('<div class="ht-compare"><div><div class="ht-col-title">Trained model</div>'
+            f'{tweet_list(trained)}</div><div><div class="ht-col-title">Base model, untuned</div>{tweet_list(base)}</div></div>')

@@ -94,6 +94,13 @@ table.ht-table { border-collapse: collapse; margin: 0.5em 0; }
            border-radius: 12px; padding: 0.1em 0.8em; cursor: pointer; }
 .ht-copy:hover { background: rgba(127, 127, 127, 0.25); }
 .ht-share, .ht-summary a, .ht-help a { color: var(--jp-content-link-color, #1d9bf0); }
+.ht-voice { margin-left: auto; font-size: 0.85em; opacity: 0.75; border: 1px solid rgba(127, 127, 127, 0.45);
+            border-radius: 10px; padding: 0 0.6em; white-space: nowrap; }
+.ht-voice.ht-pass { opacity: 1; border-color: var(--jp-success-color1, #2e7d32); color: var(--jp-success-color1, #2e7d32); }
+.ht-voice-score { margin: 0.2em 0 0.5em; font-size: 0.95em; }
+.ht-compare { display: flex; gap: 1em; flex-wrap: wrap; align-items: flex-start; }
+.ht-compare > div { flex: 1 1 320px; min-width: 0; }
+.ht-col-title { font-weight: 600; opacity: 0.8; margin: 0.2em 0 0.4em; }
 @media (prefers-color-scheme: dark) {
   html:has(body[data-jp-theme-light="true"] .ht-follow-system) {"""
     + DARK_PALETTE

@@ -34,11 +34,12 @@ from .step import Step, row
 
 
 def cpu_note() -> str:
-    """What this machine's CPU learns in the demo's recipe for it (``demo_config(cpu=True)``),
-    which is this step's default there."""
+    """What this machine's CPU learns in the demo's recipe for it (``demo_config(cpu=True)``);
+    one's own posts train the default recipe, which takes longer."""
     epochs = demo_config(cpu=True).epochs
+    full = TrainConfig().epochs
     return (f"{SMOLLM2} (pretrained, {epochs:g} epoch{'s' if epochs != 1 else ''}) learns the sample in about 2 minutes; "
-            "tiny is faster but writes word salad.")
+            f"your own posts train {full:g} epochs in small batches, which takes longer; tiny is faster but writes word salad.")
 
 
 HELP = (
@@ -65,15 +66,13 @@ COLAB_NOTE = (
 
 
 def train_defaults(demo: str) -> TrainConfig:
-    """The settings the step starts with: the demo's recipe in a demo; elsewhere ``TrainConfig``'s,
-    with "auto" shown as what it picks on this machine, and the demo's tuned recipe when that is
-    the pretrained CPU model (what the header's "about 2 minutes" describes)."""
+    """The settings the step starts with: the demo's recipe in a demo (the sample, within its
+    budget); elsewhere ``TrainConfig``'s, the recipe the CLI trains too, with "auto" shown as
+    what it picks on this machine."""
     if demo:
         return demo_config(tiny=demo == "tiny")
     defaults = TrainConfig()
     model = default_model() if defaults.model == AUTO_MODEL else defaults.model
-    if model == SMOLLM2:
-        return demo_config(output_dir=defaults.output_dir)
     return defaults.replace(model=model)
 
 
