@@ -1,11 +1,11 @@
-"""A lever measured for quality before it could become a default: attention kept within each
-tweet, against the packing ``fine_tune`` ships (tweets joined by end-of-text, each attending to
-the tweets before it in its block).
+"""Attention kept within each tweet against plain packing (tweets joined by end-of-text, each
+attending to the tweets before it in its block), on the demo's recipe.
 
     python benchmarks/bench_attention.py            # the demo's recipe, both ways, one after the other
 
-"per_tweet" gives each block position ids that restart at every end-of-text and no attention
-mask, so transformers (``masking_utils``: packed sequences found from position ids) builds a
+"per_tweet" is ``TrainConfig.within_post`` (``--within-post``, the default outside the demo):
+each block gets position ids that restart at every end-of-text and no attention mask, so
+transformers (``masking_utils``: packed sequences found from position ids) builds a
 block-diagonal causal mask: each tweet sees only itself after its end-of-text, as a prompt
 does when the model writes. The held-out evaluation during training changes with it, so the
 figure compared is ``quality.bits_per_char`` on the held-out tweets (each scored alone, the
@@ -31,43 +31,19 @@ from _common import cpu_kind, print_table, result_kind, save_results, write_json
 MODES = ("shipped", "per_tweet")
 
 
-def per_tweet(pack):
-    """``pack_blocks`` with position ids restarting at each end-of-text, and no attention mask."""
-
-    def pack_per_tweet(texts, tokenizer, block_size):
-        blocks = pack(texts, tokenizer, block_size)
-        eos = tokenizer.eos_token_id
-        for block in blocks:
-            positions, p = [], 0
-            for token, label in zip(block["input_ids"], block["labels"]):
-                if token == eos and label != -100:  # a tweet's end-of-text starts the next one (not padding)
-                    p = 0
-                positions.append(p)
-                p += 1
-            block["position_ids"] = positions
-            del block["attention_mask"]  # padding is last and unlabelled: causal attention never reads it
-        return blocks
-
-    return pack_per_tweet
-
-
 def run(mode: str, data) -> dict:
     from huggingtweets import training
     from huggingtweets.config import DEMO_PRESET, TrainConfig
     from huggingtweets.models import load_pretrained
     from huggingtweets.quality import bits_per_char
 
-    shipped = training.pack_blocks
-    training.pack_blocks = per_tweet(shipped) if mode == "per_tweet" else shipped
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            result = training.fine_tune(TrainConfig(output_dir=tmp, **DEMO_PRESET), data)
-            wall = time.perf_counter() - start
-            model, tokenizer = load_pretrained(tmp)
-            bpc = bits_per_char(model, tokenizer, data.valid_texts())
-    finally:
-        training.pack_blocks = shipped
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        config = TrainConfig(output_dir=tmp, **dict(DEMO_PRESET, within_post=mode == "per_tweet"), voice_score=False)
+        result = training.fine_tune(config, data)
+        wall = time.perf_counter() - start
+        model, tokenizer = load_pretrained(tmp)
+        bpc = bits_per_char(model, tokenizer, data.valid_texts())
     m = result.metrics
     return {"mode": mode, "precision": m["precision"], "steps": m["global_step"], "bits_per_char": round(bpc, 4),
             "eval_loss_in_training": round(m["eval_loss"], 4), "train_s": round(m["train_runtime"], 1), "wall_s": round(wall, 1)}

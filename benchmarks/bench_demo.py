@@ -6,8 +6,9 @@
 
 One fresh process runs ``python -m huggingtweets demo --output TMP`` (the offline model
 already converted, as after the quick start's set-up), so the wall time holds what the user
-waits for: imports, loading, training, the held-out evaluations, saving and the five tweets.
-Printed and saved: the CPU kind (AVX2 / AVX512-BF16 / AMX), the wall time against
+waits for: imports, loading, training, the held-out evaluations, saving, the five tweets and
+the voice score (the sample's imitations ship with the package). Printed and saved: the CPU
+kind (AVX2 / AVX512-BF16 / AMX), the wall time against
 ``BUDGET_S``, the process's peak memory, and the model's held-out loss and bits per
 character (``quality.bits_per_char`` on the held-out tweets the run kept, the figure the
 demo's recipe is chosen by), read back from the folder the demo wrote.
@@ -37,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from _common import cpu_kind, describe_device, print_table, result_kind, save_results, write_json  # noqa: E402
 
-from huggingtweets.folder import METRICS, TRAIN_CONFIG  # noqa: E402
+from huggingtweets.folder import METRICS, TRAIN_CONFIG, VOICE  # noqa: E402
 
 # The demo's process, told the CPU has no native bf16 (--as-fp32).
 AS_FP32 = ("import sys, torch; torch.cpu._is_avx512_bf16_supported = lambda: False; "
@@ -78,6 +79,8 @@ def main() -> None:
         metrics = json.loads((folder / METRICS).read_text())
         recipe = json.loads((folder / TRAIN_CONFIG).read_text())
         bpc = held_out_bits_per_char(folder)
+        voice = json.loads((folder / VOICE).read_text()) if (folder / VOICE).is_file() else {}
+    author = (voice.get("authors") or [{}])[0]
     payload = {
         "device": describe_device(),
         "cpu_kind": cpu_kind(),
@@ -97,6 +100,9 @@ def main() -> None:
         "eval_loss": metrics.get("eval_loss"),
         "bits_per_char": bpc,
         "max_bits_per_char": MAX_BPC,
+        "voice": voice.get("score"), "voice_passed": author.get("passed"), "voice_counted": author.get("counted"),
+        "voice_real": author.get("real_rate"), "voice_base": author.get("base_rate"), "voice_shuffled": author.get("shuffled_score"),
+        "voice_seconds": voice.get("seconds"),
         "load_avg_1min": os.getloadavg()[0],  # other work on the machine while it ran
     }
     rows = [{"": k, "value": (f"{v:,.3f}" if isinstance(v, float) else v)} for k, v in payload.items()]
