@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from _common import cpu_kind, machine, result_kind, save_results  # noqa: E402
+from _common import cpu_kind, machine, result_kind, save_results, write_json  # noqa: E402
 
 
 def quantiles(values, points=(0.05, 0.1, 0.25, 0.5, 0.75, 0.9)) -> list[float]:
@@ -49,6 +49,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder")
     parser.add_argument("--part", choices=["classifier", "gate", "both"], default="both")
+    parser.add_argument("--negatives", type=int, nargs="+", default=[100, 200, N_FIT], help="imitations to fit on, each")
+    parser.add_argument("--out", help="write the figures here instead of benchmarks/results (a smoke run)")
     args = parser.parse_args()
     folder = Path(args.folder)
     author = TweetDataset.load(folder).authors[0]
@@ -98,7 +100,7 @@ def main() -> None:
         fluent = {k: [g >= cut for g in v] for k, v in gains.items()}
         positives = list(dict.fromkeys(author.train))
         clf_rows = []
-        for n_neg, c, threshold in itertools.product((100, 200, N_FIT), (0.3, 1.0, 3.0, 10.0), ("0.5", "cv")):
+        for n_neg, c, threshold in itertools.product(args.negatives, (0.3, 1.0, 3.0, 10.0), ("0.5", "cv")):
             import huggingtweets.voice as voice
 
             old_c, voice.C = voice.C, c
@@ -117,7 +119,10 @@ def main() -> None:
             print(row, flush=True)
         payload["classifier"] = clf_rows
     payload["wall_s"] = round(time.perf_counter() - start, 1)
-    save_results(f"sweep_voice-{result_kind()}", payload)
+    if args.out:
+        write_json(args.out, payload)
+    else:
+        save_results(f"sweep_voice-{result_kind()}", payload)
 
 
 if __name__ == "__main__":

@@ -192,3 +192,17 @@ def test_bench_attention_trains_with_attention_within_each_tweet(tmp_path):
     row = json.loads(out.read_text())["rows"][0]
     assert row["mode"] == "per_tweet" and row["steps"] == 1 and positive(row["bits_per_char"])
     assert results_files() == before
+
+
+def test_sweep_voice_measures_the_classifier_and_the_gate(wren_model, tmp_path):
+    """The voice score's design sweep on a scored folder (its base model: tests' ordered_lm)."""
+    before = results_files()
+    out = tmp_path / "sweep.json"
+    run_script("sweep_voice.py", str(wren_model), "--negatives", "100", "--out", str(out),
+               env={"HUGGINGTWEETS_CACHE": str(tmp_path / "cache")})
+    d = json.loads(out.read_text())
+    gates = {(r["measure"], r["real_turned_away"]): r for r in d["gate"]["pass_rates"]}
+    assert set(m for m, _ in gates) == {"bits_per_char", "order_gain"}
+    assert gates[("order_gain", 0.2)]["shuffled"] < gates[("order_gain", 0.2)]["real"]  # the gate sees word order
+    assert len(d["classifier"]) == 8 and all(0.5 <= r["auc"] <= 1 for r in d["classifier"])
+    assert results_files() == before
