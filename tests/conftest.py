@@ -8,6 +8,9 @@ import pytest
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The network tests serve FORMATS.md's shapes from local servers: allowed here on purpose
+# (tests/test_addresses.py turns it off to check the refusals).
+os.environ.setdefault("HUGGINGTWEETS_ALLOW_PRIVATE_HOSTS", "1")
 
 WORDS = (
     "the lamp is lit and the bread is rising while bees sleep under a grey sea "

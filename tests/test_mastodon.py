@@ -128,7 +128,8 @@ def test_a_next_link_to_another_host_is_not_followed(net, tmp_path):
 
 def test_cli_data_json_through_a_real_process(net, tmp_path):
     net.mastodon_account("wren", mastodon_statuses(120))
-    env = {"PATH": "/usr/bin:/bin", "HUGGINGTWEETS_CACHE": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    env = {"PATH": "/usr/bin:/bin", "HUGGINGTWEETS_CACHE": str(tmp_path / "cache"), "HOME": str(tmp_path),
+           "HUGGINGTWEETS_ALLOW_PRIVATE_HOSTS": "1"}  # a local server, on purpose
     run = subprocess.run([sys.executable, "-m", "huggingtweets", "data", f"{net.url}/@wren", "--json"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr

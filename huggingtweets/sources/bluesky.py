@@ -89,6 +89,9 @@ class BlueskySource(FeedSource):
         super().__init__(actor, options, **kwargs)
         self.api = os.environ.get(API_ENV, "").strip().rstrip("/") or PUBLIC_APPVIEW
 
+    def _trusted(self) -> str:
+        return os.environ.get(API_ENV, "").strip().rstrip("/")  # the operator's own AppView
+
     def _variant(self) -> str:
         return "feed-no-replies" if self.options.exclude_replies else "feed"
 

@@ -43,10 +43,15 @@ class FeedSource:
         self._cache: Optional[AuthorCache] = None
         self._ids: set[str] = set()
         self._total: Optional[int] = None
-        self.http = Http(self.LABEL, self._reset_at, say=self._say, kept=self._kept, sleep=sleep, now=now)
+        self.http = Http(self.LABEL, self._reset_at, say=self._say, kept=self._kept, sleep=sleep, now=now,
+                         trusted=self._trusted)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.handle!r})"
+
+    def _trusted(self) -> str:
+        """The network's address as the operator set it (reached even where it is not public), or ""."""
+        return ""
 
     # --- what a network supplies ---------------------------------------------------------
     def _variant(self) -> str:

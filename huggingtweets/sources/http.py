@@ -7,7 +7,9 @@
   says how it writes the reset (``reset_at``);
 - any other 4xx is ``HttpStatus`` for the source to word (an unknown account,
   a server that wants a login, a deleted account);
-- a body is read up to ``MAX_RESPONSE_BYTES``, counted as it arrives.
+- a body is read up to ``MAX_RESPONSE_BYTES``, counted as it arrives;
+- only public servers are reached, redirects included (``addresses``), except the
+  network's own operator-set address (``trusted``): a refusal is one line at once.
 
 ``sleep`` and ``now`` are injectable so tests run on a fake clock.
 """
@@ -22,6 +24,7 @@ import requests
 
 from ..errors import HuggingTweetsError
 from . import limits
+from .addresses import NotPublic, check_url, public_session
 
 BACKOFF_S = (1, 2, 4, 8, 16)  # waits between tries on 5xx and network errors
 COUNTDOWN_STEP_S = 5  # the rate-limit countdown updates this often
@@ -58,6 +61,7 @@ class Http:
         kept: Callable[[], str] = lambda: "",
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = time.time,
+        trusted: Callable[[], str] = lambda: "",
     ):
         self.network = network  # the network's name, for messages
         self.reset_at = reset_at  # headers -> the epoch second the limit resets, or None
@@ -65,18 +69,35 @@ class Http:
         self.kept = kept  # what was saved so far, for the last words of an error
         self._sleep = sleep
         self._now = now
+        self.trusted = trusted  # the operator's own address for this network ("" if none): not checked
         self._session = requests.Session()
-        self._session.headers["User-Agent"] = USER_AGENT
-        self._session.headers["Accept"] = "application/json"
+        self._public = public_session(requests.Session())
+        for session in (self._session, self._public):
+            session.headers["User-Agent"] = USER_AGENT
+            session.headers["Accept"] = "application/json"
+
+    def _session_for(self, url: str) -> requests.Session:
+        """The operator's own address is reached as configured; anything else only if public."""
+        base = self.trusted()
+        if base and (url == base or url.startswith(base.rstrip("/") + "/")):
+            return self._session
+        try:
+            check_url(url)
+        except NotPublic as err:
+            self.fail(str(err))
+        return self._public
 
     def get(self, url: str, params: Optional[dict] = None):
         backoff = iter(BACKOFF_S)
         limited = 0
         while True:
+            session = self._session_for(url)
             try:
-                response = self._session.get(url, params=params, timeout=REQUEST_TIMEOUT_S, stream=True)
+                response = session.get(url, params=params, timeout=REQUEST_TIMEOUT_S, stream=True)
                 with response:
                     body = self._body(response)
+            except NotPublic as err:  # a connection (a redirect's too) reached an inside address
+                self.fail(str(err))
             except (requests.RequestException, limits.BadJson, UnicodeDecodeError) as err:
                 self._retry(backoff, type(err).__name__)
                 continue

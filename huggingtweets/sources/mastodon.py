@@ -1,8 +1,8 @@
 """A Mastodon account's public posts, read from its own server: no login, no token.
 
 Takes ``@user@server``, ``user@server`` or a profile URL ``https://server/@user``
-(an ``http://`` URL is used as given: a local instance, or a local server in
-tests). Looks the account up (``/api/v1/accounts/lookup``), then pages
+(an ``http://`` URL is used as given; a server at a local or private address only
+with ``HUGGINGTWEETS_ALLOW_PRIVATE_HOSTS=1``, as in tests: ``addresses.py``). Looks the account up (``/api/v1/accounts/lookup``), then pages
 ``/api/v1/accounts/:id/statuses`` (40 a page) by the ``Link: rel="next"``
 header, with ``exclude_replies`` / ``exclude_reblogs`` as asked.
 
