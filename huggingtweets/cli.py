@@ -429,7 +429,7 @@ def cmd_push(args) -> int:
     from .workflow import push_to_hub
 
     # The token comes from HF_TOKEN, a Colab secret or `hf auth login`: never a flag (shell history).
-    result = push_to_hub(args.folder, args.repo_id, private=args.private, include_dataset=args.include_dataset)
+    result = push_to_hub(args.folder, args.repo_id, private=args.private, include_dataset=args.include_dataset, overwrite=args.overwrite)
     print(f"Pushed {len(result.files)} files to {result.url}{' (private)' if args.private else ''}")
     if result.removed:
         print(f"Removed from the repo: {', '.join(result.removed)} (an earlier push sent the tweets; --include-dataset shares them)")
@@ -524,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("repo_id", metavar="REPO_ID", help="NAME (under the token's account) or NAMESPACE/NAME")
     p.add_argument("--private", action="store_true", help="make a new repo private (an existing public one is refused)")
     p.add_argument("--include-dataset", action="store_true", help=dataset_help)
+    p.add_argument("--overwrite", action="store_true", help="replace what a repo that already holds files has (refused without it)")
     p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("export", help="pack a model folder into one zip, or one GGUF file for Ollama and llama.cpp (never checkpoints)")

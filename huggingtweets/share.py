@@ -177,6 +177,9 @@ class PushResult:
     removed: list[str] = field(default_factory=list)  # personal files an earlier push sent, removed by this one
 
 
+FRESH_REPO_FILES = (".gitattributes",)  # what the Hub puts in a repo it creates
+
+
 def push_to_hub(
     folder: str | Path,
     repo_id: str,
@@ -186,6 +189,7 @@ def push_to_hub(
     token: Optional[str] = None,
     endpoint: Optional[str] = None,
     commit_message: str = "Upload model made with huggingtweets",
+    overwrite: bool = False,
 ) -> PushResult:
     """Create ``repo_id`` on the Hub if needed and upload the model folder to it in one commit.
 
@@ -193,7 +197,9 @@ def push_to_hub(
     applies to a new repo; an existing public repo is refused rather than silently left
     public. ``endpoint`` defaults to ``$HF_ENDPOINT`` read now, then huggingface_hub's.
     A push without the dataset removes one that an earlier push sent ("on request" files
-    only: anything else already in the repo is left as it is).
+    only: anything else already in the repo is left as it is). A repo that already holds
+    files is replaced only with ``overwrite``; without it the push is refused, naming what is
+    there, and nothing is sent.
     """
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
     from huggingface_hub.utils import HFValidationError, validate_repo_id
@@ -228,6 +234,13 @@ def push_to_hub(
             "make it private in its settings on the Hub, or push to a new name."
         )
 
+    in_repo = [s.rfilename for s in info.siblings or ()]
+    there = sorted(n for n in in_repo if n not in FRESH_REPO_FILES)
+    if there and not overwrite:
+        shown = ", ".join(there[:4]) + (f" and {len(there) - 4} more" if len(there) > 4 else "")
+        raise HuggingTweetsError(f"{repo_id} already holds {len(there)} file{'s' if len(there) != 1 else ''} ({shown}): "
+                                 "push with --overwrite to replace them with this model (nothing was sent).")
+
     names = [p.name for p in files]
     thumbnail = f"{endpoint}/{repo_id}/resolve/main/{PREVIEW_FILE}" if PREVIEW_FILE in names else None
     operations = [
@@ -237,7 +250,6 @@ def push_to_hub(
         )
         for p in files
     ]
-    in_repo = [s.rfilename for s in info.siblings or ()]
     removed = sorted(n for n in in_repo if "/" not in n and matches(n, "on_request") and n not in names)
     operations += [CommitOperationDelete(path_in_repo=n) for n in removed]
     with _hub_errors(repo_id, endpoint):

@@ -26,7 +26,9 @@ def test_push_private_with_the_dataset(model_dir, hub, monkeypatch, capsys):
     assert hub.repos["me/secret-bot"].private
     assert set(hub.commits[0].files) == SHARED | {"dataset.json"}
     # pushed again without --include-dataset: the tweets leave the repo, and the user is told
-    assert main(["push", str(model_dir), "me/secret-bot", "--private"]) == 0
+    assert main(["push", str(model_dir), "me/secret-bot", "--private"]) == 1  # a repo with files: not without the word
+    assert "push with --overwrite" in capsys.readouterr().err
+    assert main(["push", str(model_dir), "me/secret-bot", "--private", "--overwrite"]) == 0
     assert "Removed from the repo: dataset.json" in capsys.readouterr().out
     assert "dataset.json" not in hub.repos["me/secret-bot"].files
 

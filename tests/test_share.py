@@ -179,11 +179,23 @@ def test_push_again_updates_the_same_repo(model_dir, hub):
     push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url)
     with (model_dir / "README.md").open("a", encoding="utf-8") as card:  # the card is the one file a person edits
         card.write("\nTrained on a lighthouse keeper's logbook.\n")
-    result = push_to_hub(model_dir, "me/wren-bot", token=TOKEN, endpoint=hub.url)
+    result = push_to_hub(model_dir, "me/wren-bot", token=TOKEN, endpoint=hub.url, overwrite=True)
     assert result.repo_id == "me/wren-bot" and len(hub.commits) == 2
     assert b"a lighthouse keeper's logbook" in hub.repos["me/wren-bot"].files["README.md"]
     assert hub.commits[1].lfs == ["model.safetensors"]
     assert [route for _, route, _ in hub.requests].count("lfs-upload") == 1  # the weights were stored once
+
+
+def test_a_push_to_a_repo_that_holds_files_needs_the_word_and_changes_nothing_without_it(model_dir, hub):
+    push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url)
+    before = {name: bytes(data) for name, data in hub.repos["me/wren-bot"].files.items()}
+    (model_dir / "README.md").write_text((model_dir / "README.md").read_text() + "\nanother model\n")
+    with pytest.raises(HuggingTweetsError, match=r"me/wren-bot already holds \d+ files \(.*README.md.*\): push with --overwrite") as err:
+        push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url)
+    assert_one_line_without_token(err)
+    assert "nothing was sent" in str(err.value)
+    assert len(hub.commits) == 1 and hub.repos["me/wren-bot"].files == before
+    assert [route for _, route, _ in hub.requests].count("commit") == 1
 
 
 def test_push_dataset_only_on_request(model_dir, hub):
@@ -194,10 +206,10 @@ def test_push_dataset_only_on_request(model_dir, hub):
 def test_push_without_the_dataset_removes_one_an_earlier_push_sent(model_dir, hub):
     push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url, include_dataset=True)
     hub.repos["me/wren-bot"].files["notes.md"] = b"the owner's own file"
-    result = push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url)
+    result = push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url, overwrite=True)
     assert result.removed == ["dataset.json"] and hub.commits[1].deleted == ["dataset.json"]
     assert set(hub.repos["me/wren-bot"].files) == SHARED | {"notes.md"}  # the owner's file stays
-    assert push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url).removed == []
+    assert push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url, overwrite=True).removed == []
 
 
 def test_push_with_preview_sets_the_thumbnail(model_dir, hub):
@@ -289,8 +301,10 @@ def test_read_only_token_403(model_dir, hub, leak_check):
 def test_someone_elses_repo_403(model_dir, hub, leak_check):
     """Create answers 403 (another namespace); the client sees the public repo, then the upload is refused."""
     hub.repos["dril/bot"] = Repo(files={"README.md": b"theirs"})
+    with pytest.raises(HuggingTweetsError, match=r"dril/bot already holds 1 file \(README.md\)"):
+        push_to_hub(model_dir, "dril/bot", token=TOKEN, endpoint=hub.url)  # their files are seen first
     with pytest.raises(HuggingTweetsError, match=r"cannot write to dril/bot \(403\): the name belongs to another account") as err:
-        push_to_hub(model_dir, "dril/bot", token=TOKEN, endpoint=hub.url)
+        push_to_hub(model_dir, "dril/bot", token=TOKEN, endpoint=hub.url, overwrite=True)
     assert_one_line_without_token(err)
     assert ("POST", "create", f"Bearer {TOKEN}") in hub.requests and hub.commits == []
     assert hub.repos["dril/bot"].files == {"README.md": b"theirs"}
@@ -400,6 +414,6 @@ def test_push_refused_when_the_repo_changed_since_it_was_read(model_dir, hub, mo
 
     monkeypatch.setattr(hub, "info", info_then_someone_pushes)
     with pytest.raises(HuggingTweetsError, match=r"changed while this push was being prepared \(412\): push again") as err:
-        push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url)
+        push_to_hub(model_dir, "wren-bot", token=TOKEN, endpoint=hub.url, overwrite=True)
     assert_one_line_without_token(err)
     assert "dataset.json" in hub.repos["me/wren-bot"].files and len(hub.commits) == 1

@@ -294,6 +294,23 @@ def test_push_to_the_hub(trained, hub, monkeypatch):
     assert share.push_button.button_style == "success" and not share.push_button.disabled
 
 
+def test_a_second_push_to_the_same_repo_asks_for_the_tick(trained, hub, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    share = trained.share
+    share._repo.value = "wren-bot"
+    for tick, outcome in ((False, None), (False, "ht-error"), (True, "ht-success")):
+        share._replace_repo.value = tick
+        share._token.value = TOKEN
+        share.push_button.click()
+        assert share.wait(timeout=120)
+        if outcome == "ht-error":
+            assert "me/wren-bot already holds" in share._push_message.value
+            assert html.escape("tick 'Replace what is in the repo' and push again") in share._push_message.value
+            assert "--overwrite" not in share._push_message.value and len(hub.commits) == 1
+        elif outcome:
+            assert outcome in share._push_message.value and len(hub.commits) == 2
+
+
 def test_push_errors_are_one_line_without_the_token(trained, hub, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", hub.url)
     share = trained.share

@@ -56,12 +56,14 @@ first_line = errors.first_line  # the one rule, for the steps' messages
 # box or a checkbox for each. Whole phrases first (so the sentence still reads), then each
 # flag alone. A flag the library names must have a line here (tests/test_ui_state.py).
 RESUME, REPLACE = "'Resume the unfinished run'", "'Replace what is in the folder'"
+REPLACE_REPO = "Replace what is in the repo"  # step 4's tick beside the repo name
 AUTHOR, SAMPLE, WANDB = "'Author handle (for a file without one)'", "'Use the sample archive'", "'Track with Weights & Biases'"
 APP_PHRASES = (
     (r"resume with 'huggingtweets train[^']*--resume'", f"tick {RESUME} and press Train Neural Network"),
     (r"add --resume to continue it, or --overwrite to start over", f"tick {RESUME} to continue it, or {REPLACE} to start over"),
     (r"--resume continues the saved run, --overwrite starts over: choose one", f"{RESUME} continues the saved run, {REPLACE} starts over: tick one"),
     (r"(?:start over|train again|train it again) with '?(?:huggingtweets train )?--overwrite'?", f"tick {REPLACE} and train again"),
+    (r"push with --overwrite", f"tick '{REPLACE_REPO}' and push again"),
     (r"add --overwrite", f"tick {REPLACE}"),
     (r"leave --author out", f"leave {AUTHOR} empty"),
     (r"name the author with --author", f"type their handle in {AUTHOR} and download again"),

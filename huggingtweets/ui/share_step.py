@@ -74,6 +74,7 @@ class ShareStep(Step):
         self._repo.tooltip = "The model's name on the Hub; a name alone goes under the token's account."
         self._private = widgets.Checkbox(description="Private repo", indent=False, layout=widgets.Layout(width="auto"))
         self._include_dataset = widgets.Checkbox(description="Include my cleaned tweets (dataset.json)", indent=False, layout=widgets.Layout(width="auto"))
+        self._replace_repo = widgets.Checkbox(description=render.REPLACE_REPO, indent=False, layout=widgets.Layout(width="auto"))
         self._dataset_warning = widgets.HTML("")
         self._token = widgets.Password(
             description="Hugging Face token", placeholder=f"optional: else {HF_TOKEN_NAME}, the Colab secret or the Hub login",
@@ -100,7 +101,7 @@ class ShareStep(Step):
             self._preview_message,
             self._image,
             _heading("Push to the Hub"),
-            row(self._repo, self._private),
+            row(self._repo, self._private, self._replace_repo),
             self._include_dataset,
             self._dataset_warning,
             self._token,
@@ -202,14 +203,14 @@ class ShareStep(Step):
         self.push_button.disabled, self.push_button.button_style = True, ""
         self._status.value = f"Uploading to {repo}…"
         self._pusher = threading.Thread(
-            target=self._push, args=(folder, repo, self._private.value, self._include_dataset.value, token),
+            target=self._push, args=(folder, repo, self._private.value, self._include_dataset.value, token, self._replace_repo.value),
             name="huggingtweets-push", daemon=True,
         )
         self._pusher.start()
 
-    def _push(self, folder: Path, repo: str, private: bool, include_dataset: bool, token: Optional[str]) -> None:
+    def _push(self, folder: Path, repo: str, private: bool, include_dataset: bool, token: Optional[str], overwrite: bool = False) -> None:
         def push() -> None:
-            result = push_to_hub(folder, repo, private=private, include_dataset=include_dataset, token=token)
+            result = push_to_hub(folder, repo, private=private, include_dataset=include_dataset, token=token, overwrite=overwrite)
             self.push_result = result
             visibility = "private " if private else ""
             removed = f" Removed {', '.join(result.removed)}, which an earlier push sent." if result.removed else ""
