@@ -560,6 +560,17 @@ def _parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> ar
     return args
 
 
+def _interrupted(command) -> str:
+    """What a Ctrl-C left behind, in the words of the command it stopped."""
+    if command is cmd_export:
+        return "nothing was written (an export replaces its file only once it is whole)."
+    if command is cmd_push:
+        return "a push sends one commit, so the repo has all of this model or none of it: push again to be sure."
+    if command in (cmd_generate, cmd_score):
+        return "nothing was changed."
+    return "downloads so far are kept in the cache, run the same command again to continue."
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     _replace_unprintable()
     parser = build_parser()
@@ -577,7 +588,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {shown(err.strerror or err)}{where}: check the path, its permissions and the free space, then run again.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted; downloads so far are kept in the cache, run the same command again to continue.", file=sys.stderr)
+        print(f"error: interrupted; {_interrupted(args.func)}", file=sys.stderr)
         return 130
     except (RuntimeError, MemoryError) as err:  # torch reports running out of GPU or CPU memory this way
         if not isinstance(err, MemoryError) and "out of memory" not in str(err).lower():

@@ -114,3 +114,17 @@ def test_export_flags_that_do_not_fit_the_format(model_dir, tmp_path, capsys):
         code = exit_.code
     assert code == 2 and "invalid choice: 'onnx'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [model_dir]
+
+
+def test_ctrl_c_in_export_says_what_export_left(model_dir, tmp_path, capsys, monkeypatch):
+    """A Ctrl-C names what its own command left behind (export writes nothing half-way), not downloads."""
+    import huggingtweets.share as share
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(share, "ship_list", interrupted)
+    out = tmp_path / "wren.zip"
+    assert main(["export", str(model_dir), str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "nothing was written" in err and "download" not in err and not out.exists()
