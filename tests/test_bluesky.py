@@ -214,3 +214,25 @@ def test_cli_data_json_through_a_real_process(net, tmp_path):
 
 def test_detect_builds_a_bluesky_source():
     assert isinstance(detect("@wren.bsky.social"), BlueskySource)
+
+
+def test_cursors_that_come_round_again_end_the_paging(net, tmp_path):
+    """A hostile server that cycles A -> B -> A gets three requests, not 5,000."""
+    feed = [{"post": bsky_post(i)} for i in range(6, 0, -1)]
+    net.bluesky_account(HANDLE, feed)
+    net.script = [Answer(200, net.bluesky[HANDLE]["profile"]),
+                  Answer(200, {"feed": feed[0:2], "cursor": "A"}),
+                  Answer(200, {"feed": feed[2:4], "cursor": "B"}),
+                  Answer(200, {"feed": feed[0:2], "cursor": "A"})]
+    got = source(tmp_path).fetch()
+    assert net.count("getAuthorFeed") == 3 and len(got.tweets) == 4
+
+
+def test_a_post_past_the_archives_cap_is_not_kept_from_the_api_either(net, tmp_path):
+    from huggingtweets.sources.limits import MAX_POST_CHARS
+
+    feed = [{"post": bsky_post(2)}, {"post": bsky_post(1, text="w" * (MAX_POST_CHARS + 1))}]
+    net.bluesky_account(HANDLE, feed)
+    got = source(tmp_path).fetch()
+    assert [len(t.text) <= MAX_POST_CHARS for t in got.tweets] == [True]
+    assert "w" * 1000 not in "".join(p.read_text() for p in (tmp_path / "cache").rglob("*") if p.is_file())  # never cached

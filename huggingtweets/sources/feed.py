@@ -24,6 +24,7 @@ from typing import Callable, Mapping, Optional
 
 from ..cache import AuthorCache, TweetCache
 from ..errors import HuggingTweetsError
+from . import limits
 from .base import Author, AuthorTweets, FetchOptions, Progress, Tweet, apply_options
 from .http import Http, HttpStatus
 
@@ -115,14 +116,18 @@ class FeedSource:
     def _pages(self, profile: dict, cursor: Optional[str], newer: bool) -> None:
         """Page from ``cursor``; a newer pass stops at the first page holding a cached post."""
         state = self._cache.state
+        seen = {cursor}  # a server whose cursors come round again ends the paging, not 5,000 requests later
         for _ in range(MAX_PAGES_PER_RUN):
             page, next_cursor = self._call(lambda: self._page(profile, cursor))
             known = any(t.id in self._ids for t in page)
             fresh = [t for t in page if t.id not in self._ids]
             fresh = list({t.id: t for t in fresh}.values())  # a post repeated within a page, once
+            # the archives' cap on one post holds for the APIs too: no server's post is kept past it
+            fresh = [t for t in fresh if len(t.text) <= limits.MAX_POST_CHARS]
             self._cache.append(fresh)  # on disk before anything else looks at it
             self._ids.update(t.id for t in fresh)
-            end = not next_cursor or next_cursor == cursor
+            end = not next_cursor or next_cursor in seen
+            seen.add(next_cursor)
             if newer:
                 state["gap"] = None if (known or end) else {"cursor": next_cursor}
             else:
