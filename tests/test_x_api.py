@@ -594,3 +594,13 @@ def test_the_state_file_records_the_download(rsps, tmp_path):
 def test_tweet_flags(raw, is_reply, is_retweet):
     t = _to_tweet(raw)
     assert (t.is_reply, t.is_retweet) == (is_reply, is_retweet)
+
+
+def test_pagination_tokens_that_come_round_again_end_the_download(rsps, tmp_path):
+    tweets = make_tweets(6)
+    fake = FakeX(tweets, page_size=2)
+    page = lambda rows, token: (200, None, {"data": rows, "meta": {"result_count": len(rows), "next_token": token}})  # noqa: E731
+    fake.timeline_script = {1: page(tweets[0:2], "A"), 2: page(tweets[2:4], "B"), 3: page(tweets[0:2], "A")}
+    fake.install(rsps)
+    got = source(tmp_path).fetch()
+    assert len(fake.timeline_calls) == 3 and len(got.tweets) == 4

@@ -283,7 +283,7 @@ class XApiSource:
         state = self._cache.state
         exclude = [name for flag, name in ((state["exclude_retweets"], "retweets"),
                                            (state["exclude_replies"], "replies")) if flag]
-        token = None
+        token, seen = None, set()
         while True:
             response = self._call(lambda api: api.get_users_tweets(
                 state["profile"]["id"], max_results=PAGE_SIZE, pagination_token=token,
@@ -293,9 +293,13 @@ class XApiSource:
                 self._raise_for(response.errors)
             page = [_to_tweet(t.data) for t in response.data or []]
             page = [t for t in page if int(t.id) not in self._ids]  # X may repeat one across pages
+            page = [t for t in page if len(t.text) <= limits.MAX_POST_CHARS]  # the archives' cap, here too
             self._cache.append(page)  # on disk before anything else looks at it
             self._ids.update(int(t.id) for t in page)
             token = (response.meta or {}).get("next_token")
+            if token in seen:  # a token seen before: the pages go round, so this is the end
+                token = None
+            seen.add(token)
             if self._ids:
                 state["newest_id"], state["oldest_id"] = str(max(self._ids)), str(min(self._ids))
             if gap:
