@@ -137,3 +137,4 @@ def test_the_operators_own_address_is_trusted(strangers, servers):
     http = Http("Bluesky", lambda headers: None, trusted=lambda: f"http://127.0.0.2:{servers.b.server_port}")
     body, _ = http.get(f"http://127.0.0.2:{servers.b.server_port}/secret")
     assert body == {"secret": "inside"}
+

@@ -7,7 +7,8 @@
   says how it writes the reset (``reset_at``);
 - any other 4xx is ``HttpStatus`` for the source to word (an unknown account,
   a server that wants a login, a deleted account);
-- a body is read up to ``MAX_RESPONSE_BYTES``, counted as it arrives;
+- a body is read up to ``MAX_RESPONSE_BYTES``, counted as it arrives, and within
+  ``RESPONSE_DEADLINE_S`` however slowly its bytes come;
 - only public servers are reached, redirects included (``addresses``), except the
   network's own operator-set address (``trusted``): a refusal is one line at once.
 
@@ -31,6 +32,7 @@ COUNTDOWN_STEP_S = 5  # the rate-limit countdown updates this often
 MAX_RATE_LIMIT_WAIT_S = 30 * 60  # networks' windows are 5 to 15 min; a longer reset is a cap, not a window
 MAX_RATE_LIMITS_IN_A_ROW = 5
 REQUEST_TIMEOUT_S = 30  # requests has no default: a stalled socket would hang forever
+RESPONSE_DEADLINE_S = 120  # a whole answer's body, however slowly its bytes come (one page is well under 1 MB)
 # One page of 100 posts with their embeds is well under 1 MB; anything past this is not a feed page.
 MAX_RESPONSE_BYTES = 32 * limits.MiB
 USER_AGENT = "huggingtweets (reads public posts to train a model that writes like them)"
@@ -120,7 +122,8 @@ class Http:
 
     def _body(self, response: requests.Response):
         data = limits.read_capped(response.raw, MAX_RESPONSE_BYTES, f"{self.network}'s answer",
-                                  "this is not a page of posts: check the server address.")
+                                  "this is not a page of posts: check the server address.",
+                                  deadline=time.monotonic() + RESPONSE_DEADLINE_S)
         if not data.strip():
             return None
         if response.status_code < 300 or "json" in response.headers.get("Content-Type", ""):

@@ -11,9 +11,10 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 from typing import BinaryIO, Optional
 
-from ..errors import InputTooLarge
+from ..errors import HuggingTweetsError, InputTooLarge
 
 MiB = 1 << 20
 # One tweets file of an X archive (tweets.js, tweets-partN.js; also note-tweet.js and
@@ -60,14 +61,22 @@ def too_large(where: str, cap: int, hint: str, size: Optional[int] = None) -> In
     return InputTooLarge(f"{where}{known} over the {size_words(cap)} limit: {hint}")
 
 
-def read_capped(stream: BinaryIO, cap: int, where: str, hint: str) -> bytes:
+def read_capped(stream: BinaryIO, cap: int, where: str, hint: str, deadline: Optional[float] = None) -> bytes:
     """Read a stream to its end, failing as soon as more than ``cap`` bytes have arrived.
 
     Memory stays at most ``cap`` plus one chunk whatever the stream claims about itself.
+    ``deadline`` (a ``time.monotonic()`` instant): the whole read must end by then. The
+    stream is read as its bytes arrive (``read1``), so a server that trickles one byte
+    every few seconds, never tripping a per-read timeout, meets the deadline too.
     """
     chunks, total = [], 0
+    read = getattr(stream, "read1", None) if deadline is not None else None
+    read = read or stream.read
     while True:
-        chunk = stream.read(min(READ_CHUNK, cap + 1 - total))
+        if deadline is not None and time.monotonic() > deadline:
+            raise HuggingTweetsError(f"{where} came too slowly (still arriving after the time allowed for it): "
+                                     "the server is overloaded or not a real one; try again later.")
+        chunk = read(min(READ_CHUNK, cap + 1 - total))
         if not chunk:
             return b"".join(chunks)
         total += len(chunk)
