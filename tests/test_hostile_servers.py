@@ -44,3 +44,31 @@ def test_a_server_that_trickles_its_answer_meets_a_deadline(monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_rate_limit_waits_are_capped_in_total_for_a_download(tmp_path, monkeypatch):
+    """A 429 whose reset is 20 minutes away, again and again: waited out once, then one line."""
+    from fake_networks import Answer, FakeNetworks, bluesky_feed
+    from huggingtweets.sources import FetchOptions
+    from huggingtweets.sources.bluesky import API_ENV, BlueskySource
+    from test_bluesky import Clock
+
+    clock = Clock()
+    limited = lambda: Answer(429, {"error": "RateLimitExceeded"}, {"RateLimit-Remaining": "0",  # noqa: E731
+                                                                   "RateLimit-Reset": str(int(clock.t) + 20 * 60)})
+    with FakeNetworks(bluesky_page=5) as net:
+        monkeypatch.setenv(API_ENV, net.url)
+        net.bluesky_account("wren.bsky.social", bluesky_feed(20))
+        net.script = [limited()]
+        source = BlueskySource("wren.bsky.social", FetchOptions(cache_dir=str(tmp_path / "cache")), sleep=clock.sleep, now=clock.now)
+        real_answer = net._answer
+
+        def answer(path, query):  # every page after the first wait is limited again, 20 min ahead
+            if "getAuthorFeed" in path and sum(clock.slept) > 0:
+                return limited()
+            return real_answer(path, query)
+
+        net._answer = answer
+        with pytest.raises(HuggingTweetsError, match="has rate limited this download for 21 min already") as err:
+            source.fetch()
+    assert sum(clock.slept) == 20 * 60 + 1 and "\n" not in str(err.value)

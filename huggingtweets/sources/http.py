@@ -3,8 +3,9 @@
 - 5xx answers, network errors and torn or non-JSON bodies are retried after
   ``BACKOFF_S`` waits, then end in one line;
 - 429 (rate limited) waits until the network's reset time, counting down
-  through the progress callback, at most ``MAX_RATE_LIMIT_WAIT_S``; each network
-  says how it writes the reset (``reset_at``);
+  through the progress callback, at most ``MAX_RATE_LIMIT_WAIT_S`` at a time and
+  ``MAX_RATE_LIMIT_TOTAL_S`` in all; each network says how it writes the reset
+  (``reset_at``);
 - any other 4xx is ``HttpStatus`` for the source to word (an unknown account,
   a server that wants a login, a deleted account);
 - a body is read up to ``MAX_RESPONSE_BYTES``, counted as it arrives, and within
@@ -31,6 +32,7 @@ BACKOFF_S = (1, 2, 4, 8, 16)  # waits between tries on 5xx and network errors
 COUNTDOWN_STEP_S = 5  # the rate-limit countdown updates this often
 MAX_RATE_LIMIT_WAIT_S = 30 * 60  # networks' windows are 5 to 15 min; a longer reset is a cap, not a window
 MAX_RATE_LIMITS_IN_A_ROW = 5
+MAX_RATE_LIMIT_TOTAL_S = 30 * 60  # all the waits of one download together: a server cannot hold a run for hours
 REQUEST_TIMEOUT_S = 30  # requests has no default: a stalled socket would hang forever
 RESPONSE_DEADLINE_S = 120  # a whole answer's body, however slowly its bytes come (one page is well under 1 MB)
 # One page of 100 posts with their embeds is well under 1 MB; anything past this is not a feed page.
@@ -71,6 +73,7 @@ class Http:
         self.kept = kept  # what was saved so far, for the last words of an error
         self._sleep = sleep
         self._now = now
+        self._waited = 0.0  # seconds spent waiting out rate limits in this download
         self.trusted = trusted  # the operator's own address for this network ("" if none): not checked
         self._session = requests.Session()
         self._public = public_session(requests.Session())
@@ -147,6 +150,10 @@ class Http:
         if wait > MAX_RATE_LIMIT_WAIT_S:
             at = time.strftime("%H:%M", time.localtime(reset))
             self.fail(f"{self.network}'s rate limit resets at {at} ({wait // 60} min): run again then")
+        if self._waited + wait > MAX_RATE_LIMIT_TOTAL_S:
+            self.fail(f"{self.network} has rate limited this download for {math.ceil(self._waited / 60)} min already: "
+                      "run the same command again later to continue")
+        self._waited += wait
         left = wait
         while left > 0:
             self.say(f"Rate limited by {self.network}: waiting {left} s")
