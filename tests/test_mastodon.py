@@ -135,3 +135,12 @@ def test_cli_data_json_through_a_real_process(net, tmp_path):
     assert run.returncode == 0, run.stderr
     (row,) = json.loads(run.stdout)["authors"]
     assert row["downloaded"] == row["retweets"] + row["short"] + row["kept"] and row["retweets"] == 15
+
+
+def test_statuses_of_other_accounts_in_the_feed_are_not_theirs(net, tmp_path):
+    """A server that slips another account's statuses into this one's feed: they are not kept or counted."""
+    statuses = [mastodon_status(3), mastodon_status(2, account_id="666", content="<p>words of someone else entirely</p>"),
+                mastodon_status(1)]
+    net.mastodon_account("wren", statuses)
+    got = source(net, tmp_path).fetch()
+    assert len(got.tweets) == 2 and not any("someone else" in t.text for t in got.tweets)

@@ -149,6 +149,9 @@ def _to_tweet(status: dict, account_id: str) -> Optional[Tweet]:
         return None
     if status.get("visibility") not in READABLE:
         return None  # followers-only or direct: never kept, never counted
+    owner = status.get("account")
+    if not isinstance(owner, dict) or str(owner.get("id")) != str(account_id):
+        return None  # another account's status in this account's feed (a server's error, or a hostile one): not theirs
     when = str(status.get("created_at") or "")
     if status.get("reblog"):
         return Tweet(id=str(status["id"]), text="", created_at=when, is_retweet=True)
