@@ -17,6 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from .errors import NotEnoughTweets
+from .names import visible
 from .sources.base import Author, AuthorTweets, is_retweet_text
 
 # Below this many characters of kept text there is nothing to learn a voice from;
@@ -34,8 +35,8 @@ is_retweet = is_retweet_text  # the rule lives with the sources, which apply it 
 
 
 def clean_text(text: str, keep_newlines: bool = False) -> str:
-    """Unescape entities, drop links, fold whitespace."""
-    text = html.unescape(text)
+    """Unescape entities, drop invisible reordering characters (``names.visible``) and links, fold whitespace."""
+    text = visible(html.unescape(text))
     text = _URL.sub(" ", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if keep_newlines:
@@ -127,7 +128,7 @@ def markdown_text(text) -> str:
     to one line (a newline would end the row), HTML-escaped (the card is rendered as HTML) and
     Markdown punctuation backslashed, so ``[a](b)`` or ``![a](b)`` in a name stays text, never a
     link or an image, and ``|`` never splits a cell."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(" ".join(str(text).split()), quote=True))
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(" ".join(visible(str(text)).split()), quote=True))
 
 
 def stats_table(stats: list[AuthorStats]) -> str:

@@ -16,16 +16,16 @@ from typing import Optional, Sequence
 
 from .diskio import size_text
 from .errors import Elsewhere, HuggingTweetsError
+from .names import visible
 from .quiet import quiet_libraries
 
 MAX_SHOWN = 3  # tweets shown per author by `data`
 
 # What a terminal acts on rather than shows: C0 controls (ESC opens colour and cursor
 # sequences), DEL, C1 controls (U+009B is a one-character CSI) and lone surrogates (not
-# printable as UTF-8) become U+FFFD; bidirectional overrides and isolates, which reorder
-# what follows on screen, are dropped.
+# printable as UTF-8) become U+FFFD; bidi overrides, isolates and zero-width spaces, which reorder
+# or hide what follows on screen, are dropped (names.visible).
 _UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def shown(text, keep_lines: bool = False) -> str:
@@ -33,7 +33,7 @@ def shown(text, keep_lines: bool = False) -> str:
     folded to one line (or to its own lines with ``keep_lines``), nothing a terminal obeys.
     Every CLI print of text that came from a user, a file or the network goes through it."""
     lines = str(text).split("\n") if keep_lines else [str(text)]
-    return "\n".join(_UNSHOWABLE.sub("\ufffd", _BIDI.sub("", " ".join(line.split()))) for line in lines)
+    return "\n".join(_UNSHOWABLE.sub("\ufffd", visible(" ".join(line.split()))) for line in lines)
 
 
 def _json_out(value) -> str:

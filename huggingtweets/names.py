@@ -5,13 +5,29 @@
   huggingtweets published them (folder names add ``folder.slug`` on top);
 - ``initials``: one or two capital letters standing in for a missing avatar;
 - ``safe_url``: an http(s) link that cannot break out of an attribute, a CSS
-  string or a Markdown link, or "".
+  string or a Markdown link, or "";
+- ``visible``: text without the invisible characters that reorder or hide what
+  follows (bidi overrides and isolates, zero-width spaces), for training text
+  and wherever text is shown.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 from urllib.parse import quote, urlsplit
+
+# Bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069) reorder what follows on
+# screen; zero-width space, word joiner and zero-width no-break space (U+200B, U+2060, U+FEFF)
+# hide a break or glue words invisibly. The zero-width (non-)joiners U+200C/U+200D stay: emoji
+# sequences and Persian or Indic words need them, and the marks U+200E/U+200F only nudge
+# neutral characters in right-to-left text.
+INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff]")
+
+
+def visible(text: str) -> str:
+    """``text`` without the characters ``INVISIBLE`` names."""
+    return INVISIBLE.sub("", text)
 
 
 def published_name(handles: Iterable[str]) -> str:

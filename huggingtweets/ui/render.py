@@ -34,8 +34,9 @@ COPY_JS = (
 
 
 def esc(text: object) -> str:
-    """Escape for HTML text and attribute values (quotes included)."""
-    return html.escape(str(text), quote=True)
+    """Escape for HTML text and attribute values (quotes included), without the invisible
+    characters that would reorder or hide what follows (``names.visible``)."""
+    return html.escape(names.visible(str(text)), quote=True)
 
 
 def safe_url(url: Optional[str]) -> str:
