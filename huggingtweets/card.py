@@ -334,11 +334,7 @@ def with_voice(text: str, report: Optional[dict]) -> str:
     start, end = text.find(VOICE_START), text.find(VOICE_END)
     if 0 <= start < end:
         return text[:start] + block + text[end + len(VOICE_END):]
-    head = text.find("## Training procedure\n\n")
-    nxt = text.find("\n\n## ", head + 1) if head >= 0 else -1
-    if nxt < 0:
-        return text.rstrip("\n") + f"\n\n{block}\n"
-    return text[:nxt] + f"\n\n{block}" + text[nxt:]
+    return _after_section(text, "Training procedure", block)
 
 
 def set_card_voice(folder: str | Path, report: Optional[dict]) -> bool:
@@ -493,6 +489,16 @@ def _set_section(text: str, title: str, body: str) -> Optional[str]:
     return text[:begin] + body + text[end:]
 
 
+def _after_section(text: str, title: str, block: str) -> str:
+    """``text`` with ``block`` put at the end of its "## title" section (before the next one),
+    else at the end of the text."""
+    start = text.find(f"## {title}\n\n")
+    end = text.find("\n\n## ", start + 1) if start >= 0 else -1
+    if end < 0:
+        return text.rstrip("\n") + f"\n\n{block}\n"
+    return text[:end] + f"\n\n{block}" + text[end:]
+
+
 # --- after a GGUF export ---------------------------------------------------------------------
 def _local_run(folder_name: str, name: str, gguf_file: str, modelfile: str, quantize: str, max_new_tokens: int, named: bool) -> str:
     """Commands that make the GGUF copy again and run it with Ollama or llama.cpp: true for the
@@ -521,12 +527,7 @@ def with_local_run(text: str, body: str) -> str:
     replaced = _set_section(text, LOCAL_RUN, body)
     if replaced is not None:
         return replaced
-    head = f"## {LOCAL_RUN}\n\n"
-    after = text.find("## How to use\n\n")
-    nxt = text.find("\n\n## ", after + 1) if after >= 0 else -1
-    if nxt < 0:
-        return text.rstrip("\n") + f"\n\n{head}{body}\n"
-    return text[:nxt] + f"\n\n{head}{body}" + text[nxt:]
+    return _after_section(text, "How to use", f"## {LOCAL_RUN}\n\n{body}")
 
 
 def add_local_run(

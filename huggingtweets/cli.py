@@ -341,11 +341,15 @@ def _sampling_config(args, prompt: Optional[str]):
 
 def _print_tweets(tweets) -> None:
     for i, t in enumerate(tweets, 1):  # a model can write any byte: its text is user text too
-        flag = f"  [near-copy {t.similarity:.2f} of: {shown(t.nearest)}]" if t.near_copy else f"  (nearest similarity {t.similarity:.2f}"
-        if t.voice is not None and not t.near_copy:
-            who = f"@{shown(t.author.lstrip('@'))}" if t.author else "the author"
-            flag += f"; voice {t.voice}: {'passes' if t.passes else 'does not pass'} as {who}"
-        print(f"{i}. {shown(t.text)}\n{flag}{'' if t.near_copy else ')'}")
+        if t.near_copy:
+            flag = f"  [near-copy {t.similarity:.2f} of: {shown(t.nearest)}]"
+        else:
+            notes = [f"nearest similarity {t.similarity:.2f}"]
+            if t.voice is not None:
+                who = f"@{shown(t.author.lstrip('@'))}" if t.author else "the author"
+                notes.append(f"voice {t.voice}: {'passes' if t.passes else 'does not pass'} as {who}")
+            flag = f"  ({'; '.join(notes)})"
+        print(f"{i}. {shown(t.text)}\n{flag}")
 
 
 def cmd_generate(args) -> int:

@@ -113,8 +113,9 @@ class TweetDataset:
     def all_train_tweets(self) -> list[str]:
         return [t for a in self.authors for t in a.train]
 
-    def valid_texts(self) -> list[str]:
-        return [t for a in self.authors for t in a.valid]
+    def valid_texts(self, marked: bool = False) -> list[str]:
+        """The held-out tweets; ``marked``: each after its author's ``voice_marker``."""
+        return [(voice_marker(a.author.handle) if marked else "") + t for a in self.authors for t in a.valid]
 
     def split(self, fraction: float, seed: int) -> "TweetDataset":
         """Each author's tweets split into training and held-out: about ``fraction`` of the
@@ -142,13 +143,10 @@ class TweetDataset:
                 continue
             repeats, rest = divmod(largest, len(a.train))
             mine = a.train * repeats + rng.sample(a.train, rest)
-            texts.extend(voice_marker(a.author.handle) + t for t in mine) if marked else texts.extend(mine)
+            marker = voice_marker(a.author.handle) if marked else ""
+            texts.extend(marker + t for t in mine)
         rng.shuffle(texts)
         return texts
-
-    def marked_valid(self) -> list[str]:
-        """The held-out tweets, each after its author's ``voice_marker``."""
-        return [voice_marker(a.author.handle) + t for a in self.authors for t in a.valid]
 
     # --- on disk -------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -354,6 +354,11 @@ class Generator:
         m = self.index.lookup(text)
         return GeneratedTweet(text, m.tweet, m.similarity, m.near_copy, author)
 
+    @property
+    def only_author(self) -> Optional[str]:
+        """The handle of a model of one author (every post is theirs), else None."""
+        return self.authors[0].handle if len(self.authors) == 1 else None
+
     def voice_of(self, author: Optional[str]) -> Optional[str]:
         """The handle ``author`` names among this model's authors (None: the blend); else one line."""
         if author is None or not author.strip():
@@ -387,7 +392,7 @@ class Generator:
             picked, text = split_marker(text)
             if author is None and picked is not None:
                 picked = next((h for h in self.voices if h.lower() == picked.lower()), None)
-            out.append(self.describe(text.strip(), author or picked or (self.authors[0].handle if len(self.authors) == 1 else None)))
+            out.append(self.describe(text.strip(), author or picked or self.only_author))
         return out
 
 

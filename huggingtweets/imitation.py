@@ -49,7 +49,7 @@ def cache_key(base_id: str, pool: Sequence[str], n: int, seed: int) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode("utf-8")).hexdigest()[:32]
 
 
-def _cached(path: Path, n: int) -> Optional[dict]:
+def _cached(path: Path) -> Optional[dict]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -72,7 +72,7 @@ def imitations(model, tokenizer, base_id: str, pool: Sequence[str], n: int, seed
     if bundled is not None:  # the sample's, shipped with the package: the demo makes none
         return bundled["rows"], float(bundled.get("seconds", 0.0))
     path = Path(cache_dir or default_cache_dir()) / CACHE_FOLDER / f"{key}.json"
-    hit = _cached(path, n) if reuse else None
+    hit = _cached(path) if reuse else None
     if hit is not None:
         return hit["rows"], float(hit.get("seconds", 0.0))
     started = time.monotonic()
@@ -110,9 +110,8 @@ def _write(model, tokenizer, pool: list[str], n: int, seed: int, progress: Optio
     ran on (0.52 s an imitation against 0.17 s, SmolLM2-135M on a 2-core AMX CPU)."""
     import torch
 
-    from .quality import inference_autocast
-
     from .models import max_positions
+    from .quality import inference_autocast
 
     rng = random.Random(seed)
     torch.manual_seed(seed)

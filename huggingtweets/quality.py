@@ -14,47 +14,26 @@
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Sequence
 
 
-def bits_per_char(model, tokenizer, texts: Sequence[str], batch_size: int = 16, max_tokens: int = 512,
-                  prefixes: Optional[Sequence[str]] = None) -> float:
+def bits_per_char(model, tokenizer, texts: Sequence[str], batch_size: int = 16, max_tokens: int = 512) -> float:
     """Held-out bits per character of ``texts`` under ``model`` (see the module docstring)."""
-    if not texts:
-        return float("nan")
     chars = sum(len(t) + 1 for t in texts)
-    if chars == 0:
+    if not texts or chars == 0:
         return float("nan")
-    bits = text_bits(model, tokenizer, texts, batch_size, max_tokens, prefixes)
-    return sum(bits) / chars
+    return sum(text_bits(model, tokenizer, texts, batch_size, max_tokens)) / chars
 
 
-def bits_per_text(model, tokenizer, texts: Sequence[str], batch_size: int = 16, max_tokens: int = 512) -> list[float]:
-    """Each text's own bits per character (its end counted as one), as ``bits_per_char`` scores them."""
-    return [b / (len(t) + 1) for b, t in zip(text_bits(model, tokenizer, texts, batch_size, max_tokens), texts)]
-
-
-def text_bits(model, tokenizer, texts: Sequence[str], batch_size: int = 16, max_tokens: int = 512,
-              prefixes: Optional[Sequence[str]] = None) -> list[float]:
-    """Bits each text costs under ``model``, scored as ``end-of-text [prefix] text end-of-text``.
-
-    ``prefixes`` (one per text, may be empty): context the model reads before the text without
-    being scored on it (an author's marker in a model of several voices).
-    """
+def text_bits(model, tokenizer, texts: Sequence[str], batch_size: int = 16, max_tokens: int = 512) -> list[float]:
+    """Bits each text costs under ``model``, scored as ``end-of-text text end-of-text``."""
     import torch
 
     if not texts:
         return []
     eos = tokenizer.eos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
-    encode = lambda items: tokenizer(list(items), add_special_tokens=False)["input_ids"]  # noqa: E731
-    bodies = encode(texts)
-    heads = encode(prefixes) if prefixes is not None and any(prefixes) else [[] for _ in texts]
-    rows, starts = [], []
-    for head, ids in zip(heads, bodies):
-        head = ([eos] + head)[: max_tokens // 2]
-        rows.append(head + ids[: max_tokens - len(head) - 1] + [eos])
-        starts.append(len(head) - 1)  # the first scored prediction is the token after the head
+    rows = [[eos] + ids[: max_tokens - 2] + [eos] for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -70,10 +49,7 @@ def text_bits(model, tokenizer, texts: Sequence[str], batch_size: int = 16, max_
                 mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in batch], device=device)
                 logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
                 nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
-                scored = mask[:, 1:].clone()
-                for row, i in enumerate(chosen):
-                    scored[row, : starts[i]] = 0
-                for i, bits in zip(chosen, (nll * scored).sum(dim=1).div(math.log(2)).tolist()):
+                for i, bits in zip(chosen, (nll * mask[:, 1:]).sum(dim=1).div(math.log(2)).tolist()):
                     out[i] = bits
     finally:
         model.train(was_training)

@@ -34,7 +34,7 @@ from .folder import TRAIN_CONFIG as TRAIN_CONFIG_NAME
 from .folder import ModelFolder, check_folder
 from .distributed import cpu_has_bf16
 from .distributed import has_accelerator as _has_accelerator
-from .models import check_model, ensure_eos_prefix, keeps_posts_apart, load_model
+from .models import check_model, ensure_eos_prefix, keeps_posts_apart, load_model, max_positions
 from .pretrained import AUTO_MODEL, default_model, resolve
 from .quiet import no_library_bars
 
@@ -406,12 +406,12 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
 
     # 3. group texts: eos-joined tweets cut into blocks; in a model of several voices each
     #    post starts with its author's marker (dataset.voice_marker).
-    max_positions = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
-    block_size = min(config.block_size, max_positions) if max_positions else config.block_size
+    positions = max_positions(model)
+    block_size = min(config.block_size, positions) if positions else config.block_size
     marked = config.voices and len(dataset.authors) > 1
     apart = config.within_post and keeps_posts_apart(model, tokenizer.eos_token_id)  # else ordinary packing
     train_blocks = pack_blocks(dataset.balanced_train(marked), tokenizer, block_size, apart)
-    eval_blocks = held_out_blocks(dataset.marked_valid() if marked else dataset.valid_texts(), tokenizer, block_size, apart)
+    eval_blocks = held_out_blocks(dataset.valid_texts(marked), tokenizer, block_size, apart)
     if not train_blocks:
         raise HuggingTweetsError("No training text after cleaning: add more tweets.")
 

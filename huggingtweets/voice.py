@@ -43,14 +43,15 @@ from .errors import HuggingTweetsError
 
 Progress = Callable[[int, Optional[int], str], None]
 
-N_FIT = 300  # imitations the classifier learns from (100: AUC 0.82 against real held-out posts, 300: 0.90)
+N_FIT = 300  # imitations the classifier learns from (benchmarks/results/sweep_voice-amx.json: AUC 0.87 with 100, 0.91 with 200 and 300)
 N_HELD = 100  # imitations held out: the score's floor
 N_POSTS = 100  # posts generated from the model
 SHUFFLES = 3  # random word orders a post is compared with
+MAX_KNOWN = 10_000  # fluency gains remembered (a few hundred bytes each)
 GATE_QUANTILE = 0.2  # the share of real held-out posts the gate may turn away
 PASS = 0.5  # classifier probability from which a post passes, where cross-validation cannot choose one
 FOLDS = 5
-C = 3.0  # the logistic regression's inverse regularisation (benchmarks/README.md, "Voice score")
+C = 3.0  # the logistic regression's inverse regularisation (swept by benchmarks/sweep_voice.py)
 MIN_SPREAD = 0.2  # real minus base pass rate below this: the classifier tells them apart too poorly to calibrate
 SEED = 0
 VERSION = 1
@@ -81,7 +82,7 @@ class StyleClassifier:
         """The probability from which a post passes: the one that best separates the two sides
         in ``FOLDS``-fold cross-validation (most positives above, fewest negatives: Youden's J),
         so the pass rates of real posts and imitations are as far apart as the classifier can
-        put them (a fixed 0.5 let 27 % of the held-out imitations pass against 15 %)."""
+        put them (a fixed 0.5 let 26 % of the held-out imitations pass against 16 %)."""
         import numpy as np
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -121,24 +122,31 @@ def shuffled(text: str, rng: random.Random) -> str:
 
 
 class Fluency:
-    """Bits per character the base model saves on a text against its own shuffles."""
+    """Bits per character the base model saves on a text against its own shuffles (each text's
+    gain computed once: the real held-out posts set the gate and are judged again later)."""
 
     def __init__(self, model, tokenizer):
         self.model, self.tokenizer = model, tokenizer
+        self._known: dict[str, float] = {}
 
     def gains(self, texts: Sequence[str]) -> list[float]:
         from .quality import inference_autocast, text_bits
 
-        if not texts:
-            return []
-        variants = []
-        for i, text in enumerate(texts):
-            rng = random.Random(f"{SEED}:{text}")  # a text's shuffles depend on it alone: the same in every set
-            variants.extend(shuffled(text, rng) for _ in range(SHUFFLES))
-        with inference_autocast(self.model):
-            bits = text_bits(self.model, self.tokenizer, list(texts) + variants, batch_size=32)
-        own, rest = bits[: len(texts)], bits[len(texts):]
-        return [(sum(rest[i * SHUFFLES : (i + 1) * SHUFFLES]) / SHUFFLES - own[i]) / (len(t) + 1) for i, t in enumerate(texts)]
+        new = list(dict.fromkeys(t for t in texts if t not in self._known))
+        if len(self._known) + len(new) > MAX_KNOWN:  # an app judging posts for hours: start over
+            self._known.clear()
+            new = list(dict.fromkeys(texts))
+        if new:
+            variants = []
+            for text in new:
+                rng = random.Random(f"{SEED}:{text}")  # a text's shuffles depend on it alone: the same in every set
+                variants.extend(shuffled(text, rng) for _ in range(SHUFFLES))
+            with inference_autocast(self.model):
+                bits = text_bits(self.model, self.tokenizer, new + variants, batch_size=32)
+            own, rest = bits[: len(new)], bits[len(new):]
+            for i, text in enumerate(new):
+                self._known[text] = (sum(rest[i * SHUFFLES : (i + 1) * SHUFFLES]) / SHUFFLES - own[i]) / (len(text) + 1)
+        return [self._known[t] for t in texts]
 
 
 @dataclass(frozen=True)

@@ -340,7 +340,7 @@ class Generators:
         if voices is None:
             return []
         generator = self.get(folder)
-        author = generator.voice_of(sampling.author) or (generator.authors[0].handle if len(generator.authors) == 1 else None)
+        author = generator.voice_of(sampling.author) or generator.only_author
         posts = [generator.describe(t, author) for t in voices.base_posts(sampling)]
         return judge_posts(voices, posts)
 

@@ -118,7 +118,7 @@ def test_each_training_post_of_several_authors_starts_with_its_marker():
     marked = data.balanced_train(marked=True)
     assert all(split_marker(t)[0] in ("wren", "gull") for t in marked)
     assert sorted(split_marker(t)[1] for t in marked) == sorted(data.balanced_train())  # the same posts, in the same draw
-    assert all(t.startswith(voice_marker(a.author.handle)) for a in data.authors for t in data.marked_valid() if t[len(voice_marker(a.author.handle)):] in a.valid)
+    assert all(t.startswith(voice_marker(a.author.handle)) for a in data.authors for t in data.valid_texts(marked=True) if t[len(voice_marker(a.author.handle)):] in a.valid)
     assert split_marker("@gull: not a marker") == (None, "@gull: not a marker")
     assert split_marker("[@wren] Tide's out") == ("wren", "Tide's out")
 

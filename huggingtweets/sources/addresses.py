@@ -95,7 +95,9 @@ def _check_peer(sock: socket.socket, host: str) -> None:
         raise NotPublic(refusal(host))
 
 
-class _PublicHTTPConnection(HTTPConnection):
+class _PeerChecked:
+    """A urllib3 connection that refuses a peer that is not public as soon as it connects."""
+
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         if not self.proxy:  # behind the operator's proxy the peer is the proxy
@@ -103,12 +105,12 @@ class _PublicHTTPConnection(HTTPConnection):
         return sock
 
 
-class _PublicHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        if not self.proxy:
-            _check_peer(sock, self.host)
-        return sock
+class _PublicHTTPConnection(_PeerChecked, HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PeerChecked, HTTPSConnection):
+    pass
 
 
 class _PublicHTTPPool(HTTPConnectionPool):
