@@ -371,7 +371,8 @@ def test_four_steps_in_a_browser(voila, tmp_path):
             uploaded = voila["tmp"] / "uploads" / archive.name
             assert uploaded.stat().st_size == archive.stat().st_size
             download.click()
-            table = page.locator("table.ht-data", has_text="Tweets kept").first
+            # The archive's own table (its handle), not step 1's Bluesky table from before the click reached the kernel.
+            table = page.locator("table.ht-data", has_text="@inventedbird").first
             table.wait_for(timeout=DATA_S * 1000)
             table_text = table.inner_text()
             for row in ("Tweets downloaded", "Retweets", "Short tweets", "Tweets kept"):
