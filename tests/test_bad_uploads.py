@@ -91,7 +91,8 @@ def test_a_file_longer_than_announced_stops_at_the_first_piece_past_it(app, send
 def test_the_part_received_before_the_lie_shows_is_deleted(app, sender, tmp_path):
     assert sender.start("archive.zip", MiB + 100)["kind"] == "ready"
     assert sender.piece(0, b"y" * MiB) == {"kind": "ack", "received": MiB}
-    assert folder_files(tmp_path) == {".archive.zip.part": MiB}
+    [(part, size)] = folder_files(tmp_path).items()
+    assert part.startswith(".archive.zip.") and part.endswith(".part") and size == MiB
     assert "sent more than the 1.0 MB it announced" in one_line(sender.piece(MiB, b"y" * MiB))
     assert folder_files(tmp_path) == {}
     assert "ht-error" in shown(app) and "archive.zip sent more than" in shown(app)
@@ -114,9 +115,8 @@ def test_the_uploads_folder_has_a_total(app, sender, tmp_path, monkeypatch):
     text = one_line(sender.start("two.txt", len(data)))
     assert "would take the uploads folder past its 3.0 MB (HUGGINGTWEETS_UPLOAD_TOTAL_MB; 2.0 MB already there)" in text
     assert folder_files(tmp_path) == {"one.txt": 2 * MB}
-    # the same name replaces the file, so it does not count twice
-    assert sender.start("one.txt", len(data))["kind"] == "ready"
-    sender.say({"kind": "cancel"})
+    # the same name replaces nothing (it would be one-2.txt), so it counts as a file more
+    assert "past its 3.0 MB" in one_line(sender.start("one.txt", len(data)))
     # another visitor's kernel fills the folder during an upload: the next piece is refused
     assert sender.start("three.txt", MB)["kind"] == "ready"
     (tmp_path / "uploads" / ".other.zip.part").write_bytes(b"o" * MB)
@@ -206,3 +206,36 @@ def test_a_piece_that_makes_no_sense_is_one_line(app, sender, tmp_path):
     assert sender.start("a.txt", 10)["kind"] == "ready"
     assert "cannot read" in one_line(sender.say({"kind": "chunk", "offset": 0}, [12345]))
     assert folder_files(tmp_path) == {}
+
+
+# --- two uploads of one name ------------------------------------------------------------------------
+def send_whole(sender, name: str, data: bytes) -> dict:
+    assert sender.start(name, len(data))["kind"] == "ready"
+    assert all(a["kind"] == "ack" for a in sender.chunks(data))
+    return sender.say({"kind": "end"})
+
+
+def test_two_uploads_of_one_name_at_once_keep_their_own_bytes(tmp_path, monkeypatch):
+    """Two visitors' kernels (or two tabs) sending diary.txt into one folder at the same time:
+    each writes its own part file, neither is told "done" holding the other's bytes, neither replaces the other."""
+    first, second = App(demo="tiny", output_dir=tmp_path), App(demo="tiny", output_dir=tmp_path)
+    a, b = Sender(first.data.files.upload, monkeypatch), Sender(second.data.files.upload, monkeypatch)
+    mine, theirs = b"mine " * 100_000, b"theirs " * 100_000
+    assert a.start("diary.txt", len(mine))["kind"] == "ready" and b.start("diary.txt", len(theirs))["kind"] == "ready"
+    for offset in range(0, max(len(mine), len(theirs)), MiB // 4):  # interleaved pieces
+        if offset < len(mine):
+            assert a.piece(offset, mine[offset:offset + MiB // 4])["kind"] == "ack"
+        if offset < len(theirs):
+            assert b.piece(offset, theirs[offset:offset + MiB // 4])["kind"] == "ack"
+    assert a.say({"kind": "end"}) == {"kind": "done", "name": "diary.txt"}
+    assert b.say({"kind": "end"}) == {"kind": "done", "name": "diary-2.txt"}
+    [got_a], [got_b] = first.data.files.uploads, second.data.files.uploads
+    assert got_a.read_bytes() == mine and got_b.read_bytes() == theirs
+    assert folder_files(tmp_path) == {"diary.txt": len(mine), "diary-2.txt": len(theirs)}
+
+
+def test_the_same_file_again_is_the_same_upload(app, sender, tmp_path):
+    data = b"the same archive" * 1000
+    assert send_whole(sender, "archive.txt", data) == {"kind": "done", "name": "archive.txt"}
+    assert send_whole(sender, "archive.txt", data) == {"kind": "done", "name": "archive.txt"}
+    assert folder_files(tmp_path) == {"archive.txt": len(data)} and len(app.data.files.uploads) == 1

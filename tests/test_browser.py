@@ -7,12 +7,14 @@ wait for training to end (its updates come from a background thread and must sti
 reach the page) and check the archive's long post was trained on in full; click "Run
 predictions", wait for the tweet cards, open a nearest training tweet, copy a tweet; in
 step 4 draw the preview image, download the zip through its link (the browser's own
-download), and push to a local fake Hub (``fake_hub.py``, whose URL and fake token
-reach the kernel through its environment). Then switch authors (the sample instead of
+download), and push to a local fake Hub (``fake_hub.py``, whose URL reaches the kernel
+through its environment; its fake token is typed into the page). Then switch authors (the sample instead of
 the archive): steps 2 to 4 must forget the archive's folder, plot, tweets and preview;
 train the sample for a few steps, Stop, Resume, and check that the plot holds every
-logged loss. Last, at 600 px wide, no message may be cut off. Screenshots go to
-``test-artifacts/``.
+logged loss. Last, at 600 px wide, no message may be cut off. Voilà serves strangers by
+default, so the page works in its own workspace and pushes with a token typed in it; a
+second test opens two pages (two visitors) and checks that neither reaches the other's
+files. Screenshots go to ``test-artifacts/``.
 
 Needs the system Chromium at /usr/bin/chromium (Debian: ``apt-get install chromium``);
 Playwright's own browser download is not used.
@@ -310,6 +312,26 @@ def train_points(step2) -> int:
     return len(line.get_attribute("points").split()) if line.count() else 0
 
 
+def workspaces(voila) -> set[Path]:
+    base = voila["tmp"] / "huggingtweets-visitors"
+    return set(base.iterdir()) if base.is_dir() else set()
+
+
+def own_workspace(voila, before: set[Path]) -> Path:
+    """The workspace the page's kernel made (visitor mode, Voilà's default)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        new = workspaces(voila) - before
+        if len(new) == 1:
+            return new.pop()
+        time.sleep(0.5)
+    raise AssertionError(f"no single new visitor workspace: {sorted(p.name for p in workspaces(voila) - before)}")
+
+
+def downloads_of(voila, space: Path) -> Path:
+    return voila["tmp"] / "huggingtweets-downloads" / space.name
+
+
 def test_four_steps_in_a_browser(voila, tmp_path):
     import json
 
@@ -321,6 +343,7 @@ def test_four_steps_in_a_browser(voila, tmp_path):
     archive = write_big_archive(tmp_path / "archive")
     assert archive.stat().st_size > PADDING_BYTES
     console: list[str] = []
+    before, space = workspaces(voila), None
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"),  # a fresh profile
@@ -340,6 +363,7 @@ def test_four_steps_in_a_browser(voila, tmp_path):
             # The first screen: step 1's controls without scrolling, light and dark.
             download = page.get_by_role("button", name="Download tweets")
             download.wait_for(state="visible", timeout=PAGE_S * 1000)
+            space = own_workspace(voila, before)  # Voilà serves strangers: this page's kernel has its own folders
             upload_button = page.locator(".ht-upload-button")
             upload_button.wait_for(state="visible", timeout=60_000)  # the upload widget's own script ran
             assert page.locator(".ht-header").count() == 1, "the header (the machine's notes) is not shown"
@@ -368,7 +392,7 @@ def test_four_steps_in_a_browser(voila, tmp_path):
             # Then upload the 100 MB archive (in pieces) instead, and count it.
             page.locator("input.ht-upload-input").set_input_files(str(archive))
             page.get_by_text(f"Uploaded: {archive.name}").wait_for(timeout=UPLOAD_S * 1000)
-            uploaded = voila["tmp"] / "uploads" / archive.name
+            uploaded = space / "uploads" / archive.name
             assert uploaded.stat().st_size == archive.stat().st_size
             download.click()
             # The archive's own table (its handle), not step 1's Bluesky table from before the click reached the kernel.
@@ -399,7 +423,7 @@ def test_four_steps_in_a_browser(voila, tmp_path):
             assert step2.locator("svg.ht-loss polyline.ht-loss-train").count() == 1, "no training-loss curve"
             assert step2.locator("svg.ht-loss").bounding_box()["width"] >= 600, "the loss plot is too small to read"
             no_error_shown(page, "step 2")
-            folder = voila["tmp"] / "inventedbird"
+            folder = space / "inventedbird"
             assert (folder / "config.json").exists(), f"no model folder {folder}"
             trained_on = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
             texts = [t for author in trained_on["authors"] for t in author["train"] + author["valid"]]
@@ -437,7 +461,7 @@ def test_four_steps_in_a_browser(voila, tmp_path):
                 save.click()
             zip_path = tmp_path / download.value.suggested_filename
             download.value.save_as(zip_path)
-            folder = next(voila["tmp"].glob("*/config.json")).parent
+            folder = next(space.glob("*/config.json")).parent
             with zipfile.ZipFile(zip_path) as zf:
                 names = set(zf.namelist())
             assert {f"{folder.name}/model.safetensors", f"{folder.name}/README.md", f"{folder.name}/preview.png"} <= names, names
@@ -452,8 +476,12 @@ def test_four_steps_in_a_browser(voila, tmp_path):
                 got = tmp_path / download.value.suggested_filename
                 download.value.save_as(got)
                 assert got.read_bytes().startswith(head) if suffix == ".gguf" else head in got.read_bytes(), suffix
-                assert got.read_bytes() == (voila["tmp"] / "huggingtweets-downloads" / got.name).read_bytes()
-            step4.get_by_role("button", name="Push to the Hub").click()  # repo: the folder's name; token: HF_TOKEN
+                assert got.read_bytes() == (downloads_of(voila, space) / got.name).read_bytes()
+            # The push: a visitor's own token (the server's HF_TOKEN is never used for a visitor).
+            step4.get_by_role("button", name="Push to the Hub").click()
+            step4.locator(".ht-error", has_text="Type your Hugging Face token").wait_for(timeout=30_000)
+            step4.get_by_label("Hugging Face token").fill(TOKEN)
+            step4.get_by_role("button", name="Push to the Hub").click()  # repo: the folder's name
             repo_url = f"{voila['hub'].url}/me/{folder.name}"
             step4.locator(f'a[href="{repo_url}"]').wait_for(timeout=120_000)
             [commit] = voila["hub"].commits
@@ -517,19 +545,19 @@ def test_four_steps_in_a_browser(voila, tmp_path):
                 page.set_viewport_size(VIEWPORT)
 
             # A model whose zip is over 50 MB: through Voilà's file route (voila.json), streamed to the browser.
-            wide = big_model_folder(voila["tmp"])
+            wide = big_model_folder(space)
             folder_box = step2.get_by_label("Model folder", exact=True)
             folder_box.fill(str(wide))
             folder_box.press("Tab")
             step4.get_by_role("button", name="Download the model (zip)").click()
             save = step4.get_by_role("link", name=f"Save {wide.name}.zip")
             save.wait_for(timeout=120_000)
-            assert "/voila/files/huggingtweets-downloads/" in save.get_attribute("href")
+            assert f"/voila/files/huggingtweets-downloads/{space.name}/" in save.get_attribute("href")
             with page.expect_download(timeout=120_000) as download:
                 save.click()
             big_zip = tmp_path / download.value.suggested_filename
             download.value.save_as(big_zip)
-            written = voila["tmp"] / "huggingtweets-downloads" / f"{wide.name}.zip"
+            written = downloads_of(voila, space) / f"{wide.name}.zip"
             assert big_zip.stat().st_size > BIG_ZIP and big_zip.read_bytes() == written.read_bytes()
             with zipfile.ZipFile(big_zip) as zf:
                 assert zf.testzip() is None and f"{wide.name}/model.safetensors" in zf.namelist()
@@ -545,5 +573,70 @@ def test_four_steps_in_a_browser(voila, tmp_path):
             raise
         finally:
             context.close()
-            for big in (archive, voila["tmp"] / "uploads" / archive.name):
+            for big in (archive, *((space / "uploads").glob(archive.name) if space else ())):
                 big.unlink(missing_ok=True)
+
+
+def test_two_visitors_of_one_server_are_kept_apart(voila, tmp_path):
+    """Two pages of one Voilà server are two strangers: B can neither read A's upload, nor
+    generate from, download or overwrite A's model, by any path typed into the page."""
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    diary = tmp_path / "diary.txt"
+    diary.write_text("\n".join(f"visitor a's private diary, line {i}, about the harbour and the boats" for i in range(200)))
+    before = workspaces(voila)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            a_page, b_page = browser.new_context(viewport=VIEWPORT).new_page(), browser.new_context(viewport=VIEWPORT).new_page()
+            a_page.goto(voila["url"], timeout=PAGE_S * 1000, wait_until="commit")
+            a_page.get_by_role("button", name="Download tweets").wait_for(state="visible", timeout=PAGE_S * 1000)
+            a_space = own_workspace(voila, before)
+            b_page.goto(voila["url"], timeout=PAGE_S * 1000, wait_until="commit")
+            b_page.get_by_role("button", name="Download tweets").wait_for(state="visible", timeout=PAGE_S * 1000)
+            b_space = own_workspace(voila, before | {a_space})
+            assert a_space != b_space
+
+            # A uploads a diary and has a model (its files, as training leaves them).
+            a_page.locator(".ht-upload-button").wait_for(state="visible", timeout=60_000)
+            a_page.locator("input.ht-upload-input").set_input_files(str(diary))
+            a_page.get_by_text("Uploaded: diary.txt").wait_for(timeout=UPLOAD_S * 1000)
+            a_model = a_space / "wren"
+            a_model.mkdir()
+            for name, text in (("train_config.json", "{}"), ("config.json", json.dumps({"model_type": "gpt2"})),
+                               ("dataset.json", json.dumps({"authors": [{"train": ["a private post of A's"], "valid": []}]}))):
+                (a_model / name).write_text(text)
+            before_files = {f: f.stat().st_mtime_ns for f in a_space.rglob("*") if f.is_file()}
+
+            # B types A's paths: every one refused in one line, nothing of A's shown.
+            b_page.get_by_label("Use the sample archive (a fictional account)").uncheck()
+            path_box = step_box(b_page, 1).get_by_label("or a path", exact=True)
+            for typed in (str(a_space / "uploads" / "diary.txt"), f"../{a_space.name}/uploads/diary.txt"):
+                path_box.fill(typed)
+                path_box.press("Tab")
+                b_page.get_by_role("button", name="Download tweets").click()
+                step_box(b_page, 1).locator(".ht-msg.ht-error", has_text="inside your own workspace").wait_for(timeout=DATA_S * 1000)
+                assert "diary" not in step_box(b_page, 1).locator("table.ht-data").all_inner_texts().__str__()
+            step2, step3, step4 = (step_box(b_page, n) for n in (2, 3, 4))
+            folder_box = step2.get_by_label("Model folder", exact=True)
+            folder_box.fill(str(a_model))
+            folder_box.press("Tab")
+            step2.locator(".ht-msg.ht-error", has_text="inside your own workspace").wait_for(timeout=30_000)
+            step3.get_by_role("button", name="Run predictions").click()
+            step3.locator(".ht-msg.ht-error", has_text="Train a model in step 2 first").wait_for(timeout=60_000)
+            assert "private post" not in step3.inner_text()
+            step4.get_by_role("button", name="Download the model (zip)").click()
+            step4.locator(".ht-msg.ht-error", has_text="Train a model in step 2 first").wait_for(timeout=60_000)
+            step2.get_by_role("button", name="Train Neural Network").click()  # over A's folder: refused
+            step2.locator(".ht-msg.ht-error", has_text="inside your own workspace").wait_for(timeout=30_000)
+
+            assert {f: f.stat().st_mtime_ns for f in a_space.rglob("*") if f.is_file()} == before_files, "A's files changed"
+            assert not any(downloads_of(voila, b_space).iterdir()), "B was handed a file"
+            assert not (b_space / "uploads").exists() or not any((b_space / "uploads").iterdir())
+        except Exception:
+            print("\n--- voila log ---\n" + _tail(voila["log"], 8000))
+            raise
+        finally:
+            browser.close()

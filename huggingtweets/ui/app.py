@@ -25,12 +25,15 @@ import ipywidgets as widgets
 import traitlets
 
 from ..errors import HuggingTweetsError
+from ..workflow import source_kinds
 from . import render
 from .data_step import DataStep
 from .generate_step import GenerateStep
+from .hand_over import downloads_folder
 from .share_step import ShareStep
 from .style import CSS
 from .train_step import TrainStep, cpu_note
+from .visitors import open_workspace, visitor_mode
 
 DEMO_ENV = "HUGGINGTWEETS_DEMO"
 # The steps in order (numbered 1, 2, ...), each as app.<name>; steps name each other by these names.
@@ -48,6 +51,8 @@ class Session(traitlets.HasTraits):
     demo = traitlets.Unicode("")  # "": off; "1": the sample and the pretrained model; "tiny": the sample and tiny
     root = traitlets.Unicode(".")  # uploads and model folders go under here
     cache_dir = traitlets.Unicode(None, allow_none=True)
+    downloads = traitlets.Unicode("")  # files handed to the browser go here (hand_over)
+    workspace = traitlets.Any(None)  # visitors.Workspace where strangers are served, else None
     place = traitlets.Unicode("jupyter")  # where_running()
     numbers = traitlets.Dict()  # step name -> its number ("data" -> 1): how steps name each other
     dataset = traitlets.Any(None)  # the TweetDataset from step 1, None until a download succeeds
@@ -56,6 +61,29 @@ class Session(traitlets.HasTraits):
     trained = traitlets.Int(0)  # models step 2 has written (finished or stopped runs): steps 3 and 4 start afresh
     tweets = traitlets.List()  # GeneratedTweets of step 3 from the folder's model, newest first; step 4 picks from them
     busy = traitlets.Bool(False)
+
+    @traitlets.validate("folder")
+    def _own_folder(self, proposal):
+        """The last guard for every step: a visitor's model folder is one of their own, or none."""
+        folder = proposal["value"]
+        return "" if folder and self.workspace is not None and not self.workspace.holds(folder) else folder
+
+    def path(self, typed: str, what: str) -> Path:
+        """A path the person typed: confined to their workspace for visitors, else under ``root``."""
+        if self.workspace is not None:
+            return self.workspace.confine(typed, what)
+        path = Path(str(typed).strip().strip("'\"")).expanduser()
+        return path if path.is_absolute() else Path(self.root) / path
+
+    def check_room(self, doing: str) -> None:
+        """A visitor's workspace past its disk cap starts nothing more (no cap for one person)."""
+        if self.workspace is not None:
+            self.workspace.check_room(doing)
+
+
+def tokens_in_env() -> tuple[str, ...]:
+    """The environment variables where the sources find the server's own tokens."""
+    return tuple(name for kind in source_kinds() if kind.token for name in kind.token.env)
 
 
 def where_running() -> str:
@@ -98,14 +126,20 @@ class App:
         demo = {True: "1", False: "", "0": ""}.get(demo, str(demo or ""))
         if demo not in ("", "1", "tiny"):
             raise HuggingTweetsError(f"{DEMO_ENV} must be 1 (the pretrained demo) or tiny, got {demo!r}.")
-        self.session = Session(
-            demo=demo,
-            root=str(Path(output_dir) if output_dir is not None else Path.cwd()),
-            cache_dir=str(cache_dir) if cache_dir is not None else None,
-        )
+        root = Path(output_dir) if output_dir is not None else Path.cwd()
+        self.session = Session(demo=demo, root=str(root), cache_dir=str(cache_dir) if cache_dir is not None else None,
+                               downloads=str(downloads_folder(root)))
         self.session.place = where_running()
+        if visitor_mode(self.session.place):
+            # Strangers: a workspace each; the downloads beside the notebook, where Voilà serves them.
+            space = open_workspace(Path.cwd(), downloads_folder(Path.cwd()), tokens_in_env())
+            self.session.workspace = space
+            self.session.root, self.session.cache_dir, self.session.downloads = str(space.root), str(space.cache), str(space.downloads)
         self.session.numbers = {name: number for number, (name, _) in enumerate(STEPS, 1)}
         notes = [check_gpu(f"step {self.session.numbers['train']}")]
+        if self.session.workspace is not None:
+            notes.append(("info", "Your files stay yours: uploads, models and downloads live in a private workspace that "
+                                  "goes when you close this page. Pushes and downloads use only tokens you type here."))
         if demo:
             model = "the tiny model" if demo == "tiny" else "the pretrained SmolLM2-135M"
             notes.append(("info", f"Demo mode: the bundled sample account and {model}, offline."))

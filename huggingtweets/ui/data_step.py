@@ -109,11 +109,14 @@ class DataStep(Step):
             self._token.layout.display = "none"
             return
         self._token.description = needed.label
-        self._token.placeholder = "optional: else " + " or ".join(needed.env[:1] + ("a Colab secret",))
+        if self._session.workspace is not None:  # a visitor: the server's own token is never theirs
+            self._token.placeholder = "your own (this server's is not used for visitors)"
+        else:
+            self._token.placeholder = "optional: else " + " or ".join(needed.env[:1] + ("a Colab secret",))
         self._token.layout.display = None
 
     def _specs(self) -> list[str]:
-        return [h.value.strip() for h in self._handles if h.value.strip()] + self.files.paths()
+        return [self.files.spec(h.value) for h in self._handles if h.value.strip()] + self.files.paths()
 
     def _on_download(self, _=None) -> None:
         self.button.disabled, self.button.button_style = True, ""
@@ -132,6 +135,7 @@ class DataStep(Step):
         specs = self._specs()
         if not specs and not self._sample.value:
             raise HuggingTweetsError(f"Nothing to download: type a handle, upload an archive, an export or a text file (or type its path), or tick '{SAMPLE_BOX}'.")
+        self._session.check_room("downloading more")
         author = self.files.author.value.strip().lstrip("@") or None
         options = FetchOptions(
             exclude_retweets=self._no_retweets.value,

@@ -24,7 +24,7 @@ import ipywidgets as widgets
 from ..errors import HuggingTweetsError
 from ..workflow import source_kinds
 from . import render
-from .upload import ChunkedUpload, safe_name
+from .upload import ChunkedUpload, keep, safe_name
 
 ACCEPT = ".zip,.js,.json,.car,.txt,.csv,.jsonl"
 UPLOADS = "uploads"
@@ -42,11 +42,13 @@ class FilesBox(widgets.VBox):
         self._session = session
         self.uploads: list[Path] = []  # files written to ROOT/uploads, in the order they came
         colab = session.place == "colab"
-        example = f"{DRIVE}/MyDrive/archive.zip" if colab else "~/Downloads/archive.zip"
+        visitor = session.workspace is not None
+        example = f"{DRIVE}/MyDrive/archive.zip" if colab else "uploads/archive.zip" if visitor else "~/Downloads/archive.zip"
         self.path = widgets.Text(
             description="or a path" if not colab else "or a path in Drive",
             placeholder=example,
-            tooltip="A file or folder on the machine that runs this app (the kernel), not your browser's computer",
+            tooltip="A file in your own workspace on this server (what you uploaded)" if visitor else
+                    "A file or folder on the machine that runs this app (the kernel), not your browser's computer",
             style=WIDE,
             layout=widgets.Layout(width="420px"),
         )
@@ -87,15 +89,23 @@ class FilesBox(widgets.VBox):
         found = [str(p) for p in self.uploads]
         typed = self.path.value.strip().strip("'\"")
         if typed:
-            path = Path(typed).expanduser()
-            if not path.is_absolute():
-                path = Path(self._session.root) / path
+            path = self._session.path(typed, "The path")
             if not path.exists():
                 raise HuggingTweetsError(self._missing(typed, path))
             found.append(str(path))
         return found
 
+    def spec(self, text: str) -> str:
+        """A handle box's text as a source: a path there is confined like the path box's (visitors)."""
+        text = text.strip()
+        if self._session.workspace is None or "://" in text:
+            return text
+        shaped = any(c in text for c in "/\\~") or Path(text).suffix.lower() in ACCEPT.split(",") or Path(text).exists()
+        return str(self._session.path(text, "A file")) if shaped else text
+
     def _missing(self, typed: str, path: Path) -> str:
+        if self._session.workspace is not None:
+            return f"Nothing at {typed} in your workspace: use Upload for a file on your own computer."
         where = "on the machine that runs this app (the kernel's, not your browser's computer)"
         if self._session.place == "colab":
             if str(path).startswith(DRIVE) and not Path(DRIVE).is_dir():
@@ -152,9 +162,7 @@ class FilesBox(widgets.VBox):
             return
         self._colab_output.clear_output()
         for name in sorted(set(os.listdir(cwd)) - before):
-            target = folder / safe_name(name)
-            os.replace(cwd / name, target)
-            self._on_file(target)
+            self._on_file(keep(cwd / name, folder, safe_name(name)))
 
     def _on_drive(self, _=None) -> None:
         self.message.value = ""

@@ -93,7 +93,7 @@ class GenerateStep(Step):
 
     def _show_model(self) -> None:
         """The model's voice score above the cards, and its authors in Voice (a model of several)."""
-        folder = ModelFolder(self._session.folder or ".")
+        folder = ModelFolder(self._session.folder or self._session.root)
         report = None
         if folder.has_model():
             try:
@@ -107,7 +107,7 @@ class GenerateStep(Step):
         self._author.layout.display = "" if voices else "none"
 
     def _has_model(self) -> bool:
-        folder = ModelFolder(self._session.folder or ".")
+        folder = ModelFolder(self._session.folder or self._session.root)
         return folder.has_model() or folder.incomplete()
 
     def _train_first(self) -> str:
@@ -137,7 +137,7 @@ class GenerateStep(Step):
             raise HuggingTweetsError(f"Training is running: wait for it to finish, or press Stop in {self.ref('train')}.")
         if not self._has_model():
             raise HuggingTweetsError(self._train_first())
-        folder = Path(self._session.folder or ".")
+        folder = Path(self._session.folder or self._session.root)
         config = self.sampling_config()
         self._status.value = "Writing tweets…" if self._generators.loaded(folder) else "Loading the model…"
         quiet_libraries()

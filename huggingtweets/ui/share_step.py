@@ -20,7 +20,7 @@ from ..errors import HuggingTweetsError
 from ..folder import ModelFolder, slug
 from ..workflow import GGUF_TYPES, HF_TOKEN_NAME, export_gguf, export_zip, folder_authors, push_to_hub, render_preview
 from . import render
-from .hand_over import downloads_folder, hand_over, link
+from .hand_over import hand_over, link
 from .step import Step, row
 
 MAX_PICKS = 20  # newest tweets offered for the preview
@@ -77,7 +77,9 @@ class ShareStep(Step):
         self._replace_repo = widgets.Checkbox(description=render.REPLACE_REPO, indent=False, layout=widgets.Layout(width="auto"))
         self._dataset_warning = widgets.HTML("")
         self._token = widgets.Password(
-            description="Hugging Face token", placeholder=f"optional: else {HF_TOKEN_NAME}, the Colab secret or the Hub login",
+            description="Hugging Face token",
+            placeholder="required: yours, with write access" if self._session.workspace is not None
+            else f"optional: else {HF_TOKEN_NAME}, the Colab secret or the Hub login",
             style=WIDE, layout=widgets.Layout(width="460px"),
         )
         self._token.tooltip = "A token with write access (huggingface.co/settings/tokens). Used for this push only, then cleared."
@@ -154,8 +156,9 @@ class ShareStep(Step):
     def _model_folder(self) -> Path:
         if self._session.busy:
             raise HuggingTweetsError(f"Training is running: wait for it to finish, or press Stop in {self.ref('train')}.")
-        folder = ModelFolder(self._session.folder or ".")
-        if not self._session.folder or not folder.has_model():
+        folder = ModelFolder(self._session.folder or self._session.root)
+        space = self._session.workspace
+        if not self._session.folder or (space is not None and not space.holds(folder.path)) or not folder.has_model():
             raise HuggingTweetsError(f"Train a model in {self.ref('train')} first.")
         return folder.path
 
@@ -195,6 +198,9 @@ class ShareStep(Step):
         self._token.value = ""  # used for this push only
         self._push_message.value = ""
         try:
+            if token is None and self._session.workspace is not None:
+                raise HuggingTweetsError("Type your Hugging Face token (with write access): on a shared server, "
+                                         "this server's own token is never used for a visitor's push.")
             folder = self._model_folder()
         except HuggingTweetsError as err:
             self.fail(str(err), self._push_message)
@@ -240,7 +246,9 @@ class ShareStep(Step):
         """Write a file for the browser into the downloads folder and hand it over; the button is
         off meanwhile (a second click would write the same file)."""
         def run() -> None:
-            message.value = write(self._model_folder(), downloads_folder(self._session.root))
+            folder = self._model_folder()
+            self._session.check_room("exporting")
+            message.value = write(folder, Path(self._session.downloads))
 
         message.value = ""
         button.disabled = True

@@ -216,6 +216,10 @@ class TrainStep(Step):
             for f in dataclasses.fields(TrainConfig)
         }
         self._fields["output_dir"].continuous_update = False  # the folder is read when the typing is done
+        if self._session.workspace is not None:  # W&B would log to the server's account: never for a visitor
+            tracker = self._fields["report_to"]
+            tracker.value, tracker.disabled = False, True
+            tracker.tooltip = "Off on a shared server: runs would be logged to the server's own W&B account."
         self._resume = widgets.Checkbox(description="Resume the unfinished run", indent=False, disabled=True, layout=widgets.Layout(width="auto"))
         self._resume.tooltip = "Continue the run saved in the folder, with its own settings and tweets."
         self._overwrite = widgets.Checkbox(description="Replace what is in the folder", indent=False, disabled=True, layout=widgets.Layout(width="auto"))
@@ -270,6 +274,11 @@ class TrainStep(Step):
         values = {name: w.value for name, w in self._fields.items()}
         values["model"] = str(values["model"]).strip()
         values["output_dir"] = str(values["output_dir"]).strip()
+        space = self._session.workspace
+        if space is not None:  # a visitor: their own folders and models, and no tracking on the server's account
+            values["output_dir"] = str(space.confine(values["output_dir"], "The model folder"))
+            values["model"] = space.model(values["model"])
+            values["report_to"] = False
         values["learning_rate"] = read_number(values["learning_rate"], "learning rate")
         values["report_to"] = "wandb" if values["report_to"] else "none"
         values["lora_targets"] = [t.strip() for t in values["lora_targets"].split(",") if t.strip()] or None
@@ -283,14 +292,22 @@ class TrainStep(Step):
         self._saved.value = text
 
     def _on_folder_box(self, change) -> None:
-        self._session.folder = change["new"].strip()
+        typed, refused = change["new"].strip(), ""
+        if typed and self._session.workspace is not None:  # a visitor: only folders of their own
+            try:
+                typed = str(self._session.path(typed, "The model folder"))
+            except HuggingTweetsError as err:
+                typed, refused = "", str(err)
+        self._session.folder = typed
+        if refused:
+            self._message.value = render.message("error", refused)
 
     def _on_dataset(self, change) -> None:
         """New authors: their own folder, unless the one chosen by hand is empty or theirs already."""
         dataset = change["new"]
         if dataset is None:
             return
-        current = self._fields["output_dir"].value.strip()
+        current = self._session.folder
         if current and current != self._auto_folder and trained_on(current) in (None, dataset.slug):
             return
         self._auto_folder = str(folder_for(self._session.root, dataset))
@@ -323,13 +340,13 @@ class TrainStep(Step):
         """In Colab, beside the Train button: what a disconnect keeps and how to resume."""
         if self._session.place != "colab":
             return
-        name = Path(self._fields["output_dir"].value.strip() or "model").name
+        name = Path(self._session.folder or "model").name
         text = COLAB_NOTE.format(save_steps=self._fields["save_steps"].value, name=name, data=self.ref("data"))
         self._keep_note.value = render.message("info", text)
 
     def _refresh_resume(self) -> None:
         """What the folder holds decides the choices: resume a run, replace a model, or neither."""
-        folder = ModelFolder(self._fields["output_dir"].value.strip() or ".")
+        folder = ModelFolder(self._session.folder or self._session.root)
         has_run, has_model = folder.has_run(), folder.has_model() or folder.incomplete()
         self._resume.disabled = not has_run or self._session.busy
         self._overwrite.disabled = not (has_run or has_model) or self._session.busy
@@ -351,7 +368,7 @@ class TrainStep(Step):
     def _on_resume(self, change) -> None:
         """Resuming continues the saved run as it was: show its settings."""
         if change["new"]:
-            saved = saved_run_config(self._fields["output_dir"].value.strip())
+            saved = saved_run_config(self._session.folder)
             if saved is not None:
                 self._show_config(saved)
             self._overwrite.value = False
@@ -389,6 +406,7 @@ class TrainStep(Step):
 
     def _start(self) -> None:
         config = self.config_from_widgets()
+        self._session.check_room("training")
         check_model(config.model)
         resume = self._resume.value and not self._resume.disabled
         if not resume and self._session.dataset is None:

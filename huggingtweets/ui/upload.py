@@ -6,9 +6,10 @@ a 30 MB archive never arrives and nothing says why; Voilà can only raise that
 limit on its command line, and the file would still sit whole in the kernel's
 memory. Here the browser slices the ``File`` into ``CHUNK_BYTES`` pieces and
 sends each as a custom widget message with a binary buffer; the kernel appends
-it to ``NAME.part`` on disk, answers, and only then is the next slice read, so
-neither side ever holds more than one chunk. At the end the part file is
-renamed to its name and ``on_file(path)`` is called.
+it to a part file of its own (``.NAME.XXXX.part``) on disk, answers, and only then is the next slice read, so
+neither side ever holds more than one chunk. At the end the part file
+takes its name (never replacing a file: a different one of that name makes ``NAME-2.EXT``)
+and ``on_file(path)`` is called.
 
 Nothing trusts the size the browser announces: each piece is checked before it is
 written (``upload_limits``), and the upload stops at the first piece past that size,
@@ -26,8 +27,10 @@ in ``ESM`` below, run by anywidget (Jupyter, Voilà, VS Code).
 
 from __future__ import annotations
 
+import filecmp
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -156,7 +159,7 @@ class ChunkedUpload(anywidget.AnyWidget):
     def __init__(self, folder: Callable[[], Path], on_file: Callable[[Path], None], on_error: Callable[[str], None], **kwargs):
         super().__init__(**kwargs)
         self._folder, self._on_file, self._on_error = folder, on_file, on_error
-        self._file = None  # the open NAME.part
+        self._file = None  # the open part file
         self._part: Optional[Path] = None
         self._budget: Optional[Budget] = None  # what this upload may still write
         self.on_msg(self._on_msg)
@@ -193,13 +196,14 @@ class ChunkedUpload(anywidget.AnyWidget):
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise UploadError(f"Could not save uploads in {folder}: {err.strerror or err}.") from None
-        self._budget = Budget(folder, safe_name(name), max(size, 0), Limits.from_env())
-        self._budget.start()
-        self._part = folder / f".{self._budget.name}.part"
-        try:
-            self._file = open(self._part, "wb")
+        name = safe_name(name)
+        try:  # a part file of its own: two uploads of one name never write into each other
+            handle, part = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
         except OSError as err:
             raise UploadError(f"Could not save the upload to {folder}: {err.strerror or err}.") from None
+        self._file, self._part = os.fdopen(handle, "wb"), Path(part)
+        self._budget = Budget(folder, name, max(size, 0), Limits.from_env(), part=self._part.name)
+        self._budget.start()
 
     def _chunk(self, offset: int, data: memoryview) -> None:
         if self._file is None or self._budget is None:
@@ -221,9 +225,8 @@ class ChunkedUpload(anywidget.AnyWidget):
         name, received, size = self._budget.name, self._budget.received, self._budget.declared
         if received != size:
             raise UploadError(f"{name} arrived incomplete ({received:,} of {size:,} bytes): choose the file again.")
-        final = self._part.with_name(name)
         try:
-            os.replace(self._part, final)
+            final = keep(self._part, self._part.parent, name)
         except OSError as err:
             raise UploadError(f"Could not save {name}: {err.strerror or err}.") from None
         self._part = None
@@ -236,6 +239,24 @@ class ChunkedUpload(anywidget.AnyWidget):
         if self._part is not None:
             self._part.unlink(missing_ok=True)
             self._part = None
+
+
+def keep(source: Path, folder: Path, name: str) -> Path:
+    """Move ``source`` into ``folder`` as ``name`` without replacing any file: the same bytes
+    already there are that file; other bytes of the same name get the next free ``NAME-2.EXT``."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for n in range(1, 1000):
+        final = folder / (name if n == 1 else f"{stem}-{n}{suffix}")
+        if final.is_file() and not final.is_symlink() and filecmp.cmp(source, final, shallow=False):
+            source.unlink()
+            return final
+        try:
+            os.close(os.open(final, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # the name is ours now
+        except FileExistsError:
+            continue
+        os.replace(source, final)
+        return final
+    raise UploadError(f"Too many uploads named {name}: press Forget uploads, or rename the file.")
 
 
 UNREADABLE = "The upload sent something this app cannot read: reload the page and choose the file again."

@@ -87,10 +87,10 @@ def folder_bytes(folder: Path, skip: tuple[str, ...] = ()) -> int:
 class Budget:
     """One upload's allowance: ``start()`` checks the size announced, ``take(n)`` each piece."""
 
-    def __init__(self, folder: Path, name: str, declared: int, limits: Limits):
+    def __init__(self, folder: Path, name: str, declared: int, limits: Limits, part: str = ""):
         self.folder, self.name, self.declared, self.limits = folder, name, declared, limits
         self.received = 0
-        self._skip = (name, f".{name}.part")  # the file it replaces, and its own part file
+        self._skip = (part,)  # its own part file, counted as it grows
 
     def start(self) -> None:
         size, limits = self.declared, self.limits
