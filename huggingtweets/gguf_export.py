@@ -28,6 +28,14 @@ must not share one) says ``FROM ./NAME.gguf``, a raw ``TEMPLATE "{{ .Prompt }}"`
 model's completion, no chat), the same sampling settings as PARAMETER lines, and the
 end-of-text token as its stop.
 
+Before anything is read or written, the folder is held to its config.json (``_sizes``,
+``LAYOUT``): each size positive, consistent (heads dividing the width, key/value heads the
+heads) and within GGUF's 32-bit fields; every tensor in the safetensors headers one the
+architecture has, once, in F32, F16 or BF16, of exactly the shape the config implies (so none
+is empty and no size the file claims is believed without its bytes); every declared layer
+whole; the embedding rows the tokenizer's tokens (up to ``MAX_UNNAMED_ROWS`` of padding).
+Each refusal is one line.
+
 Both files are written under temporary names beside the target and renamed at the end: a
 failure (a full disk included) leaves neither, nor a half of one. The output may not be
 inside the model folder, whose files are exactly what the save wrote. A huggingtweets
@@ -39,6 +47,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -48,7 +57,7 @@ from typing import Callable, Optional
 from .card import add_local_run
 from .config import SamplingConfig
 from .diskio import disk_full, no_space_message, replacing
-from .errors import HuggingTweetsError
+from .errors import HuggingTweetsError, first_line, is_failure
 from .folder import MODEL_CONFIG, ModelFolder, slug
 from .manifest import Shipped, export_target, read_all, ship_list, verify
 
@@ -66,6 +75,7 @@ BUFFERS = (".attn.bias", ".attn.masked_bias", ".rotary_emb.inv_freq")
 MAX_BLOCKS = 1024  # layers; the largest open models have about 130
 MAX_NUM_CTX = 2048  # Ollama's context in the Modelfile: a tweet and its prompt are a few dozen tokens
 MAX_INT = 2**31 - 1  # GGUF keeps sizes and top_k in 32 bits
+MAX_UNNAMED_ROWS = 1024  # embeddings no token names: saves pad the rows to a multiple of 64 or 128
 
 
 @dataclass
@@ -94,22 +104,150 @@ def _json(files: dict[str, Shipped], name: str, required: bool = True) -> dict:
     return data
 
 
-def _int(config: dict, *names: str, default: Optional[int] = None) -> int:
-    for name in names:
-        value = config.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INT:
-            return value
-    if default is None:
-        raise HuggingTweetsError(f"config.json gives no {names[0]} (a whole number from 1 to {MAX_INT:,}): it is not a model training wrote.")
-    return default
+def _int(config: dict, name: str, default: Optional[int] = None) -> int:
+    """A size from config.json: a whole number from 1 to ``MAX_INT`` (absent or null: ``default``)."""
+    value = config.get(name)
+    if value is None and default is not None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_INT:
+        return value
+    if value is None:
+        raise _bad_config(f"gives no {name} (a whole number from 1 to {MAX_INT:,})")
+    raise _bad_config(f"gives {name} = {value!r:.30}, not a whole number from 1 to {MAX_INT:,} (GGUF keeps sizes in 32 bits)")
+
+
+def _bad_config(what: str) -> HuggingTweetsError:
+    return HuggingTweetsError(f"config.json {what}: it is not a model training wrote, so it cannot be exported to GGUF; train again.")
 
 
 def _float(config: dict, name: str, default: float) -> float:
     value = config.get(name, default)
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
     if not ok:
-        raise HuggingTweetsError(f"config.json gives {name} = {value!r:.40}, not a positive number: it is not a model training wrote.")
+        raise _bad_config(f"gives {name} = {value!r:.40}, not a positive number")
     return float(value)
+
+
+# --- what config.json says the weights are ------------------------------------------------------
+# A folder is checked against its config before anything is read or written: the sizes (each
+# positive, consistent, within GGUF's 32-bit fields), then every tensor's name, type and shape
+# from the safetensors headers alone, then that each declared layer is whole. No size from the
+# folder decides an allocation until the bytes behind it are known to be there.
+CONFIG_NAMES = {  # _Sizes field -> config.json's name (transformers' GPT2Config, LlamaConfig)
+    "gpt2": {"width": "n_embd", "layers": "n_layer", "heads": "n_head", "context": "n_positions", "ffn": "n_inner"},
+    "llama": {"width": "hidden_size", "layers": "num_hidden_layers", "heads": "num_attention_heads", "heads_kv": "num_key_value_heads",
+              "head_dim": "head_dim", "context": "max_position_embeddings", "ffn": "intermediate_size"},
+}
+# Every tensor a GGUF holds, by its GGUF name, with its shape as written ((out, in): GPT-2's
+# Conv1D matrices are stored the other way round), in _Sizes' terms; "{i}": once per layer.
+LAYOUT = {
+    "gpt2": {
+        "token_embd.weight": ("vocab", "width"), "position_embd.weight": ("context", "width"),
+        "output_norm.weight": ("width",), "output_norm.bias": ("width",), "output.weight": ("vocab", "width"),
+        "blk.{i}.attn_norm.weight": ("width",), "blk.{i}.attn_norm.bias": ("width",),
+        "blk.{i}.attn_qkv.weight": ("qkv", "width"), "blk.{i}.attn_qkv.bias": ("qkv",),
+        "blk.{i}.attn_output.weight": ("width", "width"), "blk.{i}.attn_output.bias": ("width",),
+        "blk.{i}.ffn_norm.weight": ("width",), "blk.{i}.ffn_norm.bias": ("width",),
+        "blk.{i}.ffn_up.weight": ("ffn", "width"), "blk.{i}.ffn_up.bias": ("ffn",),
+        "blk.{i}.ffn_down.weight": ("width", "ffn"), "blk.{i}.ffn_down.bias": ("width",),
+    },
+    "llama": {
+        "token_embd.weight": ("vocab", "width"), "output_norm.weight": ("width",), "output.weight": ("vocab", "width"),
+        "blk.{i}.attn_norm.weight": ("width",),
+        "blk.{i}.attn_q.weight": ("q", "width"), "blk.{i}.attn_k.weight": ("kv", "width"), "blk.{i}.attn_v.weight": ("kv", "width"),
+        "blk.{i}.attn_output.weight": ("width", "q"),
+        "blk.{i}.ffn_norm.weight": ("width",),
+        "blk.{i}.ffn_gate.weight": ("ffn", "width"), "blk.{i}.ffn_up.weight": ("ffn", "width"), "blk.{i}.ffn_down.weight": ("width", "ffn"),
+    },
+}
+LLAMA_BIASES = {  # config.json's flag -> the biases a Llama then has (llama.cpp reads them when present)
+    "attention_bias": {"blk.{i}.attn_q.bias": ("q",), "blk.{i}.attn_k.bias": ("kv",), "blk.{i}.attn_v.bias": ("kv",), "blk.{i}.attn_output.bias": ("width",)},
+    "mlp_bias": {"blk.{i}.ffn_gate.bias": ("ffn",), "blk.{i}.ffn_up.bias": ("ffn",), "blk.{i}.ffn_down.bias": ("width",)},
+}
+FLOATS = ("F32", "F16", "BF16")  # safetensors dtypes a GGUF is made from
+MAX_CONTEXT = 1 << 20  # tokens; llama.cpp may size its cache from it (SmolLM2: 8,192; GPT-2: 1,024)
+
+
+@dataclass(frozen=True)
+class _Sizes:
+    """config.json's sizes, each checked once; what the metadata says and the tensors must match."""
+
+    vocab: int  # token embedding rows
+    width: int
+    layers: int
+    heads: int
+    heads_kv: int
+    head_dim: int
+    ffn: int  # feed-forward width
+    context: int
+    tied: bool  # the output matrix is the token embeddings
+    eps: float  # the norms' epsilon
+    rope_theta: float  # Llama only
+    biases: tuple[str, ...] = ()  # LLAMA_BIASES' flags config.json sets
+
+    @property
+    def qkv(self) -> int:  # GPT-2's fused query, key and value rows
+        return 3 * self.width
+
+    @property
+    def q(self) -> int:
+        return self.heads * self.head_dim
+
+    @property
+    def kv(self) -> int:
+        return self.heads_kv * self.head_dim
+
+
+def _sizes(arch: str, config: dict) -> _Sizes:
+    """config.json's sizes, or a one-line refusal; looked at before any tensor is."""
+    names = CONFIG_NAMES[arch]
+    width, heads, layers = (_int(config, names[n]) for n in ("width", "heads", "layers"))
+    explicit = "head_dim" in names and config.get(names["head_dim"]) is not None  # a Llama may give its heads' width
+    if not explicit and width % heads:
+        raise _bad_config(f"gives {names['width']} = {width:,} and {names['heads']} = {heads:,}, and the heads do not divide the width")
+    head_dim = _int(config, names["head_dim"]) if explicit else width // heads
+    heads_kv = _int(config, names["heads_kv"], default=heads) if "heads_kv" in names else heads
+    if heads % heads_kv:
+        raise _bad_config(f"gives {heads:,} attention heads and {heads_kv:,} key/value heads, which do not divide them")
+    if arch == "llama" and head_dim % 2:
+        raise _bad_config(f"gives heads {head_dim:,} wide, an odd number (rotary embedding turns pairs)")
+    if layers > MAX_BLOCKS:  # the name map holds every block's names: a config is not trusted to size it
+        raise _bad_config(f"gives {layers:,} layers, more than any model this exports ({MAX_BLOCKS:,})")
+    context = _int(config, names["context"])
+    if context > MAX_CONTEXT:
+        raise _bad_config(f"gives {names['context']} = {context:,}, more than any model this exports ({MAX_CONTEXT:,} tokens)")
+    ffn = _int(config, names["ffn"], default=4 * width)  # GPT-2's n_inner null: four times the width
+    for what, value in (("feed-forward", ffn), ("query, key and value", 3 * width), ("attention", heads * head_dim)):
+        if value > MAX_INT:
+            raise _bad_config(f"makes the {what} layer {value:,} wide, more than GGUF's 32-bit fields hold ({MAX_INT:,})")
+    if arch == "gpt2":
+        if config.get("activation_function", "gelu_new") not in ("gelu_new", "gelu_pytorch_tanh"):
+            raise HuggingTweetsError("This GPT-2 uses another activation than GPT-2's (tanh GELU): llama.cpp would run it wrongly; export it as a zip instead.")
+        eps, theta = _float(config, "layer_norm_epsilon", 1e-5), 0.0
+    else:
+        rope = config.get("rope_parameters") or config.get("rope_scaling") or {}
+        rope_type = rope.get("rope_type", rope.get("type", "default")) if isinstance(rope, dict) else "default"
+        if rope_type not in ("default", None):
+            raise HuggingTweetsError(f"This Llama uses {str(rope_type)[:30]} rope scaling, which this export does not carry: export it as a zip instead.")
+        eps = _float(config, "rms_norm_eps", 1e-6)
+        theta = _float(rope if isinstance(rope, dict) and "rope_theta" in rope else config, "rope_theta", 10000.0)
+    return _Sizes(
+        vocab=_int(config, "vocab_size"), width=width, layers=layers, heads=heads, heads_kv=heads_kv, head_dim=head_dim,
+        ffn=ffn, context=context, tied=config.get("tie_word_embeddings", arch == "gpt2") is True,  # transformers' defaults
+        eps=eps, rope_theta=theta, biases=tuple(f for f in LLAMA_BIASES if arch == "llama" and config.get(f) is True),
+    )
+
+
+def _expected(arch: str, sizes: _Sizes) -> dict[str, tuple[int, ...]]:
+    """Every tensor the GGUF must hold (the output matrix too, though a tied one is not written)."""
+    layout = dict(LAYOUT[arch])
+    for flag in sizes.biases:
+        layout.update(LLAMA_BIASES[flag])
+    out = {}
+    for name, dims in layout.items():
+        for i in range(sizes.layers) if "{i}" in name else (0,):
+            out[name.format(i=i)] = tuple(getattr(sizes, d) for d in dims)
+    return out
 
 
 # --- the tokenizer ----------------------------------------------------------------------------
@@ -169,6 +307,11 @@ def _vocab(files: dict[str, Shipped], n_vocab: int) -> _Vocab:
     if max(by_id, default=-1) >= n_vocab:
         raise HuggingTweetsError(
             f"The tokenizer has {max(by_id) + 1:,} tokens but the model only {n_vocab:,} embeddings: "
+            "the folder's tokenizer is not the model's; train again."
+        )
+    if n_vocab - len(by_id) > MAX_UNNAMED_ROWS:  # checked before a name is made up for each row
+        raise HuggingTweetsError(
+            f"The model has {n_vocab:,} embeddings but the tokenizer only {len(by_id):,} tokens: "
             "the folder's tokenizer is not the model's; train again."
         )
     tokens = [by_id.get(i, f"[PAD{i}]") for i in range(n_vocab)]  # rows the model has and the tokenizer never uses
@@ -248,44 +391,90 @@ class _Tensor:
         return self.shape, np.float16 if self.qtype == Q.F16 else np.float32, math.prod(self.shape) * (2 if self.qtype == Q.F16 else 4)
 
 
-def _plan(arch: str, config: dict, weights: list[Shipped], quantize: str) -> list[_Tensor]:
-    """Every tensor to write, named and typed, from the safetensors headers alone."""
+def _plan(arch: str, sizes: _Sizes, weights: list[Shipped], quantize: str) -> list[_Tensor]:
+    """Every tensor to write, named, checked against config.json and typed, from the safetensors
+    headers alone; then that nothing the config declares is missing."""
     import gguf
+
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.GPT2 if arch == "gpt2" else gguf.MODEL_ARCH.LLAMA, sizes.layers)
+    expected = _expected(arch, sizes)
+    Q = gguf.GGMLQuantizationType
+    plan, seen = [], set()
+    for item in weights:
+        for key, dtype, stored in _headers(item):
+            if key.endswith(BUFFERS):
+                continue  # never read
+            found = names.get_type_and_name(key, try_suffixes=(".weight", ".bias"))
+            if found is None or found[1] not in expected:
+                raise _no_place(item.name, key, arch, sizes)
+            kind, name = found
+            where, transposed = f"{key[:80]!r} in {item.name}", _transposed(arch, kind, key)
+            if name in seen:
+                raise _bad_weights(f"{where} is a second {name}")
+            seen.add(name)
+            _check(where, dtype, stored, expected[name][::-1] if transposed else expected[name])
+            if kind == gguf.MODEL_TENSOR.OUTPUT and sizes.tied:
+                continue  # the same matrix as the token embeddings: llama.cpp and transformers tie them again
+            shape = stored[::-1] if transposed else stored
+            if len(shape) < 2:
+                qtype = Q.F32  # norms and biases: tiny, and precision matters there
+            elif quantize == "q8_0" and shape[-1] % gguf.GGML_QUANT_SIZES[Q.Q8_0][0] == 0:
+                qtype = Q.Q8_0
+            else:
+                qtype = Q.F16
+            plan.append(_Tensor(item.path, key, name, kind, shape, qtype))
+    missing = [name for name in expected if name not in seen and not (name == "output.weight" and sizes.tied)]
+    if missing:
+        layer = re.match(r"blk\.(\d+)\.(.*)", missing[0])
+        what = f"layer {layer[1]}'s {layer[2]}, though config.json declares {_layers(sizes)}" if layer else missing[0]
+        more = f" ({len(missing) - 1:,} more tensors are missing)" if len(missing) > 1 else ""
+        raise HuggingTweetsError(f"The weights have no {what}{more}: the folder is incomplete, and llama.cpp could not load it; train again.")
+    return plan
+
+
+def _check(where: str, dtype: str, stored: tuple[int, ...], want: tuple[int, ...]) -> None:
+    """One tensor, as its header gives it, against what config.json implies (``want``, as stored)."""
+    if dtype not in FLOATS:
+        raise _bad_weights(f"{where} is {dtype[:10]}, not floats ({', '.join(FLOATS)})")
+    if 0 in stored:
+        raise _bad_weights(f"{where} is empty ({_dims(stored)}) where config.json makes it {_dims(want)}")
+    if stored != want:
+        raise _bad_weights(f"{where} is {_dims(stored)} where config.json makes it {_dims(want)}")
+
+
+def _no_place(file: str, key: str, arch: str, sizes: _Sizes) -> HuggingTweetsError:
+    layer = re.search(r"(?:^|\.)(\d{1,9})\.", key)
+    if layer and int(layer[1]) >= sizes.layers:
+        return _bad_weights(f"{key[:80]!r} in {file} belongs to layer {layer[1]}, but config.json declares {_layers(sizes)} (from 0)")
+    return HuggingTweetsError(
+        f"{file} holds {key[:80]!r}, a tensor a {arch} GGUF has no place for: "
+        "the model is not a plain GPT-2 or Llama; export it as a zip instead."
+    )
+
+
+def _headers(item: Shipped) -> list[tuple[str, str, tuple[int, ...]]]:
+    """``(key, dtype, shape)`` of each tensor in one safetensors file, from its header: no tensor is read."""
     from safetensors import safe_open
 
-    kind = gguf.MODEL_ARCH.GPT2 if arch == "gpt2" else gguf.MODEL_ARCH.LLAMA
-    blocks = _int(config, "n_layer", "num_hidden_layers")
-    if blocks > MAX_BLOCKS:  # the name map holds every block's names: a config is not trusted to size it
-        raise HuggingTweetsError(f"config.json gives {blocks:,} layers, more than any model this exports ({MAX_BLOCKS}): it is not a model training wrote.")
-    names = gguf.get_tensor_name_map(kind, blocks)
-    allowed = set(gguf.MODEL_TENSORS[kind])
-    tied = config.get("tie_word_embeddings", arch == "gpt2") is True  # transformers' defaults: GPT-2 ties, Llama not
-    Q = gguf.GGMLQuantizationType
-    plan = []
-    for item in weights:
+    try:
         with safe_open(item.path, framework="pt") as f:
-            for key in f.keys():
-                found = names.get_type_and_name(key, try_suffixes=(".weight", ".bias"))
-                if found is None and key.endswith(BUFFERS):
-                    continue
-                if found is None or found[0] not in allowed:
-                    raise HuggingTweetsError(
-                        f"{item.name} holds {key[:80]!r}, a tensor a {arch} GGUF has no place for: "
-                        "the model is not a plain GPT-2 or Llama; export it as a zip instead."
-                    )
-                if found[0] == gguf.MODEL_TENSOR.OUTPUT and tied:
-                    continue  # the same matrix as the token embeddings: llama.cpp and transformers tie them again
-                shape = tuple(f.get_slice(key).get_shape())
-                if _transposed(arch, found[0], key):
-                    shape = shape[::-1]
-                if len(shape) < 2:
-                    qtype = Q.F32  # norms and biases: tiny, and precision matters there
-                elif quantize == "q8_0" and shape[-1] % gguf.GGML_QUANT_SIZES[Q.Q8_0][0] == 0:
-                    qtype = Q.Q8_0
-                else:
-                    qtype = Q.F16
-                plan.append(_Tensor(item.path, key, found[1], found[0], shape, qtype))
-    return plan
+            return [(key, f.get_slice(key).get_dtype(), tuple(f.get_slice(key).get_shape())) for key in f.keys()]
+    except BaseException as err:
+        if not is_failure(err):
+            raise
+        raise HuggingTweetsError(f"{item.name} cannot be read as safetensors ({first_line(err)[:80]}): it is not the weights training wrote; train again.") from None
+
+
+def _bad_weights(what: str) -> HuggingTweetsError:
+    return HuggingTweetsError(f"{what}: the weights are not the model config.json describes, and llama.cpp could not load them; train again.")
+
+
+def _layers(sizes: _Sizes) -> str:
+    return f"{sizes.layers:,} layer{'s' if sizes.layers > 1 else ''}"
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(f"{d:,}" for d in shape) + "]" if shape else "a single number"
 
 
 def _transposed(arch: str, kind, key: str) -> bool:
@@ -301,7 +490,7 @@ def _interleave_rope(w, heads: int):
     return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def _load(t: _Tensor, arch: str, config: dict):
+def _load(t: _Tensor, arch: str, sizes: _Sizes):
     """One tensor, converted, as the bytes GGUF stores (a numpy array)."""
     import gguf
     import numpy as np
@@ -313,10 +502,7 @@ def _load(t: _Tensor, arch: str, config: dict):
     if _transposed(arch, t.kind, t.key):
         w = w.T
     if arch == "llama" and t.kind in (gguf.MODEL_TENSOR.ATTN_Q, gguf.MODEL_TENSOR.ATTN_K):
-        heads = _int(config, "num_attention_heads")
-        if t.kind == gguf.MODEL_TENSOR.ATTN_K:
-            heads = _int(config, "num_key_value_heads", default=heads)
-        w = _interleave_rope(w, heads)
+        w = _interleave_rope(w, sizes.heads_kv if t.kind == gguf.MODEL_TENSOR.ATTN_K else sizes.heads)
     Q = gguf.GGMLQuantizationType
     if t.qtype == Q.Q8_0:
         return gguf.quants.quantize(np.ascontiguousarray(w), Q.Q8_0)
@@ -324,41 +510,25 @@ def _load(t: _Tensor, arch: str, config: dict):
 
 
 # --- metadata ---------------------------------------------------------------------------------
-def _architecture(writer, arch: str, config: dict, n_vocab: int) -> int:
-    """The sizes llama.cpp builds the graph from; returns the context length."""
+def _architecture(writer, arch: str, sizes: _Sizes) -> None:
+    """The sizes llama.cpp builds the graph from."""
+    if arch == "llama":
+        writer.add_vocab_size(sizes.vocab)
+    writer.add_context_length(sizes.context)
+    writer.add_embedding_length(sizes.width)
+    writer.add_feed_forward_length(sizes.ffn)
+    writer.add_block_count(sizes.layers)
+    writer.add_head_count(sizes.heads)
     if arch == "gpt2":
-        width = _int(config, "n_embd")
-        context = _int(config, "n_positions")
-        writer.add_context_length(context)
-        writer.add_embedding_length(width)
-        writer.add_feed_forward_length(_int(config, "n_inner", default=4 * width))
-        writer.add_block_count(_int(config, "n_layer"))
-        writer.add_head_count(_int(config, "n_head"))
-        writer.add_layer_norm_eps(_float(config, "layer_norm_epsilon", 1e-5))
-        if config.get("activation_function", "gelu_new") not in ("gelu_new", "gelu_pytorch_tanh"):
-            raise HuggingTweetsError("This GPT-2 uses another activation than GPT-2's (tanh GELU): llama.cpp would run it wrongly.")
-        return context
-    rope = config.get("rope_parameters") or config.get("rope_scaling") or {}
-    rope_type = rope.get("rope_type", rope.get("type", "default")) if isinstance(rope, dict) else "default"
-    if rope_type not in ("default", None):
-        raise HuggingTweetsError(f"This Llama uses {str(rope_type)[:30]} rope scaling, which this export does not carry: export it as a zip instead.")
-    width, heads = _int(config, "hidden_size"), _int(config, "num_attention_heads")
-    head_dim = _int(config, "head_dim", default=width // heads)
-    context = _int(config, "max_position_embeddings")
-    writer.add_vocab_size(n_vocab)
-    writer.add_context_length(context)
-    writer.add_embedding_length(width)
-    writer.add_feed_forward_length(_int(config, "intermediate_size"))
-    writer.add_block_count(_int(config, "num_hidden_layers"))
-    writer.add_head_count(heads)
-    writer.add_head_count_kv(_int(config, "num_key_value_heads", default=heads))
-    writer.add_layer_norm_rms_eps(_float(config, "rms_norm_eps", 1e-6))
-    writer.add_rope_dimension_count(head_dim)
-    writer.add_rope_freq_base(_float(rope if isinstance(rope, dict) and "rope_theta" in rope else config, "rope_theta", 10000.0))
-    if head_dim != width // heads:
-        writer.add_key_length(head_dim)
-        writer.add_value_length(head_dim)
-    return context
+        writer.add_layer_norm_eps(sizes.eps)
+        return
+    writer.add_head_count_kv(sizes.heads_kv)
+    writer.add_layer_norm_rms_eps(sizes.eps)
+    writer.add_rope_dimension_count(sizes.head_dim)
+    writer.add_rope_freq_base(sizes.rope_theta)
+    if sizes.head_dim != sizes.width // sizes.heads:
+        writer.add_key_length(sizes.head_dim)
+        writer.add_value_length(sizes.head_dim)
 
 
 def _tokenizer(writer, vocab: _Vocab) -> None:
@@ -412,12 +582,12 @@ def export_gguf(
 ) -> GgufExport:
     """Write the model folder as ``NAME.gguf`` and ``NAME.Modelfile`` (default: beside the folder).
 
-    Refused in one line: a folder that holds no finished model, an architecture other than
-    GPT-2 and Llama, a tokenizer other than byte-level BPE, an output inside the folder or
-    that exists (without ``overwrite``), an unknown ``quantize``.
+    Refused in one line, before anything is written: a folder that holds no finished model, an
+    architecture other than GPT-2 and Llama, a config.json whose sizes are not a model's, weights
+    that are not what it describes (a tensor missing, extra, empty, misshapen or not floats), a
+    tokenizer other than byte-level BPE or not the model's, an output inside the folder or that
+    exists (without ``overwrite``), an unknown ``quantize``.
     """
-    import gguf
-
     started = time.perf_counter()
     if quantize not in QUANTIZE:
         raise HuggingTweetsError(f"Unknown GGUF type {str(quantize)[:20]!r}: use {' or '.join(QUANTIZE)}.")
@@ -431,6 +601,7 @@ def export_gguf(
             f"The model in {model.path} is a {str(arch)[:30]!r} model; GGUF export supports {' and '.join(ARCHITECTURES)} "
             "(GPT-2, SmolLM2, ...): export it as a zip instead."
         )
+    sizes = _sizes(arch, config)
     weights = [files[name] for name in sorted(files) if name.endswith(".safetensors")]
     if not weights:
         raise HuggingTweetsError(f"{model.path} has no safetensors weights, which GGUF export reads: train again.")
@@ -439,18 +610,16 @@ def export_gguf(
     with model.lock("GGUF export") if ours else nullcontext():
         for item in weights:
             verify(item)  # the bytes the save recorded, before anything is built from them
-        plan = _plan(arch, config, weights, quantize)
+        plan = _plan(arch, sizes, weights, quantize)  # every tensor checked against config.json, none read
         source = _Source(
-            model.path.name, arch, config, plan,
-            _vocab(files, next((t.shape[0] for t in plan if t.kind == gguf.MODEL_TENSOR.TOKEN_EMBD), 0)),
-            *_sampling(_json(files, GENERATION_CONFIG, required=False)),
+            model.path.name, arch, sizes, plan, _vocab(files, sizes.vocab), *_sampling(_json(files, GENERATION_CONFIG, required=False)),
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         try:  # both files under temporary names beside their targets, renamed once both are whole
             with replacing(out, modelfile) as (gguf_tmp, modelfile_tmp):
-                context = _write(gguf_tmp, source, quantize, progress, out.name)
+                _write(gguf_tmp, source, quantize, progress, out.name)
                 stop = source.vocab.tokens[source.vocab.eos]
-                modelfile_tmp.write_text(modelfile_text(out.name, source.settings, source.do_sample, stop, context), encoding="utf-8")
+                modelfile_tmp.write_text(modelfile_text(out.name, source.settings, source.do_sample, stop, sizes.context), encoding="utf-8")
         except BaseException as err:
             if disk_full(err, out.parent):
                 need = sum(t.info()[2] for t in plan)
@@ -469,15 +638,15 @@ class _Source:
 
     name: str  # the model folder's name
     arch: str
-    config: dict
+    sizes: _Sizes
     plan: list[_Tensor]
     vocab: _Vocab
     settings: SamplingConfig
     do_sample: bool
 
 
-def _write(path: Path, source: _Source, quantize: str, progress: Optional[Progress], label: str) -> int:
-    """Header, metadata and tensor infos, then each tensor as it is converted; returns the context length."""
+def _write(path: Path, source: _Source, quantize: str, progress: Optional[Progress], label: str) -> None:
+    """Header, metadata and tensor infos, then each tensor as it is converted."""
     import gguf
 
     writer = gguf.GGUFWriter(path, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.GPT2 if source.arch == "gpt2" else gguf.MODEL_ARCH.LLAMA])
@@ -486,7 +655,7 @@ def _write(path: Path, source: _Source, quantize: str, progress: Optional[Progre
         writer.add_name(source.name)
         writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if quantize == "q8_0" else gguf.LlamaFileType.MOSTLY_F16)
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
-        context = _architecture(writer, source.arch, source.config, len(source.vocab.tokens))
+        _architecture(writer, source.arch, source.sizes)
         _tokenizer(writer, source.vocab)
         _sampling_metadata(writer, source.settings, source.do_sample)
         for t in source.plan:
@@ -496,11 +665,10 @@ def _write(path: Path, source: _Source, quantize: str, progress: Optional[Progre
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
         for i, t in enumerate(source.plan):  # one tensor in memory at a time
-            writer.write_tensor_data(_load(t, source.arch, source.config))
+            writer.write_tensor_data(_load(t, source.arch, source.sizes))
             if progress:
                 progress(i + 1, len(source.plan), label)
         writer.flush()
         os.fsync(writer.fout[0].fileno())
     finally:
         writer.close()
-    return context

@@ -352,3 +352,181 @@ def test_a_folder_where_the_modelfile_goes_leaves_the_old_export(llama_dir, tmp_
     (tmp_path / "lark.Modelfile").mkdir()
     refused(lambda: export_gguf(llama_dir, target, overwrite=True), "lark.Modelfile", "is a folder")
     assert target.read_bytes() == b"old" and no_temporary_files(tmp_path)
+
+
+# --- hostile folders: checked against config.json before anything is read or written ---------------
+@pytest.fixture(scope="module")
+def gpt2_dir(tmp_path_factory):
+    """A small GPT-2 folder as transformers saves one (32 wide, 2 layers, 4 heads, 64 positions,
+    tied output): the base every hostile folder below changes one thing in."""
+    import torch
+    from transformers import AutoModelForCausalLM, GPT2Config
+
+    from conftest import make_texts
+    from huggingtweets.models import ensure_eos_prefix, train_tokenizer
+
+    tokenizer = train_tokenizer(make_texts(400) + PROMPTS, vocab_size=300)
+    ensure_eos_prefix(tokenizer)
+    config = GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=4, n_positions=64,
+                        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("gpt2") / "finch"
+    AutoModelForCausalLM.from_config(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def hostile(base, tmp_path, config=None, tensors=None):
+    """A copy of ``base`` with config.json's keys ``config`` replaced (None: removed) and
+    ``tensors(state) -> state`` applied to its weights (numpy arrays by key)."""
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    folder = tmp_path / base.name
+    shutil.copytree(base, folder)
+    if config:
+        data = json.loads((folder / "config.json").read_text())
+        data.update(config)
+        (folder / "config.json").write_text(json.dumps({k: v for k, v in data.items() if v is not None}))
+    if tensors:
+        save_file(tensors(load_file(folder / "model.safetensors")), folder / "model.safetensors")
+    return folder
+
+
+def write_by_hand(path, state: dict, extra: dict):
+    """A safetensors file of ``state`` (numpy arrays) plus ``extra`` entries {key: (dtype, shape)}
+    that hold no bytes at all: what a header may claim, the file holding none of it."""
+    import struct
+
+    header, data = {}, b""
+    for key, array in state.items():
+        raw = array.tobytes()
+        header[key] = {"dtype": {"float32": "F32", "float16": "F16"}[str(array.dtype)], "shape": list(array.shape),
+                       "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    for key, (dtype, shape) in extra.items():
+        header[key] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data)]}
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
+
+
+def refused_before_writing(folder, tmp_path, *parts) -> str:
+    """One line that says ``parts``; nothing written anywhere (the folder, the output, a temporary)."""
+    before = snapshot(tmp_path)
+    message = refused(lambda: export_gguf(folder, tmp_path / "out" / "x.gguf"), *parts)
+    assert snapshot(tmp_path) == before and not (tmp_path / "out").exists()
+    return message
+
+
+def test_the_base_of_the_hostile_folders_exports(gpt2_dir, tmp_path):
+    """The control: each refusal below comes from the one thing changed, not from the base."""
+    result = export_gguf(gpt2_dir, tmp_path / "finch.gguf")
+    check_round_trip(gpt2_dir, result, "f16")
+
+
+def test_a_zero_width_embedding_of_two_billion_rows_is_refused_without_allocating(gpt2_dir, tmp_path):
+    """A folder of a few kB whose header claims a [2e9, 0] embedding once drove the export to
+    19 GB (a name made up for each row): refused from the header, memory staying small."""
+    import tracemalloc
+
+    from safetensors.numpy import load_file
+
+    folder = hostile(gpt2_dir, tmp_path, config={"vocab_size": 2_000_000_000})
+    state = {k: v for k, v in load_file(folder / "model.safetensors").items() if k != "transformer.wte.weight"}
+    write_by_hand(folder / "model.safetensors", state, {"transformer.wte.weight": ("F32", [2_000_000_000, 0])})
+    assert (folder / "model.safetensors").stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        refused_before_writing(folder, tmp_path, "'transformer.wte.weight' in model.safetensors is empty ([2,000,000,000, 0])", "train again")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 << 20, f"{peak:,} bytes"
+
+
+@pytest.mark.parametrize(
+    "config, parts",
+    [
+        ({"n_embd": 2**31 - 1, "n_head": 1}, ["2,147,483,647", "GGUF's 32-bit fields"]),
+        ({"n_head": 5}, ["n_embd = 32 and n_head = 5, and the heads do not divide the width"]),
+        ({"vocab_size": 2**32}, ["vocab_size = 4294967296", "GGUF keeps sizes in 32 bits"]),
+        ({"vocab_size": None}, ["gives no vocab_size"]),
+        ({"n_layer": "2"}, ["n_layer = '2'"]),
+        ({"n_layer": 5000}, ["5,000 layers", "1,024"]),
+        ({"layer_norm_epsilon": float("nan")}, ["layer_norm_epsilon = nan"]),
+        ({"activation_function": "relu"}, ["another activation"]),
+    ],
+    ids=["n_embd-2^31-1", "heads-not-dividing", "vocab-past-32-bits", "no-vocab-size", "layers-as-text", "too-many-layers", "nan-epsilon", "relu"],
+)
+def test_a_config_whose_sizes_are_not_a_models_is_refused(gpt2_dir, tmp_path, config, parts):
+    message = refused_before_writing(hostile(gpt2_dir, tmp_path, config=config), tmp_path, *parts)
+    assert "Traceback" not in message
+
+
+@pytest.mark.parametrize(
+    "config, parts",
+    [
+        ({"num_key_value_heads": 3}, ["4 attention heads and 3 key/value heads"]),
+        ({"head_dim": 15}, ["15 wide, an odd number"]),
+        ({"max_position_embeddings": 1 << 21}, ["max_position_embeddings = 2,097,152", "1,048,576 tokens"]),
+        ({"intermediate_size": 100}, ["'model.layers.0.mlp.down_proj.weight' in model.safetensors is [64, 128] where config.json makes it [64, 100]"]),
+        ({"head_dim": 8}, ["'model.layers.0.self_attn.k_proj.weight' in model.safetensors is [32, 64] where config.json makes it [16, 64]"]),
+        ({"rope_parameters": {"rope_type": "yarn", "factor": 4.0, "rope_theta": 1e4}}, ["yarn rope scaling"]),
+    ],
+    ids=["kv-heads-not-dividing", "odd-head-width", "context-too-long", "ffn-not-the-weights", "head-dim-not-the-weights", "yarn"],
+)
+def test_a_llama_config_not_its_weights_is_refused(llama_dir, tmp_path, config, parts):
+    refused_before_writing(hostile(llama_dir, tmp_path, config=config), tmp_path, *parts)
+
+
+def drop(key):
+    return lambda state: {k: v for k, v in state.items() if k != key}
+
+
+def change(key, how):
+    return lambda state: dict(state, **{key: how(state[key])})
+
+
+@pytest.mark.parametrize(
+    "config, tensors, parts",
+    [
+        ({"n_layer": 3}, None, ["no layer 2's attn_norm.weight", "declares 3 layers", "11 more tensors are missing", "incomplete"]),
+        ({"n_layer": 1}, None, ["'transformer.h.1.", "belongs to layer 1", "declares 1 layer (from 0)"]),
+        (None, drop("transformer.h.1.mlp.c_fc.bias"), ["no layer 1's ffn_up.bias", "incomplete"]),
+        (None, drop("transformer.wpe.weight"), ["no position_embd.weight"]),
+        (None, change("transformer.ln_f.weight", lambda w: w.astype("int64")), ["'transformer.ln_f.weight' in model.safetensors is I64, not floats (F32, F16, BF16)"]),
+        (None, change("transformer.h.0.ln_1.bias", lambda w: w.astype("float64")), ["is F64, not floats"]),
+        (None, change("transformer.h.0.attn.c_attn.weight", lambda w: w.reshape(32, 3, 32)),
+         ["'transformer.h.0.attn.c_attn.weight' in model.safetensors is [32, 3, 32] where config.json makes it [32, 96]"]),
+        (None, change("transformer.h.0.mlp.c_fc.weight", lambda w: w.T.copy()), ["'transformer.h.0.mlp.c_fc.weight' in model.safetensors is [128, 32] where config.json makes it [32, 128]"]),
+        ({"n_positions": 128}, None, ["'transformer.wpe.weight' in model.safetensors is [64, 32] where config.json makes it [128, 32]"]),
+        ({"n_inner": 64}, None, ["'transformer.h.0.mlp.c_fc.bias' in model.safetensors is [128] where config.json makes it [64]"]),
+        (None, lambda s: dict(s, **{"wte.weight": s["transformer.wte.weight"]}), ["a second token_embd.weight"]),
+        (None, lambda s: dict(s, **{"transformer.h.0.attn.extra.weight": s["transformer.ln_f.weight"]}), ["no place for", "zip"]),
+        (None, lambda s: dict(s, **{"lm_head.weight": s["transformer.wte.weight"][:, :16].copy()}), ["'lm_head.weight' in model.safetensors is [300, 16] where config.json makes it [300, 32]"]),
+    ],
+    ids=["declared-layer-without-weights", "undeclared-layer", "missing-tensor", "missing-positions", "int64", "float64",
+         "3-d-where-2-d", "transposed", "context-not-the-weights", "ffn-not-the-weights", "twice", "unknown", "tied-output-misshapen"],
+)
+def test_weights_that_are_not_what_the_config_says_are_refused(gpt2_dir, tmp_path, config, tensors, parts):
+    refused_before_writing(hostile(gpt2_dir, tmp_path, config=config, tensors=tensors), tmp_path, *parts)
+
+
+def test_a_vocab_that_is_not_the_tokenizers_is_refused(gpt2_dir, tmp_path):
+    """More embeddings than the tokenizer has tokens (beyond the padding saves add): another model's."""
+    import numpy as np
+
+    config = json.loads((gpt2_dir / "config.json").read_text())
+    rows = config["vocab_size"] + 2000
+    grow = change("transformer.wte.weight", lambda w: np.concatenate([w, np.zeros((2000, 32), w.dtype)]))
+    folder = hostile(gpt2_dir, tmp_path, config={"vocab_size": rows}, tensors=grow)
+    refused_before_writing(folder, tmp_path, f"{rows:,} embeddings but the tokenizer only", "not the model's")
+
+
+def test_a_header_safetensors_cannot_read_is_one_line(gpt2_dir, tmp_path):
+    from safetensors.numpy import load_file
+
+    folder = hostile(gpt2_dir, tmp_path)
+    write_by_hand(folder / "model.safetensors", load_file(folder / "model.safetensors"), {"x.weight": ("F9", [0])})
+    refused_before_writing(folder, tmp_path, "model.safetensors cannot be read as safetensors", "unknown variant `F9`", "train again")
