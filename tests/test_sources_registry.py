@@ -107,6 +107,13 @@ def test_unknown_input_names_what_works(tmp_path):
     ("mastodon", "wren@mastodon.social", "https://files.mastodon.social/accounts/avatars/1.png", True),
     ("mastodon", "wren@mastodon.social", "https://mastodon.social.evil.example/a.png", False),
     ("mastodon-export", "wren@fosstodon.org", "https://cdn.fosstodon.org/a.png", True),
+    # a site under a shared public suffix is not the server's own (the public suffix list decides)
+    ("mastodon", "wren@mastodon.co.uk", "https://files.mastodon.co.uk/a.png", True),
+    ("mastodon", "wren@mastodon.co.uk", "https://tracker.co.uk/pixel.png", False),
+    ("mastodon", "wren@social.example.co.uk", "https://evil.co.uk/a.png", False),
+    ("mastodon", "wren@wren.github.io", "https://other.github.io/a.png", False),
+    ("mastodon", "wren@mastodon.social", "https://social/a.png", False),
+    ("mastodon", "wren@127.0.0.1:3000", "https://0.1/a.png", False),
     ("file", "wren", "https://pbs.twimg.com/profile_images/1/a.jpg", False),
 ])
 def test_avatars_come_only_from_the_authors_network(source, handle, url, shown):

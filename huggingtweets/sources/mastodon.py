@@ -14,6 +14,7 @@ other that came would be dropped before the cache). HTML becomes text in
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from typing import Mapping, Optional
@@ -60,17 +61,35 @@ def profile_url(author: Author) -> str:
 
 
 def avatar_ok(author: Author, url: str) -> bool:
-    """The account's own server, or a media host under its domain (files.mastodon.social)."""
+    """The account's own server, or a media host of the same site (files.mastodon.social for
+    mastodon.social), judged by the public suffix list: mastodon.co.uk's avatar is never
+    taken from another site under co.uk, nor a.github.io's from b.github.io."""
     from urllib.parse import urlsplit
 
     server = author.handle.rpartition("@")[2].lower()
-    parts = urlsplit(url)
-    host = (parts.netloc or "").lower()
-    if host == server:
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    if (parts.netloc or "").lower() == server:
         return True
-    domain = server.split(":")[0]
-    base = domain.split(".", 1)[1] if domain.count(".") >= 2 else domain
-    return parts.scheme == "https" and (host == domain or host.endswith("." + base))
+    site = _site(server.split(":")[0])
+    return parts.scheme == "https" and site is not None and _site(host) == site
+
+
+def _site(host: str):
+    """``host``'s registrable domain (the public suffix and one label more), None for an address or a bare suffix."""
+    if not host or host.replace(".", "").isdigit() or ":" in host:
+        return None
+    return _suffixes().privatesuffix(host)
+
+
+@functools.lru_cache(maxsize=1)
+def _suffixes():
+    from publicsuffixlist import PublicSuffixList  # the list ships in the wheel: nothing is fetched
+
+    return PublicSuffixList()
 
 
 class MastodonSource(FeedSource):
