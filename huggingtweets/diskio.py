@@ -73,6 +73,10 @@ def size_text(n: float) -> str:
     return ""
 
 
+# Failures that say what they are: never a full disk, whatever the disk holds.
+_NOT_SPACE = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError)
+
+
 def disk_full(err: BaseException, where: PathLike) -> bool:
     """``err`` (or what caused it) is a write that ran out of space on the disk holding ``where``.
 
@@ -90,9 +94,10 @@ def disk_full(err: BaseException, where: PathLike) -> bool:
         text = str(err).lower()
         if any(words in text for words in _NO_SPACE_WORDS):
             return True
-        if isinstance(err, (OSError, RuntimeError)) and "out of memory" not in text:
+        if isinstance(err, (OSError, RuntimeError)) and "out of memory" not in text and not isinstance(err, _NOT_SPACE):
             try:
-                if shutil.disk_usage(_existing(where)).free < LOW_SPACE_BYTES:
+                usage = shutil.disk_usage(_existing(where))
+                if usage.total > 0 and usage.free < LOW_SPACE_BYTES:  # /proc and its kind have no size at all
                     return True
             except OSError:
                 pass

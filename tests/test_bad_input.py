@@ -769,3 +769,17 @@ def test_generation_with_the_offline_model_stays_under_1_5_gb(args, fields, code
     assert rc == code, err[-2000:]
     assert "Traceback" not in err
     assert peak < 1.5 * GiB, f"peak RSS {peak / MB:.0f} MB"
+
+
+def test_a_write_where_nothing_can_be_written_is_not_a_full_disk(tmp_path):
+    """/proc has no size (free 0): a missing folder there, or a denied write, is said as it is,
+    never "No space left on /proc"."""
+    from huggingtweets.diskio import disk_full
+
+    for where in ("/proc/x.zip", "/proc/nowhere/x.zip"):
+        try:
+            open(where, "wb").close()
+        except OSError as err:
+            assert not disk_full(err, where), where
+    assert not disk_full(PermissionError(13, "Permission denied"), tmp_path / "x")
+    assert disk_full(OSError(28, "No space left on device"), tmp_path / "x")
