@@ -72,3 +72,111 @@ def test_rate_limit_waits_are_capped_in_total_for_a_download(tmp_path, monkeypat
         with pytest.raises(HuggingTweetsError, match="has rate limited this download for 21 min already") as err:
             source.fetch()
     assert sum(clock.slept) == 20 * 60 + 1 and "\n" not in str(err.value)
+
+
+# --- the wait before an answer's body: status line, headers, the TLS handshake -------------------
+
+
+def _serve_raw(handle):
+    """A TCP server on 127.0.0.1 that runs ``handle(connection)`` for each client; returns (port, stop)."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def serve():
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn, done), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def stop():
+        done.set()
+        listener.close()
+
+    return listener.getsockname()[1], stop
+
+
+def _trickle(conn, done, first: bytes, step: bytes, every_s: float):
+    """Read the request, send ``first``, then ``step`` every ``every_s`` seconds until told to stop."""
+    import time
+
+    with conn:
+        try:
+            conn.recv(65536)
+            conn.sendall(first)
+            while not done.is_set():
+                time.sleep(every_s)
+                conn.sendall(step)
+        except OSError:
+            pass
+
+
+@pytest.mark.parametrize("scheme,first", [
+    # the status line never ends: one byte at a time, each well inside the 30 s read timeout
+    ("http", b"H"),
+    # TLS: a handshake record announced at 16 KiB whose bytes never finish arriving
+    ("https", bytes([0x16, 0x03, 0x03, 0x40, 0x00])),
+])
+def test_a_server_that_trickles_its_headers_meets_the_same_deadline(monkeypatch, scheme, first):
+    """The per-read timeout never trips when a byte comes every few seconds; the whole answer,
+    headers included, still ends within the response deadline, in one line."""
+    import time
+
+    from huggingtweets.sources import http as http_module
+
+    port, stop = _serve_raw(lambda conn, done: _trickle(conn, done, first, b"T", 0.2))
+    monkeypatch.setattr(http_module, "RESPONSE_DEADLINE_S", 1.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(HuggingTweetsError, match="came too slowly") as slow:
+            Http("Mastodon", lambda headers: None, sleep=lambda s: None).get(f"{scheme}://127.0.0.1:{port}/api/v1/x")
+        assert time.monotonic() - started < 15 and "\n" not in str(slow.value)
+    finally:
+        stop()
+
+
+# --- a whole download has a deadline -----------------------------------------------------------
+
+
+def test_a_download_ends_within_its_own_deadline_and_keeps_what_it_has(tmp_path, monkeypatch):
+    """Every page answers in time, but the pages never end: the run stops at its deadline with one
+    line that says what was kept, the posts stay on disk, and the next run carries on from there."""
+    import time
+
+    from fake_networks import FakeNetworks, bluesky_feed
+    from huggingtweets.cache import TweetCache
+    from huggingtweets.sources import FetchOptions
+    from huggingtweets.sources import http as http_module
+    from huggingtweets.sources.bluesky import API_ENV, BlueskySource
+
+    cache_dir = str(tmp_path / "cache")
+    with FakeNetworks(bluesky_page=5) as net:
+        monkeypatch.setenv(API_ENV, net.url)
+        net.bluesky_account("wren.bsky.social", bluesky_feed(300))
+        real_answer = net._answer
+
+        def slow(path, query):
+            time.sleep(0.2)
+            return real_answer(path, query)
+
+        net._answer = slow
+        monkeypatch.setattr(http_module, "MAX_DOWNLOAD_S", 1.5)
+        started = time.monotonic()
+        with pytest.raises(HuggingTweetsError, match=r"download has run for 1.5 s, the most one run may take: run "
+                           r"the same command again to carry on; the \d+ posts downloaded so far are kept") as err:
+            BlueskySource("wren.bsky.social", FetchOptions(cache_dir=cache_dir)).fetch()
+        assert time.monotonic() - started < 10 and "\n" not in str(err.value)
+        kept = TweetCache(cache_dir).for_author("bluesky", "wren.bsky.social", key="feed").tweets()
+        assert 0 < len(kept) < 300 and f"the {len(kept)} posts" in str(err.value)
+
+        net._answer = real_answer
+        monkeypatch.setattr(http_module, "MAX_DOWNLOAD_S", 3600)
+        before = len(net.requests)
+        got = BlueskySource("wren.bsky.social", FetchOptions(cache_dir=cache_dir)).fetch()
+        assert len(got.tweets) == 300
+        assert net.count("getAuthorFeed") - sum("getAuthorFeed" in p for p, _ in net.requests[:before]) < 60

@@ -28,9 +28,10 @@ from typing import Iterable
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from .watchdog import Watched, WatchedAdapter, mount
 
 ALLOW_PRIVATE_ENV = "HUGGINGTWEETS_ALLOW_PRIVATE_HOSTS"
 
@@ -105,11 +106,11 @@ class _PeerChecked:
         return sock
 
 
-class _PublicHTTPConnection(_PeerChecked, HTTPConnection):
+class _PublicHTTPConnection(_PeerChecked, Watched, HTTPConnection):
     pass
 
 
-class _PublicHTTPSConnection(_PeerChecked, HTTPSConnection):
+class _PublicHTTPSConnection(_PeerChecked, Watched, HTTPSConnection):
     pass
 
 
@@ -121,17 +122,13 @@ class _PublicHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _PublicHTTPSConnection
 
 
-class PublicOnlyAdapter(HTTPAdapter):
-    """A requests adapter whose connections refuse a peer that is not a public address."""
+class PublicOnlyAdapter(WatchedAdapter):
+    """A requests adapter whose connections refuse a peer that is not a public address (and
+    that a ``watchdog.watch`` can shut down, as every source's)."""
 
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
+    POOLS = {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
 
 
 def public_session(session: requests.Session) -> requests.Session:
     """``session`` with every connection checked (``PublicOnlyAdapter`` on http and https)."""
-    adapter = PublicOnlyAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+    return mount(session, PublicOnlyAdapter())

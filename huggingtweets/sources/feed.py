@@ -80,6 +80,7 @@ class FeedSource:
     def fetch(self, progress: Optional[Progress] = None) -> AuthorTweets:
         if progress is not None:
             self._progress = progress
+        self.http.begin()  # the whole run, every page and wait, ends within http.MAX_DOWNLOAD_S
         cache = TweetCache(self.options.cache_dir).for_author(self.NETWORK, self.handle, key=self._variant())
         self._cache = cache
         self._ids = {str(d["id"]) for d in cache.tweet_dicts()}

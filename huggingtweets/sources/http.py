@@ -8,8 +8,12 @@
   (``reset_at``);
 - any other 4xx is ``HttpStatus`` for the source to word (an unknown account,
   a server that wants a login, a deleted account);
-- a body is read up to ``MAX_RESPONSE_BYTES``, counted as it arrives, and within
-  ``RESPONSE_DEADLINE_S`` however slowly its bytes come;
+- a body is read up to ``MAX_RESPONSE_BYTES``, counted as it arrives; a whole answer,
+  from the request to the last byte of the body (the TLS handshake, status line and
+  headers included: ``watchdog``), takes at most ``RESPONSE_DEADLINE_S`` however slowly
+  its bytes come;
+- a download (``begin``) ends within ``MAX_DOWNLOAD_S``, waits and retries included:
+  past it, one line says what was kept, and the next run carries on;
 - only public servers are reached, redirects included (``addresses``), except the
   network's own operator-set address (``trusted``): a refusal is one line at once.
 
@@ -23,9 +27,11 @@ import time
 from typing import Callable, Mapping, Optional
 
 import requests
+import urllib3
 
 from ..errors import HuggingTweetsError
 from . import limits
+from . import watchdog
 from .addresses import NotPublic, check_url, public_session
 
 BACKOFF_S = (1, 2, 4, 8, 16)  # waits between tries on 5xx and network errors
@@ -34,10 +40,18 @@ MAX_RATE_LIMIT_WAIT_S = 30 * 60  # networks' windows are 5 to 15 min; a longer r
 MAX_RATE_LIMITS_IN_A_ROW = 5
 MAX_RATE_LIMIT_TOTAL_S = 30 * 60  # all the waits of one download together: a server cannot hold a run for hours
 REQUEST_TIMEOUT_S = 30  # requests has no default: a stalled socket would hang forever
-RESPONSE_DEADLINE_S = 120  # a whole answer's body, however slowly its bytes come (one page is well under 1 MB)
+RESPONSE_DEADLINE_S = 120  # a whole answer, headers and body, however slowly its bytes come (a page is under 1 MB)
+# One run of one author's download, every page, retry and rate-limit wait together. A full
+# download is minutes (50,000 Bluesky posts are 500 pages; Mastodon's 40-post pages and
+# 300-request windows take 1,250 pages about 25 min); past an hour the next run carries on.
+MAX_DOWNLOAD_S = 60 * 60
 # One page of 100 posts with their embeds is well under 1 MB; anything past this is not a feed page.
 MAX_RESPONSE_BYTES = 32 * limits.MiB
 USER_AGENT = "huggingtweets (reads public posts to train a model that writes like them)"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 class HttpStatus(Exception):
@@ -74,8 +88,9 @@ class Http:
         self._sleep = sleep
         self._now = now
         self._waited = 0.0  # seconds spent waiting out rate limits in this download
+        self._ends: Optional[float] = None  # when this download must end (``now()`` seconds), once begun
         self.trusted = trusted  # the operator's own address for this network ("" if none): not checked
-        self._session = requests.Session()
+        self._session = watchdog.mount(requests.Session(), watchdog.WatchedAdapter())
         self._public = public_session(requests.Session())
         for session in (self._session, self._public):
             session.headers["User-Agent"] = USER_AGENT
@@ -92,20 +107,45 @@ class Http:
             self.fail(str(err))
         return self._public
 
+    def begin(self) -> None:
+        """Start a download's clock: from now on it ends within ``MAX_DOWNLOAD_S``."""
+        self._ends = self._now() + MAX_DOWNLOAD_S
+        self._waited = 0.0
+
+    def _left(self) -> Optional[float]:
+        """Seconds left to this download, or None when no download has begun."""
+        return None if self._ends is None else self._ends - self._now()
+
+    def _out_of_time(self):
+        self.fail(f"This {self.network} download has run for {_duration(MAX_DOWNLOAD_S)}, the most one run may take: "
+                  "run the same command again to carry on")
+
     def get(self, url: str, params: Optional[dict] = None):
         backoff = iter(BACKOFF_S)
         limited = 0
         while True:
+            left = self._left()
+            if left is not None and left <= 0:
+                self._out_of_time()
             session = self._session_for(url)
-            try:
-                response = session.get(url, params=params, timeout=REQUEST_TIMEOUT_S, stream=True)
-                with response:
-                    body = self._body(response)
-            except NotPublic as err:  # a connection (a redirect's too) reached an inside address
-                self.fail(str(err))
-            except (requests.RequestException, limits.BadJson, UnicodeDecodeError) as err:
-                self._retry(backoff, type(err).__name__)
-                continue
+            allowed = RESPONSE_DEADLINE_S if left is None else min(RESPONSE_DEADLINE_S, left)
+            deadline = time.monotonic() + allowed
+            with watchdog.watch(deadline) as watch:  # the headers' wait too, which no read timeout bounds
+                try:
+                    response = session.get(url, params=params, timeout=REQUEST_TIMEOUT_S, stream=True)
+                    with response:
+                        body = self._body(response, deadline)
+                except NotPublic as err:  # a connection (a redirect's too) reached an inside address
+                    self.fail(str(err))
+                except limits.TooSlow:
+                    self._too_slow(allowed)
+                # urllib3's errors come from reading the body (``response.raw``): a torn one, a shut socket
+                except (requests.RequestException, urllib3.exceptions.HTTPError, limits.BadJson,
+                        UnicodeDecodeError) as err:
+                    if watch.fired:  # the watchdog shut the socket: the deadline, not the network
+                        self._too_slow(allowed)
+                    self._retry(backoff, type(err).__name__)
+                    continue
             status = response.status_code
             if status == 429:
                 limited += 1
@@ -123,10 +163,15 @@ class Http:
                 continue
             return body, response
 
-    def _body(self, response: requests.Response):
+    def _too_slow(self, allowed: float):
+        if allowed < RESPONSE_DEADLINE_S:  # the download's own time ran out first
+            self._out_of_time()
+        self.fail(f"{self.network}'s answer came too slowly (still arriving after {_duration(RESPONSE_DEADLINE_S)}): "
+                  "the server is overloaded or not a real one; try again later")
+
+    def _body(self, response: requests.Response, deadline: float):
         data = limits.read_capped(response.raw, MAX_RESPONSE_BYTES, f"{self.network}'s answer",
-                                  "this is not a page of posts: check the server address.",
-                                  deadline=time.monotonic() + RESPONSE_DEADLINE_S)
+                                  "this is not a page of posts: check the server address.", deadline=deadline)
         if not data.strip():
             return None
         if response.status_code < 300 or "json" in response.headers.get("Content-Type", ""):
@@ -153,6 +198,9 @@ class Http:
         if self._waited + wait > MAX_RATE_LIMIT_TOTAL_S:
             self.fail(f"{self.network} has rate limited this download for {math.ceil(self._waited / 60)} min already: "
                       "run the same command again later to continue")
+        left = self._left()
+        if left is not None and wait > left:  # the wait would outlast the download's time: stop now
+            self._out_of_time()
         self._waited += wait
         left = wait
         while left > 0:

@@ -61,6 +61,10 @@ def too_large(where: str, cap: int, hint: str, size: Optional[int] = None) -> In
     return InputTooLarge(f"{where}{known} over the {size_words(cap)} limit: {hint}")
 
 
+class TooSlow(HuggingTweetsError):
+    """An answer still arriving after the time allowed for it."""
+
+
 def read_capped(stream: BinaryIO, cap: int, where: str, hint: str, deadline: Optional[float] = None) -> bytes:
     """Read a stream to its end, failing as soon as more than ``cap`` bytes have arrived.
 
@@ -74,7 +78,7 @@ def read_capped(stream: BinaryIO, cap: int, where: str, hint: str, deadline: Opt
     read = read or stream.read
     while True:
         if deadline is not None and time.monotonic() > deadline:
-            raise HuggingTweetsError(f"{where} came too slowly (still arriving after the time allowed for it): "
+            raise TooSlow(f"{where} came too slowly (still arriving after the time allowed for it): "
                                      "the server is overloaded or not a real one; try again later.")
         chunk = read(min(READ_CHUNK, cap + 1 - total))
         if not chunk:
