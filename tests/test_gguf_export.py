@@ -473,8 +473,10 @@ def test_a_config_whose_sizes_are_not_a_models_is_refused(gpt2_dir, tmp_path, co
         ({"intermediate_size": 100}, ["'model.layers.0.mlp.down_proj.weight' in model.safetensors is [64, 128] where config.json makes it [64, 100]"]),
         ({"head_dim": 8}, ["'model.layers.0.self_attn.k_proj.weight' in model.safetensors is [32, 64] where config.json makes it [16, 64]"]),
         ({"rope_parameters": {"rope_type": "yarn", "factor": 4.0, "rope_theta": 1e4}}, ["yarn rope scaling"]),
+        ({"attention_bias": True}, ["no layer 0's attn_q.bias", "7 more tensors are missing"]),
     ],
-    ids=["kv-heads-not-dividing", "odd-head-width", "context-too-long", "ffn-not-the-weights", "head-dim-not-the-weights", "yarn"],
+    ids=["kv-heads-not-dividing", "odd-head-width", "context-too-long", "ffn-not-the-weights", "head-dim-not-the-weights", "yarn",
+         "declared-biases-missing"],
 )
 def test_a_llama_config_not_its_weights_is_refused(llama_dir, tmp_path, config, parts):
     refused_before_writing(hostile(llama_dir, tmp_path, config=config), tmp_path, *parts)
@@ -530,3 +532,51 @@ def test_a_header_safetensors_cannot_read_is_one_line(gpt2_dir, tmp_path):
     folder = hostile(gpt2_dir, tmp_path)
     write_by_hand(folder / "model.safetensors", load_file(folder / "model.safetensors"), {"x.weight": ("F9", [0])})
     refused_before_writing(folder, tmp_path, "model.safetensors cannot be read as safetensors", "unknown variant `F9`", "train again")
+
+
+def test_a_llama_with_biases_carries_them(tmp_path):
+    """attention_bias and mlp_bias (LLAMA_BIASES): each bias written at the shape llama.cpp reads,
+    the query's and key's reordered per head as their rows are (transformers' GGUF reader leaves
+    Llama biases out, so they are compared here, not through a round trip)."""
+    import gguf
+    import numpy as np
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    from conftest import make_texts
+    from huggingtweets.gguf_export import _interleave_rope
+    from huggingtweets.models import ensure_eos_prefix, train_tokenizer
+
+    tokenizer = train_tokenizer(make_texts(100), vocab_size=300)
+    ensure_eos_prefix(tokenizer)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4,
+                         num_key_value_heads=2, max_position_embeddings=64, attention_bias=True, mlp_bias=True)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config)
+    with torch.no_grad():  # transformers starts biases at zero, which any order would match
+        for name, p in model.named_parameters():
+            if name.endswith(".bias"):
+                p.normal_()
+    model.save_pretrained(tmp_path / "heron")
+    tokenizer.save_pretrained(tmp_path / "heron")
+    result = export_gguf(tmp_path / "heron", tmp_path / "heron.gguf")
+    written = {t.name: np.array(t.data) for t in gguf.GGUFReader(result.gguf).tensors if t.name.endswith(".bias")}
+    attn, mlp = model.model.layers[0].self_attn, model.model.layers[0].mlp
+    want = {name: m.bias.detach().numpy() for name, m in [("attn_q", attn.q_proj), ("attn_k", attn.k_proj), ("attn_v", attn.v_proj),
+            ("attn_output", attn.o_proj), ("ffn_gate", mlp.gate_proj), ("ffn_up", mlp.up_proj), ("ffn_down", mlp.down_proj)]}
+    want["attn_q"], want["attn_k"] = _interleave_rope(want["attn_q"], 4), _interleave_rope(want["attn_k"], 2)  # 4 heads, 2 key/value
+    assert set(written) == {f"blk.0.{name}.bias" for name in want}
+    for name, value in want.items():
+        np.testing.assert_array_equal(written[f"blk.0.{name}.bias"], value)
+
+
+def test_buffers_older_saves_carry_are_left_out(llama_dir, tmp_path):
+    """rotary_emb.inv_freq (recomputed at load) maps to a GGUF name, attn_rot_embd: it is still
+    never read nor written."""
+    import gguf
+    import numpy as np
+
+    buffers = {f"model.layers.{i}.self_attn.rotary_emb.inv_freq": np.ones(8, "float32") for i in range(2)}
+    folder = hostile(llama_dir, tmp_path, tensors=lambda state: dict(state, **buffers))
+    result = export_gguf(folder, tmp_path / "lark.gguf")
+    assert not any("rot_embd" in t.name for t in gguf.GGUFReader(result.gguf).tensors)
