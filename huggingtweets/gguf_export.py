@@ -3,8 +3,9 @@
     export_gguf("wren-bot")                     # -> wren-bot.gguf and wren-bot.Modelfile beside the folder
     ollama create wren-bot -f wren-bot.Modelfile && ollama run wren-bot "My dream is"
 
-What goes into the file (the ``gguf`` package writes it and names every tensor through its
-own ``TensorNameMap`` for the architecture, so no name table is kept here):
+What goes into the file (the ``gguf`` package writes it and maps each transformers name to
+GGUF's through its own ``TensorNameMap``; ``LAYOUT`` only lists, in GGUF's names, the tensors
+and shapes each architecture must have):
 
 - the weights, read one tensor at a time from the folder's safetensors (each file first
   checked against the manifest the save recorded, as a share checks it), converted and
@@ -161,7 +162,8 @@ LAYOUT = {
     },
 }
 LLAMA_BIASES = {  # config.json's flag -> the biases a Llama then has (llama.cpp reads them when present)
-    "attention_bias": {"blk.{i}.attn_q.bias": ("q",), "blk.{i}.attn_k.bias": ("kv",), "blk.{i}.attn_v.bias": ("kv",), "blk.{i}.attn_output.bias": ("width",)},
+    "attention_bias": {"blk.{i}.attn_q.bias": ("q",), "blk.{i}.attn_k.bias": ("kv",), "blk.{i}.attn_v.bias": ("kv",),
+                       "blk.{i}.attn_output.bias": ("width",)},
     "mlp_bias": {"blk.{i}.ffn_gate.bias": ("ffn",), "blk.{i}.ffn_up.bias": ("ffn",), "blk.{i}.ffn_down.bias": ("width",)},
 }
 FLOATS = ("F32", "F16", "BF16")  # safetensors dtypes a GGUF is made from
@@ -222,13 +224,17 @@ def _sizes(arch: str, config: dict) -> _Sizes:
             raise _bad_config(f"makes the {what} layer {value:,} wide, more than GGUF's 32-bit fields hold ({MAX_INT:,})")
     if arch == "gpt2":
         if config.get("activation_function", "gelu_new") not in ("gelu_new", "gelu_pytorch_tanh"):
-            raise HuggingTweetsError("This GPT-2 uses another activation than GPT-2's (tanh GELU): llama.cpp would run it wrongly; export it as a zip instead.")
+            raise HuggingTweetsError(
+                "This GPT-2 uses another activation than GPT-2's (tanh GELU): llama.cpp would run it wrongly; export it as a zip instead."
+            )
         eps, theta = _float(config, "layer_norm_epsilon", 1e-5), 0.0
     else:
         rope = config.get("rope_parameters") or config.get("rope_scaling") or {}
         rope_type = rope.get("rope_type", rope.get("type", "default")) if isinstance(rope, dict) else "default"
         if rope_type not in ("default", None):
-            raise HuggingTweetsError(f"This Llama uses {str(rope_type)[:30]} rope scaling, which this export does not carry: export it as a zip instead.")
+            raise HuggingTweetsError(
+                f"This Llama uses {str(rope_type)[:30]} rope scaling, which this export does not carry: export it as a zip instead."
+            )
         eps = _float(config, "rms_norm_eps", 1e-6)
         theta = _float(rope if isinstance(rope, dict) and "rope_theta" in rope else config, "rope_theta", 10000.0)
     return _Sizes(
@@ -462,7 +468,9 @@ def _headers(item: Shipped) -> list[tuple[str, str, tuple[int, ...]]]:
     except BaseException as err:
         if not is_failure(err):
             raise
-        raise HuggingTweetsError(f"{item.name} cannot be read as safetensors ({first_line(err)[:80]}): it is not the weights training wrote; train again.") from None
+        raise HuggingTweetsError(
+            f"{item.name} cannot be read as safetensors ({first_line(err)[:80]}): it is not the weights training wrote; train again."
+        ) from None
 
 
 def _bad_weights(what: str) -> HuggingTweetsError:
