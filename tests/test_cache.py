@@ -93,3 +93,61 @@ def test_default_dir_honours_env(monkeypatch, tmp_path):
     assert TweetCache(tmp_path / "explicit").root == tmp_path / "explicit"
     monkeypatch.delenv("HUGGINGTWEETS_CACHE")
     assert default_cache_dir().parts[-2:] == (".cache", "huggingtweets")
+
+
+# --- bounded: the cache is read as a stream, within the per-author caps (issue 26) ----------------
+
+
+def test_a_huge_cache_is_read_as_a_stream(tmp_path):
+    """A 64 MiB line (no post is a thousandth of that) between two posts: skipped without ever
+    being held, so reading peaks at a few MiB whatever the file holds."""
+    import tracemalloc
+
+    cache = TweetCache(tmp_path).for_author("bluesky", "wren.bsky.social")
+    cache.append([tweet(1)])
+    with open(cache.tweets_path, "ab") as f:
+        f.write(b'{"id": "2", "text": "')
+        for _ in range(64):
+            f.write(b"a" * (1 << 20))
+        f.write(b'"}\n')
+    cache.append([tweet(3)])
+    tracemalloc.start()
+    try:
+        got = TweetCache(tmp_path).for_author("bluesky", "wren.bsky.social").tweets()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [t.id for t in got] == ["1", "3"]
+    assert peak < 8 << 20
+
+
+def test_posts_over_the_character_cap_are_not_read_back(tmp_path):
+    cache = TweetCache(tmp_path).for_author("mastodon", "wren@bread.example")
+    cache.append([tweet(1), {"id": "2", "text": "word " * 6000}, tweet(3)])
+    assert [t.id for t in cache.tweets()] == ["1", "3"]
+
+
+def test_reading_stops_at_the_post_cap(tmp_path, monkeypatch):
+    from huggingtweets.sources import limits
+
+    cache = TweetCache(tmp_path).for_author("x", "jack")
+    cache.append([tweet(i) for i in range(5)] + [tweet(0)])
+    monkeypatch.setattr(limits, "MAX_POSTS_PER_AUTHOR", 3)
+    assert [t.id for t in cache.tweets()] == ["0", "1", "2"] and cache.cut
+    monkeypatch.setattr(limits, "MAX_POSTS_PER_AUTHOR", 5)
+    assert len(cache.tweets()) == 5 and not cache.cut  # a repeated post is not one more
+
+
+def test_the_byte_cap_holds_for_writing_and_reading(tmp_path, monkeypatch):
+    """Whole lines only, up to the cap; a file already past it (an older version's) is read up to it."""
+    from huggingtweets.sources import limits
+
+    cache = TweetCache(tmp_path).for_author("x", "jack")
+    line = len(json.dumps(tweet(10).to_dict(), ensure_ascii=False)) + 1
+    monkeypatch.setattr(limits, "MAX_AUTHOR_BYTES", 3 * line + 5)
+    assert cache.append([tweet(i) for i in range(10, 15)]) == 3
+    assert cache.append([tweet(20)]) == 0 and cache.size() == 3 * line
+    assert [t.id for t in cache.tweets()] == ["10", "11", "12"] and not cache.cut
+
+    monkeypatch.setattr(limits, "MAX_AUTHOR_BYTES", 2 * line)
+    assert [t.id for t in cache.tweets()] == ["10", "11"] and cache.cut

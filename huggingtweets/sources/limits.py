@@ -35,6 +35,15 @@ MAX_TEXT_FILE_BYTES = 256 * MiB
 MAX_REPO_FILE_BYTES = 1024 * MiB
 # One post: X's long posts go up to 25,000 characters (measured with HTML entities unescaped).
 MAX_POST_CHARS = 25_000
+# One author's posts, from a network (the cache a download writes, and what is read back of
+# it) or an archive. X's API serves an account's latest 3,200; 50,000 is more posts than a
+# model needs and more than most people ever write, so a server that pages without end (one
+# wrote 635 MB of cache in 90 s) stops here, and what it sent so far is kept and used.
+MAX_POSTS_PER_AUTHOR = 50_000
+# The same in bytes (one author's cache file, or the UTF-8 text of an archive's posts):
+# 50,000 ordinary posts are about 15 MB of cache, so only posts near the 25,000-character
+# cap reach it.
+MAX_AUTHOR_BYTES = 256 * MiB
 # One line of a .jsonl file: a tweet plus whatever other fields an export writes beside it.
 MAX_JSONL_LINE_CHARS = 1 * MiB
 
