@@ -180,3 +180,69 @@ def test_a_download_ends_within_its_own_deadline_and_keeps_what_it_has(tmp_path,
         got = BlueskySource("wren.bsky.social", FetchOptions(cache_dir=cache_dir)).fetch()
         assert len(got.tweets) == 300
         assert net.count("getAuthorFeed") - sum("getAuthorFeed" in p for p, _ in net.requests[:before]) < 60
+
+
+# --- a feed that never ends stops at the per-author caps ------------------------------------------
+
+
+def _endless_bluesky(net, text):
+    """Every page of wren's feed names a next one, with posts never seen before."""
+    from fake_networks import Answer, bsky_post
+
+    real_answer = net._answer
+
+    def answer(path, query):
+        if path != "/xrpc/app.bsky.feed.getAuthorFeed":
+            return real_answer(path, query)
+        start = int(query.get("cursor", ["0"])[-1])
+        items = [{"post": bsky_post(1_000_000 - start - k, text=text(start + k))} for k in range(net.bluesky_page)]
+        return Answer(200, {"feed": items, "cursor": str(start + net.bluesky_page)})
+
+    net._answer = answer
+
+
+@pytest.mark.parametrize("cap,text,stopped_at", [
+    ("posts", lambda n: f"post number {n} of a feed that never ends", "stopped at 120 posts"),
+    ("bytes", lambda n: f"long post {n} " + "bread " * 3000, "stopped at 1 MiB of posts"),
+])
+def test_a_feed_that_never_ends_stops_at_the_per_author_caps(tmp_path, monkeypatch, cap, text, stopped_at):
+    """Endless paging once wrote 635 MB of cache in 90 s: it stops at the cap, says so in one line
+    (a note: the download itself succeeds with what it has), the posts stay, and memory stays small."""
+    import tracemalloc
+
+    from fake_networks import FakeNetworks
+    from huggingtweets.cache import TweetCache
+    from huggingtweets.sources import FetchOptions, limits
+    from huggingtweets.sources.bluesky import API_ENV, BlueskySource
+
+    monkeypatch.setattr(limits, "MAX_POSTS_PER_AUTHOR", 120 if cap == "posts" else 50_000)
+    monkeypatch.setattr(limits, "MAX_AUTHOR_BYTES", 1 << 20)
+    cache_dir = str(tmp_path / "cache")
+    with FakeNetworks(bluesky_page=25) as net:
+        monkeypatch.setenv(API_ENV, net.url)
+        net.bluesky_account("wren.bsky.social", [])
+        _endless_bluesky(net, text)
+        tracemalloc.start()
+        try:
+            got = BlueskySource("wren.bsky.social", FetchOptions(cache_dir=cache_dir)).fetch()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        pages = net.count("getAuthorFeed")
+        (note,) = got.notes
+        assert stopped_at in note and "the most kept for one author" in note and "delete" in note
+        assert "\n" not in note and f"the {len(got.tweets):,} posts downloaded are used" in note
+        cache = TweetCache(cache_dir).for_author("bluesky", "wren.bsky.social", key="feed")
+        assert cache.size() <= 1 << 20 and len(cache.tweets()) == len(got.tweets)
+        if cap == "posts":
+            assert len(got.tweets) == 120 and pages == 5
+        else:
+            assert 40 < len(got.tweets) < 60 and pages <= 3
+        assert peak < 16 << 20
+
+        # the next run adds nothing: at the post cap it asks for nothing and says so again; at the
+        # byte cap one page shows there is nothing newer
+        again = BlueskySource("wren.bsky.social", FetchOptions(cache_dir=cache_dir)).fetch()
+        assert len(again.tweets) == len(got.tweets)
+        assert net.count("getAuthorFeed") - pages == (0 if cap == "posts" else 1)
+        assert again.notes == (got.notes if cap == "posts" else [])

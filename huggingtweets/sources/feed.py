@@ -10,7 +10,10 @@ same rules as the paid source's:
 - a later run asks only for newer posts: it pages from the newest until a page
   holds a post the cache already has (one request when fewer than a page are
   new); cut off, it leaves a ``gap`` cursor that the next run fills first;
-- the profile (name, avatar) is looked up once and kept, unless ``refresh``.
+- the profile (name, avatar) is looked up once and kept, unless ``refresh``;
+- one author's cache stops at ``limits.MAX_POSTS_PER_AUTHOR`` posts or
+  ``limits.MAX_AUTHOR_BYTES``: the download ends there, says so in one line (a note
+  on what it returns) and uses what it has; a run ends within ``http.MAX_DOWNLOAD_S``.
 
 A network module subclasses it with ``NETWORK`` (its kind's name: the cache
 folder and ``Author.source``), ``LABEL`` (for messages), ``_profile()``,
@@ -44,6 +47,7 @@ class FeedSource:
         self._cache: Optional[AuthorCache] = None
         self._ids: set[str] = set()
         self._total: Optional[int] = None
+        self._notes: list[str] = []
         self.http = Http(self.LABEL, self._reset_at, say=self._say, kept=self._kept, sleep=sleep, now=now,
                          trusted=self._trusted)
 
@@ -83,7 +87,8 @@ class FeedSource:
         self.http.begin()  # the whole run, every page and wait, ends within http.MAX_DOWNLOAD_S
         cache = TweetCache(self.options.cache_dir).for_author(self.NETWORK, self.handle, key=self._variant())
         self._cache = cache
-        self._ids = {str(d["id"]) for d in cache.tweet_dicts()}
+        self._ids = {str(d["id"]) for d in cache.iter_dicts()}
+        self._notes = []
         state = cache.state
         had_posts = bool(self._ids)
 
@@ -112,21 +117,26 @@ class FeedSource:
         author = Author(handle=profile.get("handle") or self.handle, name=profile.get("name", ""),
                         avatar_url=profile.get("avatar_url", ""), source=self.NETWORK)
         self._progress(len(self._ids), self._progress_total(), f"{len(tweets)} posts from {self._who(profile)}")
-        return AuthorTweets(author=author, tweets=tweets)
+        return AuthorTweets(author=author, tweets=tweets, notes=list(self._notes))
 
     def _pages(self, profile: dict, cursor: Optional[str], newer: bool) -> None:
         """Page from ``cursor``; a newer pass stops at the first page holding a cached post."""
         state = self._cache.state
         seen = {cursor}  # a server whose cursors come round again ends the paging, not 5,000 requests later
         for _ in range(MAX_PAGES_PER_RUN):
+            if len(self._ids) >= limits.MAX_POSTS_PER_AUTHOR or self._cache.cut:
+                return self._full(profile)
             page, next_cursor = self._call(lambda: self._page(profile, cursor))
             known = any(t.id in self._ids for t in page)
             fresh = [t for t in page if t.id not in self._ids]
             fresh = list({t.id: t for t in fresh}.values())  # a post repeated within a page, once
             # the archives' cap on one post holds for the APIs too: no server's post is kept past it
             fresh = [t for t in fresh if len(t.text) <= limits.MAX_POST_CHARS]
-            self._cache.append(fresh)  # on disk before anything else looks at it
-            self._ids.update(t.id for t in fresh)
+            room = limits.MAX_POSTS_PER_AUTHOR - len(self._ids)
+            written = self._cache.append(fresh[:room])  # on disk before anything else looks at it
+            self._ids.update(t.id for t in fresh[:written])
+            if written < len(fresh):  # past a per-author cap: what came so far is all there is room for
+                return self._full(profile)
             end = not next_cursor or next_cursor in seen
             seen.add(next_cursor)
             if newer:
@@ -139,6 +149,20 @@ class FeedSource:
             if (newer and known) or end:
                 return
             cursor = next_cursor
+
+    def _full(self, profile: dict) -> None:
+        """One author's cache is as full as it may be: stop paging for good and say so once."""
+        state = self._cache.state
+        state["reached_oldest"], state["gap"] = True, None  # later runs ask for nothing more
+        self._cache.save_state()
+        what = (f"{limits.MAX_POSTS_PER_AUTHOR:,} posts" if len(self._ids) >= limits.MAX_POSTS_PER_AUTHOR
+                else f"{limits.size_words(limits.MAX_AUTHOR_BYTES)} of posts")
+        note = (f"{self._who(profile)}'s download stopped at {what}, the most kept for one author: the "
+                f"{len(self._ids):,} posts downloaded are used, and no newer ones are added to the cache "
+                f"({self._cache.folder}) while it is full: delete it to start again from the newest.")
+        if note not in self._notes:
+            self._notes.append(note)
+            self._say(note)
 
     def _call(self, request):
         try:
