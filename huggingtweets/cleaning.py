@@ -8,12 +8,18 @@ The rules are the original huggingtweets ones:
   #hashtags; it is counted and dropped.
 Every downloaded tweet lands in exactly one of retweets / short / kept, so
 ``downloaded == retweets + short + kept`` always holds.
+
+Then, unless the owner keeps them (``keep_contacts``: their own archive, a model they will not
+publish), email addresses and phone numbers in the kept tweets become ``[email]`` and
+``[phone]`` (``mask_contacts``; the rule is documented there), so a public model cannot
+repeat them. That is not a drop: the tweet stays kept, and ``contacts_masked`` counts it.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from .errors import NotEnoughTweets
@@ -56,6 +62,182 @@ def is_short(cleaned: str) -> bool:
     return content_words(cleaned) < MIN_WORDS
 
 
+# --- contacts: email addresses and phone numbers become placeholders ---------------------------
+EMAIL, PHONE = "[email]", "[phone]"
+KEEP_CONTACTS_HELP = "keep email addresses and phone numbers in the training text (your own archive, a model you will not publish)"
+
+# Letters and digits of scripts written with spaces between words. A number or an address glued
+# to one of them is part of that word (v10.15.7, SKU2025550143); Chinese and Japanese write a
+# number straight after a word and Korean puts particles right after it, so theirs never glue.
+_WORD = "0-9A-Za-z_\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+_LETTER = "A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+_GLUE = re.compile(f"[{_WORD}]")
+_EMAIL = re.compile(
+    rf"(?<![{_WORD}.%+\-@＠])"  # not inside a word, nor the server of a fediverse handle (@alice@mastodon.social)
+    rf"[{_WORD}%+\-]+(?:\.[{_WORD}%+\-]+)*[@＠]"  # the local part
+    rf"(?:[{_WORD}](?:[{_WORD}\-]*[{_WORD}])?\.)+[{_LETTER}]{{2,}}(?![{_WORD}\-])"  # domain, a top-level domain of letters
+)
+# A run of digit groups joined by one separator each (a space, a hyphen or dash, a dot, full-width
+# ones too), maybe after a "+" and with a group in parentheses. ``\d`` is any script's digit.
+_SEPARATORS = " \u00a0\u2009\u202f\u3000\\-.\u2010-\u2015\u2212\uff0d\uff0e\u30fc"
+_RUN = re.compile(rf"[+＋]?[(（]?\d(?:[)）]?(?:[{_SEPARATORS}][(（]?|[(（])?\d)*")
+_SPACES_IN_RUN = re.compile("[ \u00a0\u2009\u202f\u3000]")
+_GROUP = re.compile(r"\d+")
+_ISBN = re.compile(r"isbn(?:[\s:-]*1[03])?[\s:-]*$", re.IGNORECASE)
+# National numbers without separators or a trunk 0 come in these group lengths: (202) 555-0143 and
+# 1-800-555-0199 (North America), 138 0013 8000 (mobiles in China), 98765 43210 (mobiles in India).
+NATIONAL_SHAPES = ((3, 3, 4), (1, 3, 3, 4), (3, 4, 4), (5, 5))
+MIN_PHONE_DIGITS = 8  # fewer is a count, a year, a time or a local number (555-0143), never masked
+MAX_PIECES = 7  # a phone number written with spaces has at most this many space-separated parts (+33 1 23 45 67 89)
+
+
+def mask_contacts(text: str) -> tuple[str, int]:
+    """``text`` with every email address as ``[email]`` and every phone number as ``[phone]``,
+    and how many were replaced.
+
+    An email address is ``local@domain.tld`` (a full-width ＠ too), the top-level domain in
+    letters, not glued to a word, and not a fediverse handle's server (``@alice@mastodon.social``
+    stays). Phone numbers are runs of digit groups (any script's digits, full-width included)
+    joined by single spaces, hyphens, dashes or dots, maybe after ``+`` and with one group in
+    parentheses, and are masked when:
+
+    - international, after ``+`` or ``00``: a country code and a length that country's numbering
+      plan allows (``phonenumbers``, Google's libphonenumber: +44 20 7946 0958, +1-202-555-0143);
+    - with an area code in parentheses: 9 to 13 digits ((020) 7946 0958, 8 (495) 123-45-67);
+    - with one kind of separator throughout, 9 to 12 digits, every group after the first of 2 or
+      more: starting with a trunk 0 (020 7946 0958, 03-1234-5678, 01 23 45 67 89), or in one of
+      ``NATIONAL_SHAPES`` (202-555-0143, 202.555.0143);
+    - a bare run of 10 digits starting 0[1-9] or 2-9, or of 11 starting 0[1-9], 1[2-9] or 8
+      (2025550143, 02079460958, 13800138000), unless it ends in six zeros (a round number).
+
+    Never masked: a run glued to a Latin, Greek or Cyrillic word or another number (v10.15.7, a
+    decimal, 10:30), after a sign, a currency, ``/``, ``#`` or ``@``, or after "ISBN"; 1,234,567
+    and 1 234 567 (thousands); groups that are all years (2019 2020 2021); more than 15 digits
+    (tweet ids). So years, dates, times, prices, counts, versions, scores and ordinary numbers
+    stay. Known gaps: numbers spelt out or with mixed separators and no country code
+    (8 916 123-45-67), and 7-digit local numbers (555-0143).
+    """
+    text, found = _EMAIL.subn(EMAIL, text)
+
+    def phones(match: re.Match) -> str:
+        nonlocal found
+        spans = _phone_spans(text, match.start(), match.end())
+        found += len(spans)
+        parts, at = [], match.start()
+        for start, end in spans:
+            parts += [text[at:start], PHONE]
+            at = end
+        return "".join(parts + [text[at:match.end()]])
+
+    return _RUN.sub(phones, text), found
+
+
+def _phone_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The phone numbers in the run ``text[start:end]``: the whole run, else its longest
+    space-separated parts, left to right (two numbers side by side, a number and a count)."""
+    if sum(c.isdecimal() for c in text[start:end]) < MIN_PHONE_DIGITS:
+        return []
+    if text[start] in "(（" and not any(c in text[start:end] for c in ")）"):
+        start += 1  # a number in brackets: "(202-555-0143)"
+    if _is_phone(text, start, end):
+        return [(start, end)]
+    run = text[start:end]
+    if _thousands(run):
+        return []
+    cuts = [start] + [start + m.start() + 1 for m in _SPACES_IN_RUN.finditer(run)]
+    pieces = [(a, b - 1) for a, b in zip(cuts, cuts[1:])] + [(cuts[-1], end)]
+    spans, i = [], 0
+    while i < len(pieces):
+        for j in range(min(len(pieces), i + MAX_PIECES), i, -1):
+            a, b = pieces[i][0], pieces[j - 1][1]
+            if (i, j) != (0, len(pieces)) and _is_phone(text, a, b):
+                spans.append((a, b))
+                i = j
+                break
+        else:
+            i += 1
+    return spans
+
+
+def _is_phone(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` (a run of digit groups) is a phone number where it stands."""
+    run = text[start:end]
+    if not _stands_alone(text, start, end):
+        return False
+    groups = _GROUP.findall(run)
+    digits = "".join(str(unicodedata.decimal(c)) for c in "".join(groups))
+    if len(digits) > 17 or digits.endswith("000000") or all(len(g) == 4 and 1900 <= int(g) <= 2099 for g in groups):
+        return False  # past E.164's 15 digits after an 00 (a tweet id), a round number, years
+    opened = sum(run.count(c) for c in "(（")
+    if opened != sum(run.count(c) for c in ")）") or opened > 1:
+        return False
+    if run[0] in "+＋" or (digits.startswith("00") and digits[2:3] not in ("", "0")):
+        return _international("+" + (digits if run[0] in "+＋" else digits[2:]))
+    if opened:
+        inner = re.search(r"[(（](\d+)[)）]", run)
+        before = _GROUP.findall(run[: inner.start()]) if inner else []
+        return (inner is not None and 2 <= len(inner.group(1)) <= 5 and len(before) <= 1 and all(len(g) <= 2 for g in before)
+                and 9 <= len(digits) <= 13)
+    if len(groups) == 1:
+        return _bare_phone(digits)
+    separators = set(_GROUP.split(run)[1:-1])
+    if len(separators) != 1 or not 9 <= len(digits) <= 12:
+        return False
+    sizes = tuple(len(g) for g in groups)
+    if min(sizes[1:]) < 2:
+        return False
+    if digits[0] == "0" and digits[1] != "0" and sizes[0] >= 2:
+        return True  # a trunk prefix: most of the world's national numbers
+    return sizes in NATIONAL_SHAPES and (sizes[0] != 1 or digits[0] == "1")
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """Not part of a word, a decimal, a time, a sum of money, a path, a tag or an ISBN."""
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    if before and (_GLUE.match(before) or before.isdecimal()):
+        return False
+    if after and (_GLUE.match(after) or after.isdecimal() or after in "%‰"):
+        return False
+    if text[start] not in "+＋" and before and before in "+＋-−/#@＠$€£¥₹":
+        return False
+    if before in ".,:" and start >= 2 and text[start - 2].isdecimal():
+        return False
+    if after in ".,:" and end + 1 < len(text) and text[end + 1].isdecimal():
+        return False
+    return not _ISBN.search(text[max(0, start - 12):start])
+
+
+def _international(number: str) -> bool:
+    """A country code and a whole number's length in its numbering plan (Google's libphonenumber;
+    imported on first use, as few posts hold one)."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_possible_number_with_reason(parsed) == phonenumbers.ValidationResult.IS_POSSIBLE
+
+
+def _bare_phone(digits: str) -> bool:
+    """10 digits starting 0[1-9] (a trunk prefix) or 2-9 (North America, India's mobiles), or 11
+    starting 0[1-9], 1[2-9] (China's mobiles, North America after its 1) or 8 (Russia's trunk)."""
+    if len(digits) not in (10, 11):
+        return False
+    if digits[0] == "0":
+        return digits[1] != "0"
+    if len(digits) == 10:
+        return digits[0] != "1"
+    return digits[0] == "8" or (digits[0] == "1" and digits[1] not in "01")
+
+
+def _thousands(run: str) -> bool:
+    """1 234 567 or 1.234.567: a number in groups of three, never a phone number."""
+    groups = _GROUP.findall(run)
+    return len(groups) > 1 and len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]) and run[0] not in "+＋(（"
+
+
 @dataclass
 class AuthorStats:
     """One column of the model card's data table."""
@@ -67,6 +249,11 @@ class AuthorStats:
     short: int = 0
     kept: int = 0
     characters: int = 0  # characters of kept text, for the "enough data" check
+    # Kept tweets whose email addresses or phone numbers were masked (not a drop: they are kept),
+    # and what cleaning did with contacts: "masked", "kept" (the owner's choice), or "" in a
+    # dataset cleaned before contacts were masked.
+    contacts_masked: int = 0
+    contacts: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,9 +266,11 @@ class CleanedAuthor:
     stats: AuthorStats = None  # type: ignore[assignment]
 
 
-def clean_author(raw: AuthorTweets, keep_newlines: bool = False) -> CleanedAuthor:
-    """Sort every tweet into retweet / short / kept and return the kept texts with the counts."""
-    stats = AuthorStats(handle=raw.author.handle, name=raw.author.name)
+def clean_author(raw: AuthorTweets, keep_newlines: bool = False, keep_contacts: bool = False) -> CleanedAuthor:
+    """Sort every tweet into retweet / short / kept and return the kept texts with the counts;
+    email addresses and phone numbers in kept tweets are masked unless ``keep_contacts``.
+    Whether a tweet is short is decided before masking, so the counts are the same either way."""
+    stats = AuthorStats(handle=raw.author.handle, name=raw.author.name, contacts="kept" if keep_contacts else "masked")
     kept: list[str] = []
     for tweet in raw.tweets:
         stats.downloaded += 1
@@ -92,6 +281,9 @@ def clean_author(raw: AuthorTweets, keep_newlines: bool = False) -> CleanedAutho
         if is_short(text):
             stats.short += 1
             continue
+        if not keep_contacts:
+            text, found = mask_contacts(text)
+            stats.contacts_masked += found > 0
         kept.append(text)
         stats.characters += len(text)
     stats.kept = len(kept)
@@ -118,6 +310,13 @@ def check_enough(stats: list[AuthorStats]) -> list[str]:
 
 
 TABLE_ROWS = (("Tweets downloaded", "downloaded"), ("Retweets", "retweets"), ("Short tweets", "short"), ("Tweets kept", "kept"))
+MASKED_ROW = ("Tweets with emails/phones masked", "contacts_masked")  # kept tweets: not a fifth category
+
+
+def table_rows(stats: list[AuthorStats]) -> tuple[tuple[str, str], ...]:
+    """The data table's (label, AuthorStats field) rows: ``TABLE_ROWS``, then ``MASKED_ROW``
+    when any author had contacts masked. Every view of the table (card, CLI, app) asks here."""
+    return TABLE_ROWS + ((MASKED_ROW,) if any(s.contacts_masked for s in stats) else ())
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -134,14 +333,14 @@ def markdown_text(text) -> str:
 def stats_table(stats: list[AuthorStats]) -> str:
     """The model card's "Training data" table in Markdown: one column per author.
 
-    With one author the column is headed "Quantity", as in the published cards;
-    names are user-controlled: each goes through ``markdown_text``.
+    With one author the column is headed "Quantity", as in the published cards; the rows are
+    ``table_rows``'. Names are user-controlled: each goes through ``markdown_text``.
     """
     if len(stats) == 1:
         header = ["Data", "Quantity"]
     else:
         header = ["Data"] + [markdown_text(s.name) for s in stats]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    for label, attr in TABLE_ROWS:
+    for label, attr in table_rows(stats):
         lines.append("| " + " | ".join([label] + [str(getattr(s, attr)) for s in stats]) + " |")
     return "\n".join(lines)

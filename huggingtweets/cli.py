@@ -79,7 +79,7 @@ def _fetch_options(args):
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
-    from .workflow import source_kinds
+    from .workflow import KEEP_CONTACTS_HELP, source_kinds
 
     handles = ", ".join(k.example for k in source_kinds() if k.match_text and k.example)
     files = "; ".join(f"{k.label} ({k.takes})" for k in source_kinds() if k.match_path)
@@ -91,6 +91,7 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", metavar="DIR", help="where downloads are cached (default ~/.cache/huggingtweets)")
     p.add_argument("--refresh", action="store_true", help="look profiles up again, and where a network bills per post, also download posts newer than the cache holds (free networks always ask for newer posts)")
     p.add_argument("--author", metavar="HANDLE", help="the author's handle for a file that does not name one: a text/CSV/JSONL file (default: its file name) or an export without a handle")
+    p.add_argument("--keep-contacts", action="store_true", help=f"{KEEP_CONTACTS_HELP}; by default they become [email] and [phone]")
 
 
 def _load_dataset(args, require_enough: bool):
@@ -101,7 +102,7 @@ def _load_dataset(args, require_enough: bool):
         raw = fetch(args.sources, _fetch_options(args), sample=args.sample, progress=progress)
     finally:
         progress.close()
-    return prepare(raw, require_enough=require_enough)
+    return prepare(raw, require_enough=require_enough, keep_contacts=args.keep_contacts)
 
 
 def cmd_data(args) -> int:
@@ -123,7 +124,7 @@ def cmd_data(args) -> int:
     for line in problems:
         print(f"warning: {shown(line)}", file=sys.stderr)
     if args.json:
-        out = {"authors": [{k: getattr(s, k) for k in ("handle", "name", "downloaded", "retweets", "short", "kept")} for s in dataset.stats]}
+        out = {"authors": [{k: getattr(s, k) for k in ("handle", "name", "downloaded", "retweets", "short", "kept", "contacts_masked")} for s in dataset.stats]}
         print(_json_out(out))
         return 0
     print(shown(stats_table(dataset.stats), keep_lines=True))
@@ -288,11 +289,14 @@ def _train_inputs(args):
 
     if args.resume and (args.sources or args.sample):
         raise HuggingTweetsError("--resume trains on the run's saved tweets: drop the sources.")
+    if args.resume and args.keep_contacts:
+        raise HuggingTweetsError("--resume trains on the run's saved tweets, cleaned as they were: drop --keep-contacts.")
     config = _train_config(args)
     progress = TqdmProgress()
     try:
         preflight(config, resume=args.resume, overwrite=args.overwrite, progress=progress)  # before any (paid) download or write
-        dataset = None if args.resume else prepare(fetch(args.sources, _fetch_options(args), sample=args.sample, progress=progress))
+        dataset = None if args.resume else prepare(fetch(args.sources, _fetch_options(args), sample=args.sample, progress=progress),
+                                                   keep_contacts=args.keep_contacts)
     finally:
         progress.close()
     return config, dataset

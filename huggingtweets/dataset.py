@@ -222,11 +222,14 @@ def build_dataset(
     seed: int = 42,
     keep_newlines: bool = False,
     require_enough: bool = True,
+    keep_contacts: bool = False,
 ) -> TweetDataset:
     """Clean every author and check the volume. Training splits off held-out tweets with its
-    own config (``TweetDataset.split``); ``validation_fraction`` does it here instead."""
+    own config (``TweetDataset.split``); ``validation_fraction`` does it here instead.
+    ``keep_contacts``: leave email addresses and phone numbers in (each author's stats record
+    the choice, so the dataset saved in a model folder, which a resume trains on, keeps it)."""
     raw = list(raw)
-    cleaned: list[CleanedAuthor] = [clean_author(r, keep_newlines) for r in raw]
+    cleaned: list[CleanedAuthor] = [clean_author(r, keep_newlines, keep_contacts) for r in raw]
     if not cleaned:
         raise HuggingTweetsError("No authors given: name at least one source.")
     warnings = [note for r in raw for note in r.notes]  # what a reader guessed (a handle from a file name)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
 
 from . import launch
-from .cleaning import TABLE_ROWS, AuthorStats, check_enough, stats_table
+from .cleaning import KEEP_CONTACTS_HELP, TABLE_ROWS, AuthorStats, check_enough, stats_table, table_rows
 from .config import SamplingConfig, TrainConfig
 from .config import demo_config as _demo_config
 from .dataset import TweetDataset, build_dataset, load_sources
@@ -46,7 +46,7 @@ from .voice import NotMeasured, VoiceReport, judge_posts, load_voices, saved_rep
 __all__ = [
     # data
     "FetchOptions", "source_kinds", "token_for", "NoToken", "avatar_url", "fetch", "prepare", "check_enough",
-    "stats_table", "TABLE_ROWS", "AuthorStats", "folder_authors",
+    "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP",
     # training
     "demo_config", "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "check_model", "resume_config",
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
@@ -63,9 +63,11 @@ def fetch(specs: Sequence[str], options: Optional[FetchOptions] = None, sample: 
     return load_sources(specs, options, sample=sample, progress=progress)
 
 
-def prepare(raw: Sequence[AuthorTweets], require_enough: bool = True) -> TweetDataset:
-    """Cleaned and counted; training splits off the held-out tweets with its own config."""
-    return build_dataset(raw, require_enough=require_enough)
+def prepare(raw: Sequence[AuthorTweets], require_enough: bool = True, keep_contacts: bool = False) -> TweetDataset:
+    """Cleaned and counted; training splits off the held-out tweets with its own config.
+    Email addresses and phone numbers become ``[email]`` and ``[phone]`` unless ``keep_contacts``
+    (``KEEP_CONTACTS_HELP``)."""
+    return build_dataset(raw, require_enough=require_enough, keep_contacts=keep_contacts)
 
 
 def source_kinds() -> tuple[SourceKind, ...]:

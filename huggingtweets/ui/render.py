@@ -16,7 +16,7 @@ import urllib.parse
 from typing import Iterable, Optional, Sequence
 
 from .. import errors, names
-from ..workflow import TABLE_ROWS, AuthorStats
+from ..workflow import AuthorStats, table_rows
 
 SHARE_URL = "https://twitter.com/intent/tweet?text="
 ICONS = {"error": "✖", "warning": "⚠", "success": "✔", "info": "ℹ"}
@@ -142,7 +142,8 @@ def help_box(summary: str, paragraphs: Iterable[str]) -> str:
 
 # --- step 1: the data ------------------------------------------------------------------
 def data_table(stats: Sequence[AuthorStats], pictures: Optional[dict] = None) -> str:
-    """Rows Tweets downloaded / Retweets / Short tweets / Tweets kept, a column per author.
+    """Rows Tweets downloaded / Retweets / Short tweets / Tweets kept (and, when any were, tweets
+    with emails/phones masked: ``workflow.table_rows``), a column per author.
 
     ``pictures`` maps a lower-case handle to the author's avatar (see ``avatar``).
     """
@@ -153,7 +154,7 @@ def data_table(stats: Sequence[AuthorStats], pictures: Optional[dict] = None) ->
         for s in stats
     )
     rows = []
-    for label, attr in TABLE_ROWS:
+    for label, attr in table_rows(stats):
         cells = "".join(f'<td class="ht-num">{getattr(s, attr)}</td>' for s in stats)
         rows.append(f"<tr><th>{esc(label)}</th>{cells}</tr>")
     return f'<table class="ht-table ht-data"><thead><tr><th>Data</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
