@@ -24,7 +24,7 @@ import shlex
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .cleaning import AuthorStats, markdown_text, stats_table
+from .cleaning import EMAIL, PHONE, AuthorStats, markdown_text, stats_table
 from .config import TrainConfig
 from .dataset import voice_marker
 from .diskio import atomic_write_text
@@ -261,6 +261,9 @@ def _how_it_works(authors: Sequence[Author], config: TrainConfig) -> str:
 
 def _training_data(authors: Sequence[Author], stats: Sequence[AuthorStats], metrics: dict) -> str:
     parts = [f"The model was trained on tweets by {_join([_author_md(a) for a in authors])}.", stats_table(list(stats))]
+    contacts = _contacts(stats)
+    if contacts:
+        parts.append(contacts)
     held, train = metrics.get("eval_tweets"), metrics.get("train_tweets")
     if held == 0:
         parts.append(f"All {int(train or 0)} tweets kept were used for training: too few distinct tweets to hold any out, "
@@ -270,6 +273,25 @@ def _training_data(authors: Sequence[Author], stats: Sequence[AuthorStats], metr
         sentence += f" and {int(train)} were used for training." if train is not None else "."
         parts.append(sentence)
     return "\n\n".join(parts)
+
+
+def _contacts(stats: Sequence[AuthorStats]) -> str:
+    """What cleaning did with email addresses and phone numbers, when there is something to say."""
+    if any(s.contacts == "kept" for s in stats):
+        return ("Email addresses and phone numbers were left in the training text at the owner's request: "
+                "the model may repeat them, so it is not meant to be shared.")
+    masked = sum(s.contacts_masked for s in stats)
+    if masked:
+        return (f"Email addresses and phone numbers in {masked} of the tweets kept were replaced by {_code_span(EMAIL)} "
+                f"and {_code_span(PHONE)} before training: the model never saw them.")
+    return ""
+
+
+def _machine_written(authors: Sequence[Author]) -> str:
+    """The card's line, near the top, that says the model's posts are not the authors'."""
+    handles = [_md(_handle(a)) for a in authors]
+    whom = handles[0] if len(handles) == 1 else ", ".join(handles[:-1]) + " or " + handles[-1]
+    return f"**Every post this model writes is machine-generated: written by a machine learning model, not by {whom}.**"
 
 
 def _training_procedure(authors, config: TrainConfig, metrics: dict, wandb_url: Optional[str], voice: Optional[dict] = None) -> str:
@@ -432,7 +454,7 @@ def render_card(
         _about(),
     ]
     sections = [f"## {title}\n\n{body}" for title, body in zip(SECTIONS, bodies)]
-    return "\n\n".join([front, _header(authors), intro, *sections]) + "\n"
+    return "\n\n".join([front, _header(authors), intro, _machine_written(authors), *sections]) + "\n"
 
 
 def write_card(

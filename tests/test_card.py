@@ -141,6 +141,39 @@ def test_training_data_names_authors_and_held_out_counts():
     assert "held out" not in card_for(THREE).split("## Training data")[1].split("## ")[0]
 
 
+@pytest.mark.parametrize("pairs, whom", [(ONE, "@prawn\\_meat"), (THREE, "@ladygaga, @LennyKravitz or @SnoopDogg")])
+def test_says_near_the_top_that_the_posts_are_machine_written(pairs, whom):
+    card = card_for(pairs)
+    top = card.split("## ")[0]
+    assert f"**Every post this model writes is machine-generated: written by a machine learning model, not by {whom}.**" in top
+
+
+def _with_contacts(pair, masked, contacts):
+    author, stats = pair
+    return author, AuthorStats(stats.handle, stats.name, stats.downloaded, stats.retweets, stats.short, stats.kept,
+                               stats.characters, masked, contacts)
+
+
+def test_masked_contacts_are_counted_where_the_data_is():
+    pairs = [_with_contacts(LADY, 12, "masked"), _with_contacts(SNOOP, 0, "masked")]
+    section = card_for(pairs).split("## Training data")[1].split("## ")[0]
+    rows = table_after(section, "Data")
+    assert list(rows)[-1] == "Tweets with emails/phones masked" and rows["Tweets with emails/phones masked"] == ["12", "0"]
+    assert "Email addresses and phone numbers in 12 of the tweets kept were replaced by `[email]` and `[phone]`" in section
+
+
+@pytest.mark.parametrize("masked, contacts", [(0, "masked"), (0, "")])
+def test_nothing_said_when_none_were_masked(masked, contacts):
+    section = card_for([_with_contacts(PRAWN, masked, contacts)]).split("## Training data")[1].split("## ")[0]
+    assert "masked" not in section and "[phone]" not in section
+
+
+def test_contacts_kept_on_request_are_said():
+    section = card_for([_with_contacts(PRAWN, 0, "kept")]).split("## Training data")[1].split("## ")[0]
+    assert "Email addresses and phone numbers were left in the training text at the owner's request" in section
+    assert list(table_after(section, "Data"))[-1] == "Tweets kept"
+
+
 # --- training procedure ------------------------------------------------------------------------
 def hp_rows(card: str) -> dict[str, str]:
     rows = {k: v[0] for k, v in table_after(card, "Hyper-parameter").items()}

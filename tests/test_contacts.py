@@ -208,12 +208,15 @@ def test_resume_keeps_the_saved_choice_and_refuses_the_flag(tmp_path, capsys):
     assert "drop --keep-contacts" in capsys.readouterr().err
 
 
-def test_train_records_the_choice_in_the_model_folder(posts, tmp_path):
+def test_train_records_the_choice_in_the_model_folder_and_its_card(posts, tmp_path):
     out = tmp_path / "kept"
     assert main(["train", str(posts), "--keep-contacts", "--model", "tiny", "--max-steps", "1", "--block-size", "32",
                  "--output", str(out)]) == 0
     stats = TweetDataset.load(out).stats[0]
     assert (stats.contacts, stats.contacts_masked) == ("kept", 0)
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "left in the training text at the owner's request" in card
+    assert "machine-generated" in card
 
 
 def test_the_apps_data_table_shows_the_masked_row_only_when_any_were():
