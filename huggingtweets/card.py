@@ -3,7 +3,8 @@
 Same layout as the published huggingtweets cards, section for section: YAML front
 matter, an HTML header (avatars, BOT or CYBORG, names, handles), then "How does it
 work?", "Training data", "Training procedure", "How to use", "Limitations and bias"
-and "About". Display names, handles and URLs are user-controlled: every one is
+and "About". Added to that layout, never in its place: a line under the header saying
+that the model's posts are machine-generated, not the authors'. Display names, handles and URLs are user-controlled: every one is
 HTML-escaped, avatar and W&B URLs are kept only with an http(s) scheme and are
 percent-encoded so they cannot leave their CSS string or Markdown link.
 

@@ -7,6 +7,9 @@ already has, and an author without one gets their initials in a coloured circle,
 the card header. Any text draws without an error: characters the font lacks come out as
 the font's fallback box (emoji included, and never in colour).
 
+Every card carries a small ``LABEL`` ("AI-generated") beside the author's name, and the footer
+says the posts were written by an AI: a card cropped out of the picture still says it.
+
 The width is fixed (``WIDTH``); the height follows the content, up to ``MAX_HEIGHT``:
 tweets that would not fit below it are left out, and a very long tweet is cut at
 ``MAX_LINES`` lines with an ellipsis.
@@ -38,10 +41,13 @@ PAD = 40  # around everything, and inside each card
 GAP = 24  # between cards
 AVATAR = 72  # px, the avatar circle in a card
 NAME_SIZE, HANDLE_SIZE, TEXT_SIZE, FOOTER_SIZE = 30, 26, 34, 22  # px
+LABEL = "AI-generated"  # on every card: the posts are machine-written, not the authors'
+LABEL_SIZE, LABEL_PAD = 22, 10  # px: the label's text, and the room around it in its pill
 LINE = int(TEXT_SIZE * 1.35)
 
 BACKGROUND, CARD, BORDER = (245, 248, 250), (255, 255, 255), (207, 217, 222)
 INK, GREY = (15, 20, 25), (83, 100, 113)
+LABEL_FILL = GREY  # white text on it
 # Initials circles: one colour per handle, from a palette with white text readable on each.
 PALETTE = ((29, 155, 240), (120, 86, 255), (249, 24, 128), (0, 186, 124), (255, 122, 0), (84, 110, 122))
 
@@ -173,6 +179,16 @@ def _group(authors: Sequence[Author], avatars: Mapping[str, AvatarSource], size:
     return group
 
 
+def _draw_label(draw, font, right: int, top: int) -> int:
+    """``LABEL`` in a pill whose right edge is at ``right``; returns the pill's left edge."""
+    left, text_top, text_right, text_bottom = draw.textbbox((0, 0), LABEL, font=font)
+    width, height = text_right - left + 2 * LABEL_PAD, LABEL_SIZE + LABEL_PAD
+    x = right - width
+    draw.rounded_rectangle((x, top, right, top + height), radius=height // 2, fill=LABEL_FILL)
+    draw.text((x + LABEL_PAD - left, top + (height - (text_bottom - text_top)) / 2 - text_top), LABEL, font=font, fill="white")
+    return x
+
+
 # --- the picture ------------------------------------------------------------------------------
 def render_preview(
     tweets: Sequence,
@@ -197,7 +213,7 @@ def render_preview(
         path = path / PREVIEW_FILE
 
     name_font, handle_font = _font(NAME_SIZE, bold=True), _font(HANDLE_SIZE)
-    text_font, footer_font = _font(TEXT_SIZE), _font(FOOTER_SIZE)
+    text_font, footer_font, label_font = _font(TEXT_SIZE), _font(FOOTER_SIZE), _font(LABEL_SIZE, bold=True)
     group = _group(list(authors), avatars, AVATAR)
     names = " & ".join(_clean(a.name) or _clean(a.handle) for a in authors)
     handles = " · ".join("@" + _clean(a.handle).lstrip("@") for a in authors)
@@ -225,7 +241,8 @@ def render_preview(
         x0, y0 = 2 * PAD, y + PAD
         image.paste(group, (x0, y0), group)
         name_x = x0 + group.width + 20
-        room = WIDTH - 2 * PAD - name_x
+        label_left = _draw_label(draw, label_font, WIDTH - 2 * PAD, y0 + 4)
+        room = label_left - 16 - name_x
         draw.text((name_x, y0 + 4), _fit(names, name_font, room), font=name_font, fill=INK)
         draw.text((name_x, y0 + 4 + NAME_SIZE + 8), _fit(handles, handle_font, room), font=handle_font, fill=GREY)
         for i, line in enumerate(lines):

@@ -121,3 +121,22 @@ def test_nothing_to_draw():
         render_preview(["  \n\x00 "], [WREN], "p.png")
     with pytest.raises(HuggingTweetsError, match="author"):
         render_preview([TWEET], [], "p.png")
+
+
+def test_every_card_says_its_post_is_ai_generated(tmp_path, monkeypatch):
+    """The label is drawn once per card, in its pill at the card's top right, besides the footer's words."""
+    from PIL import ImageDraw
+
+    drawn = []
+    real = ImageDraw.ImageDraw.text
+
+    def text(self, xy, content, *args, **kwargs):
+        drawn.append(content)
+        return real(self, xy, content, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", text)
+    path = render_preview([TWEET, "a second post from the lamp", "and a third"], [WREN], tmp_path / "p.png")
+    assert drawn.count(preview.LABEL) == 3 and preview.LABEL == "AI-generated"
+    assert drawn[-1].startswith("Written by an AI trained on the tweets of @wren")
+    pill_edge = (WIDTH - 2 * preview.PAD - 4, 2 * preview.PAD + 4 + (preview.LABEL_SIZE + preview.LABEL_PAD) // 2)
+    assert pixel(path, pill_edge) == preview.LABEL_FILL
