@@ -11,6 +11,10 @@ and the cache state records how far the download got:
   newer ones (``since_id=newest``). An interrupted refresh leaves a "gap"
   (``since_id``..``until_id``) that the next run fills first.
 
+Like every network's download, a run ends within ``http.MAX_DOWNLOAD_S`` (cut off, the next
+run carries on) and one author's cache stops at ``limits.MAX_POSTS_PER_AUTHOR`` posts or
+``limits.MAX_AUTHOR_BYTES`` (a note says so; what was downloaded is used).
+
 Downloads are keyed by the exclude flags. A complete download with fewer
 excludes (a superset) serves a request with more by filtering locally; never
 the other way round, since the narrower download lacks tweets.
@@ -31,7 +35,7 @@ import tweepy
 
 from ..cache import AuthorCache, TweetCache
 from ..errors import HuggingTweetsError
-from . import limits
+from . import http, limits, watchdog
 from .base import Author, AuthorTweets, FetchOptions, NoToken, Progress, SourceKind, TokenSpec, Tweet, is_retweet_text
 from .x_names import x_avatar_ok, x_handle, x_profile_url
 
@@ -104,9 +108,17 @@ logging.getLogger("tweepy.client").addFilter(_RedactTokens())
 
 
 class _TimeoutSession(requests.Session):
+    """tweepy's session: a timeout per read, and one whole answer within ``http.RESPONSE_DEADLINE_S``
+    (its headers included: ``watchdog``); one that takes longer fails as a network error."""
+
+    def __init__(self):
+        super().__init__()
+        watchdog.mount(self, watchdog.WatchedAdapter())
+
     def request(self, *args, **kwargs):
         kwargs.setdefault("timeout", REQUEST_TIMEOUT_S)
-        return super().request(*args, **kwargs)
+        with watchdog.watch(time.monotonic() + http.RESPONSE_DEADLINE_S):
+            return super().request(*args, **kwargs)
 
 
 def _variant_key(exclude_retweets: bool, exclude_replies: bool) -> str:
@@ -167,6 +179,8 @@ class XApiSource:
         self._cache: Optional[AuthorCache] = None
         self._ids: set[int] = set()  # ids in that cache: what must never be asked for again
         self._total: Optional[int] = None
+        self._ends = math.inf  # when this run must end (``now()`` seconds)
+        self._notes: list[str] = []
 
     def __repr__(self) -> str:
         return f"XApiSource({self.handle!r})"  # never the options: they may hold the token
@@ -178,9 +192,11 @@ class XApiSource:
         if progress is not None:
             self._progress = progress
         opts = self.options
+        self._ends = self._now() + http.MAX_DOWNLOAD_S
+        self._notes = []
         (exclude_retweets, exclude_replies), cache = self._choose_cache(TweetCache(opts.cache_dir))
         self._cache = cache
-        self._ids = {int(t.id) for t in cache.tweets()}
+        self._ids = {int(d["id"]) for d in cache.iter_dicts()}
         state = cache.state
         state.setdefault("reached_oldest", False)
         state.setdefault("gap", None)
@@ -213,7 +229,7 @@ class XApiSource:
         author = Author(handle=profile["username"], name=profile.get("name", ""),
                         avatar_url=profile.get("avatar_url", ""), source="x")
         self._progress(len(self._ids), self._progress_total(), f"{len(tweets)} tweets from @{author.handle}")
-        return AuthorTweets(author=author, tweets=tweets)
+        return AuthorTweets(author=author, tweets=tweets, notes=list(self._notes))
 
     def _choose_cache(self, root: TweetCache) -> tuple[tuple[bool, bool], AuthorCache]:
         """This request's own download, or a complete one with fewer excludes (a superset).
@@ -285,6 +301,8 @@ class XApiSource:
                                            (state["exclude_replies"], "replies")) if flag]
         token, seen = None, set()
         while True:
+            if len(self._ids) >= limits.MAX_POSTS_PER_AUTHOR or self._cache.cut:
+                return self._full()
             response = self._call(lambda api: api.get_users_tweets(
                 state["profile"]["id"], max_results=PAGE_SIZE, pagination_token=token,
                 exclude=exclude or None, since_id=since_id, until_id=until_id, tweet_fields=TWEET_FIELDS,
@@ -294,7 +312,9 @@ class XApiSource:
             page = [_to_tweet(t.data) for t in response.data or []]
             page = [t for t in page if int(t.id) not in self._ids]  # X may repeat one across pages
             page = [t for t in page if len(t.text) <= limits.MAX_POST_CHARS]  # the archives' cap, here too
-            self._cache.append(page)  # on disk before anything else looks at it
+            room = limits.MAX_POSTS_PER_AUTHOR - len(self._ids)
+            written = self._cache.append(page[:room])  # on disk before anything else looks at it
+            full, page = written < len(page), page[:written]
             self._ids.update(int(t.id) for t in page)
             token = (response.meta or {}).get("next_token")
             if token in seen:  # a token seen before: the pages go round, so this is the end
@@ -312,8 +332,24 @@ class XApiSource:
             self._cache.save_state()
             self._progress(len(self._ids), self._progress_total(),
                            f"Downloaded {len(self._ids)} tweets from @{self.handle}")
+            if full:  # past a per-author cap: what came so far is all there is room for
+                return self._full()
             if not token:
                 return
+
+    def _full(self) -> None:
+        """This author's cache is as full as it may be: nothing more is asked for, and a note says so."""
+        state = self._cache.state
+        state["reached_oldest"], state["gap"] = True, None
+        self._cache.save_state()
+        what = (f"{limits.MAX_POSTS_PER_AUTHOR:,} tweets" if len(self._ids) >= limits.MAX_POSTS_PER_AUTHOR
+                else f"{limits.size_words(limits.MAX_AUTHOR_BYTES)} of tweets")
+        note = (f"@{self.handle}'s download stopped at {what}, the most kept for one author: the {len(self._ids):,} "
+                f"tweets downloaded are used, and no newer ones are added to the cache ({self._cache.folder}) while "
+                "it is full: delete it to start again from the newest.")
+        if note not in self._notes:
+            self._notes.append(note)
+            self._progress(len(self._ids), self._progress_total(), note)
 
     def _call(self, request: Callable[[tweepy.Client], object]):
         """One request, waiting out rate limits and retrying server and network errors."""
@@ -321,6 +357,8 @@ class XApiSource:
         backoff = iter(BACKOFF_S)
         limited = 0
         while True:
+            if self._now() >= self._ends:
+                self._out_of_time()
             try:
                 return request(api)
             except tweepy.TooManyRequests as err:
@@ -357,6 +395,8 @@ class XApiSource:
             at = time.strftime("%H:%M", time.localtime(reset_time))
             self._fail(f"X's rate limit for this token resets at {at} ({wait // 60} min): run again then; "
                        f"{self._kept()}")
+        if self._now() + wait > self._ends:  # the wait would outlast this run's time: stop now
+            self._out_of_time()
         left = wait
         while left > 0:
             self._progress(len(self._ids), self._progress_total(), f"Rate limited by X: waiting {left} s")
@@ -377,6 +417,10 @@ class XApiSource:
         detail = "; ".join(str(e.get("detail") or e.get("title") or e) for e in errors or [])[:200]
         self._fail(f"X could not return @{self.handle} ({detail or 'no data'}): run again later, "
                    "or use their X archive.")
+
+    def _out_of_time(self):
+        self._fail(f"This X download has run for {http.MAX_DOWNLOAD_S / 60:g} min, the most one run may take: run the same "
+                   f"command again to carry on; {self._kept()}")
 
     def _kept(self) -> str:
         where = f" ({self._cache.folder})" if self._cache else ""
