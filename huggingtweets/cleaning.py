@@ -201,9 +201,9 @@ def _stands_alone(text: str, start: int, end: int) -> bool:
         return False
     if text[start] not in "+＋" and before and before in "+＋-−/#@＠$€£¥₹":
         return False
-    if before in ".,:" and start >= 2 and text[start - 2].isdecimal():
-        return False
-    if after in ".,:" and end + 1 < len(text) and text[end + 1].isdecimal():
+    if before and before in ".,:" and start >= 2 and text[start - 2].isdecimal():
+        return False  # 3.14159265358, 3,14159265358, 10:30
+    if after and after in ".,:" and end + 1 < len(text) and text[end + 1].isdecimal():
         return False
     return not _ISBN.search(text[max(0, start - 12):start])
 
