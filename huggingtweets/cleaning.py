@@ -73,7 +73,7 @@ _WORD = "0-9A-Za-z_\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
 _LETTER = "A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
 _GLUE = re.compile(f"[{_WORD}]")
 _EMAIL = re.compile(
-    rf"(?<![{_WORD}.%+\-@＠])"  # not inside a word, nor the server of a fediverse handle (@alice@mastodon.social)
+    rf"(?<![{_WORD}.%+\-@＠])"  # not inside a word, nor the server of a fediverse handle (@alice@example.social)
     rf"[{_WORD}%+\-]+(?:\.[{_WORD}%+\-]+)*[@＠]"  # the local part
     rf"(?:[{_WORD}](?:[{_WORD}\-]*[{_WORD}])?\.)+[{_LETTER}]{{2,}}(?![{_WORD}\-])"  # domain, a top-level domain of letters
 )
@@ -96,7 +96,7 @@ def mask_contacts(text: str) -> tuple[str, int]:
     and how many were replaced.
 
     An email address is ``local@domain.tld`` (a full-width ＠ too), the top-level domain in
-    letters, not glued to a word, and not a fediverse handle's server (``@alice@mastodon.social``
+    letters, not glued to a word, and not a fediverse handle's server (``@alice@example.social``
     stays). Phone numbers are runs of digit groups (any script's digits, full-width included)
     joined by single spaces, hyphens, dashes or dots, maybe after ``+`` and with one group in
     parentheses, and are masked when:
