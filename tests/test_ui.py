@@ -178,6 +178,21 @@ def test_uploaded_text_file_is_written_then_counted(app, tmp_path, monkeypatch):
     assert app.dataset.handles == ["kelp_notes"]
 
 
+def test_emails_and_phones_are_masked_unless_the_tick_keeps_them(app, tmp_path, monkeypatch):
+    app.data._sample.value = False
+    lines = tweet_lines(300).splitlines()
+    lines[:3] = [f"{line} write to wren@example.org or call +44 20 7946 0958" for line in lines[:3]]
+    upload(app, "notes.txt", "\n".join(lines).encode(), monkeypatch)
+    app.data.button.click()
+    assert table_numbers(app.data._table.value)["Tweets with emails/phones masked"] == [3]
+    texts = [t for a in app.dataset.authors for t in a.train + a.valid]
+    assert not any("wren@example.org" in t or "7946" in t for t in texts) and sum("[email]" in t for t in texts) == 3
+    app.data._keep_contacts.value = True
+    app.data.button.click()
+    assert "Tweets with emails/phones masked" not in app.data._table.value
+    assert sum("wren@example.org" in t for a in app.dataset.authors for t in a.train + a.valid) == 3
+
+
 def test_upload_names_cannot_leave_the_folder(app, tmp_path, monkeypatch):
     upload(app, "../../evil.txt", b"x\n", monkeypatch)
     assert (tmp_path / "uploads" / "evil.txt").exists() and not (tmp_path.parent / "evil.txt").exists()

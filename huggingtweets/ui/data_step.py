@@ -16,7 +16,7 @@ from typing import Optional
 import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
-from ..workflow import FetchOptions, NoToken, avatar_url, check_enough, fetch, prepare, source_kinds, token_for
+from ..workflow import KEEP_CONTACTS_HELP, FetchOptions, NoToken, avatar_url, check_enough, fetch, prepare, source_kinds, token_for
 from . import render
 from .avatars import to_data_uri
 from .files_box import AUTHOR_BOX, FilesBox
@@ -49,7 +49,9 @@ def _help() -> tuple[str, ...]:
         f"A file that names no account is the author typed in <i>{esc(AUTHOR_BOX)}</i>, else its file name.",
         *files,
         "<b>The table</b> counts the posts downloaded, the reposts and short posts set aside, and the posts kept "
-        "for training; a few kept posts are shown below it.",
+        "for training; a few kept posts are shown below it. Email addresses and phone numbers in the posts become "
+        "[email] and [phone] before training, so a model you publish cannot repeat them; tick <i>Keep emails and phone "
+        "numbers</i> only for your own archive and a model you keep to yourself.",
     )
 
 
@@ -77,6 +79,8 @@ class DataStep(Step):
         self._sample = widgets.Checkbox(value=bool(self._session.demo), description=SAMPLE_BOX, indent=False, layout=widgets.Layout(width="auto"))
         self._no_retweets = widgets.Checkbox(description="Exclude retweets", indent=False, layout=widgets.Layout(width="auto"))
         self._no_replies = widgets.Checkbox(description="Exclude replies", indent=False, layout=widgets.Layout(width="auto"))
+        self._keep_contacts = widgets.Checkbox(description="Keep emails and phone numbers", indent=False,
+                                               tooltip=KEEP_CONTACTS_HELP, layout=widgets.Layout(width="auto"))
         # Shown only while a typed handle needs a token (``_on_handles``); its value is cleared once read.
         self._token = widgets.Password(style=WIDE, layout=widgets.Layout(width="460px", display="none"))
         self.button = widgets.Button(description="Download tweets", icon="download", button_style="primary")
@@ -87,7 +91,7 @@ class DataStep(Step):
         self.frame([
             row(*self._handles),
             self.files,
-            row(self._sample, self._no_retweets, self._no_replies),
+            row(self._sample, self._no_retweets, self._no_replies, self._keep_contacts),
             self._token,
             row(self.button, self._progress, self._status),
         ], [self._table, self._examples])
@@ -148,7 +152,7 @@ class DataStep(Step):
             raw = fetch(specs, options, sample=self._sample.value, progress=self.show_progress)
         except NoToken as err:  # the library's words name an environment variable; here there is a box for it
             raise HuggingTweetsError(f"No {err.token.label}: {err.token.help}") from None
-        dataset = prepare(raw, require_enough=False)
+        dataset = prepare(raw, require_enough=False, keep_contacts=self._keep_contacts.value)
         pictures = self._pictures(raw)
         self._table.value = render.data_table(dataset.stats, pictures)
         self._examples.value = render.example_tweets([(a.author.name, a.train + a.valid) for a in dataset.authors], EXAMPLES_PER_AUTHOR)
