@@ -42,8 +42,8 @@ MAX_RATE_LIMIT_TOTAL_S = 30 * 60  # all the waits of one download together: a se
 REQUEST_TIMEOUT_S = 30  # requests has no default: a stalled socket would hang forever
 RESPONSE_DEADLINE_S = 120  # a whole answer, headers and body, however slowly its bytes come (a page is under 1 MB)
 # One run of one author's download, every page, retry and rate-limit wait together. A full
-# download is minutes (50,000 Bluesky posts are 500 pages; Mastodon's 40-post pages and
-# 300-request windows take 1,250 pages about 25 min); past an hour the next run carries on.
+# download is minutes: 50,000 posts (the per-author cap) are 500 to 1,250 pages of 100 to 40,
+# about 25 min at 300 requests per 5 min; past an hour the next run carries on.
 MAX_DOWNLOAD_S = 60 * 60
 # One page of 100 posts with their embeds is well under 1 MB; anything past this is not a feed page.
 MAX_RESPONSE_BYTES = 32 * limits.MiB
