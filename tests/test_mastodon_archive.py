@@ -385,3 +385,141 @@ def test_detect_a_folder_holding_the_unzipped_archive(tmp_path):
     root = write_export(tmp_path / "downloads", "folder").parent
     assert isinstance(sources.detect(str(root)), MastodonArchiveSource)
     assert len(sources.detect(str(root)).fetch().tweets) == PUBLIC_TOTAL
+
+
+# --- bounded memory: the outbox is read as a stream, and what is kept has caps (issue 26) --------
+
+
+def write_stretched_zip(path: Path, member: str, runs, others: dict = None) -> Path:
+    """A zip whose ``member`` is each ``(text, times)`` of ``runs`` repeated ``times`` over: every
+    distinct piece is deflated once after a full flush (which resets the compressor) and its
+    bytes repeated, so hundreds of MiB inflate from a few hundred KB written in a moment. Sizes
+    and CRC are true: a reader finds nothing wrong with it but its size."""
+    import struct
+    import zlib
+
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    data, crc, size = bytearray(), 0, 0
+    for text, times in runs:
+        piece = text.encode()
+        unit = c.compress(piece) + c.flush(zlib.Z_FULL_FLUSH)
+        data += unit * times
+        for _ in range(times):
+            crc = zlib.crc32(piece, crc)
+        size += len(piece) * times
+    data += c.flush()
+    entries = [(member, bytes(data), crc, size)]
+    for name, value in (others or {}).items():
+        raw = value.encode() if isinstance(value, str) else value
+        d = zlib.compressobj(6, zlib.DEFLATED, -15)
+        entries.append((name, d.compress(raw) + d.flush(), zlib.crc32(raw), len(raw)))
+    local, central = bytearray(), bytearray()
+    for name, body, crc32, length in entries:
+        raw_name, offset = name.encode(), len(local)
+        local += struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 8, 0, 33, crc32, len(body), length,
+                             len(raw_name), 0) + raw_name + body
+        central += struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 8, 0, 33, crc32, len(body), length,
+                               len(raw_name), 0, 0, 0, 0, 0o644 << 16, offset) + raw_name
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(local), 0)
+    path.write_bytes(bytes(local + central + end))
+    return path
+
+
+# Reads an archive in a fresh interpreter and reports how far its peak memory (ru_maxrss) rose.
+CHILD = """
+import json, resource, sys
+from huggingtweets.errors import HuggingTweetsError
+from huggingtweets.sources.mastodon_archive import MastodonArchiveSource
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    got = MastodonArchiveSource(sys.argv[1]).fetch()
+    result = {"posts": len(got.tweets), "notes": got.notes}
+except HuggingTweetsError as e:
+    result = {"error": str(e)}
+result["growth_mib"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+print(json.dumps(result))
+"""
+
+
+def read_in_a_child(path: Path) -> dict:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_a_huge_outbox_is_read_as_a_stream(tmp_path):
+    """A zip of well under 1 MB whose outbox.json inflates to 336 MiB (16 MiB of one activity
+    repeated, then 320 MiB of blank space between two activities): read whole, that took
+    gigabytes; read as a stream, the process grows by a few MiB."""
+    head = outbox()[:-2]  # the usual outbox without its closing "]}"
+    repeated = "," + json.dumps(note(500, filler(500)))
+    mib = 1 << 20
+    runs = [(head, 1), (repeated * (mib // len(repeated)), 16), (" " * mib, 320),
+            ("," + json.dumps(note(501, filler(501))) + "]}", 1)]
+    path = write_stretched_zip(tmp_path / "archive-big.zip", "outbox.json", runs, others={"actor.json": ACTOR_JSON})
+    assert path.stat().st_size < 1 << 20
+    got = read_in_a_child(path)
+    assert got["posts"] == PUBLIC_TOTAL + 2 and got["notes"] == []  # the repeated activity counts once
+    assert got["growth_mib"] < 100, got
+
+
+def test_an_outbox_over_the_cap_is_refused_while_streaming(tmp_path):
+    """Past the 512 MiB cap (the X archive's for one tweets file): one line, memory still small."""
+    runs = [('{"orderedItems": [', 1), (" " * (1 << 20), 600), ("]}", 1)]
+    path = write_stretched_zip(tmp_path / "archive-bomb.zip", "outbox.json", runs, others={"actor.json": ACTOR_JSON})
+    got = read_in_a_child(path)
+    assert "outbox.json in archive-bomb.zip is 600 MiB, over the 512 MiB limit" in got["error"], got
+    assert got["growth_mib"] < 100, got
+
+
+def test_only_the_newest_posts_within_the_caps_are_kept(tmp_path, monkeypatch):
+    """More public posts than one author keeps: the newest are used (whatever their order in the
+    file), the rest left out with one note; a repeated post is one post."""
+    monkeypatch.setattr(limits, "MAX_POSTS_PER_AUTHOR", 50)
+    items = [note(i, f"<p>post number {i} of many</p>") for i in range(200)]
+    for i, item in enumerate(items):
+        item["published"] = item["object"]["published"] = f"2023-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}T00:00:00Z"
+    items = items[::-1] + items[:5]  # newest first, and five repeated
+    got = fetch(write_export(tmp_path, **{"outbox.json": outbox(items)}))
+    assert len(got.tweets) == 50
+    assert {t.id for t in got.tweets} == {f"{ACTOR}/statuses/{1000 + i}" for i in range(150, 200)}
+    (line,) = got.notes
+    assert line == ("outbox.json in archive-20240201120000-0a1b2c.zip holds more than 50 posts, the most kept "
+                    "for one author: the newest 50 are used and the older ones left out.")
+
+    monkeypatch.setattr(limits, "MAX_POSTS_PER_AUTHOR", 50_000)
+    monkeypatch.setattr(limits, "MAX_AUTHOR_BYTES", 1000)
+    (tmp_path / "b").mkdir()
+    got = fetch(write_export(tmp_path / "b", **{"outbox.json": outbox(items)}))
+    assert 0 < len(got.tweets) < 50 and "holds more than 1,000 bytes of text" in got.notes[0]
+
+
+def test_an_activity_too_long_to_be_a_post(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_STREAMED_ITEM_CHARS", 64 << 10)
+    items = [note(1, "<p>fine</p>"), note(2, "<p>" + "x" * (100 << 10) + "</p>")]
+    message = _one_line_error(write_export(tmp_path, **{"outbox.json": outbox(items)}), "runs past 64 KiB")
+    assert "Mastodon writes each post in a few kilobytes" in message
+
+
+@pytest.mark.parametrize("broken,match", [
+    ('{"orderedItems": [] } trailing', r"more data after the end"),
+    ('{"orderedItems": [{"type": "Create"} {"type": "Create"}]}', r"not valid JSON at line 1"),
+    ('{"orderedItems": [1, 2]\n\n, "type": }', r"not valid JSON at line 3"),
+    ('{"orderedItems": 7}', "not a Mastodon outbox"),
+    ("", "not a Mastodon outbox"),
+    ('{"orderedItems": [' + "[" * 200_000 + "]" * 200_000 + "]}", "nested too deeply"),
+])
+def test_broken_outbox_read_as_a_stream(tmp_path, broken, match):
+    _one_line_error(write_export(tmp_path, **{"outbox.json": broken}), match)
+
+
+def test_an_outbox_split_anywhere_reads_the_same(tmp_path, monkeypatch):
+    """Chunks of a few bytes cut every value somewhere: the stream gives what a whole read gives."""
+    whole = [(t.id, t.text) for t in fetch(write_export(tmp_path)).tweets]
+    monkeypatch.setattr(limits, "READ_CHUNK", 7)
+    (tmp_path / "small").mkdir()
+    assert [(t.id, t.text) for t in fetch(write_export(tmp_path / "small")).tweets] == whole

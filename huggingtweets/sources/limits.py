@@ -8,11 +8,12 @@ zip that inflates to gigabytes ends in one line, not in an exhausted machine.
 
 from __future__ import annotations
 
+import codecs
 import html
 import json
 import re
 import time
-from typing import BinaryIO, Optional
+from typing import Any, BinaryIO, Iterator, Optional
 
 from ..errors import HuggingTweetsError, InputTooLarge
 
@@ -46,6 +47,10 @@ MAX_POSTS_PER_AUTHOR = 50_000
 MAX_AUTHOR_BYTES = 256 * MiB
 # One line of a .jsonl file: a tweet plus whatever other fields an export writes beside it.
 MAX_JSONL_LINE_CHARS = 1 * MiB
+# One item of a JSON list read as a stream (``JsonStream``: an activity of Mastodon's
+# outbox.json). A post at the 25,000-character cap, written twice (content and contentMap)
+# as \u escapes, is well under 1 MiB.
+MAX_STREAMED_ITEM_CHARS = 4 * MiB
 
 READ_CHUNK = 1 * MiB
 
@@ -124,6 +129,118 @@ def loads(text: str, start: int = 0):
 
 WHITESPACE = re.compile(r"\s*")
 _TAIL = re.compile(r"\s*;?\s*\Z")
+
+
+# --- JSON read as a stream ------------------------------------------------------------------
+
+
+def text_chunks(stream: BinaryIO, cap: int, where: str, hint: str) -> Iterator[str]:
+    """A binary stream as UTF-8 text (a BOM dropped), a chunk at a time, failing as soon as more
+    than ``cap`` bytes have arrived. Bytes that are not UTF-8 raise ``UnicodeDecodeError``
+    whose ``start`` counts from the start of the stream."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    total = 0
+    while True:
+        data = stream.read(min(READ_CHUNK, cap + 1 - total))
+        total += len(data)
+        if total > cap:
+            raise too_large(where, cap, hint)
+        held = len(decoder.getstate()[0])  # bytes of a character cut by the last chunk
+        try:
+            text = decoder.decode(data, final=not data)
+        except UnicodeDecodeError as e:
+            at = total - len(data) - held + e.start
+            raise UnicodeDecodeError("utf-8", b"", at, at + 1, e.reason) from None
+        if text:
+            yield text
+        if not data:
+            return
+
+
+class ItemTooLong(BadJson):
+    """One value of a streamed JSON text runs past the cap given for it."""
+
+
+_DECODER = json.JSONDecoder()
+
+
+class JsonStream:
+    """A JSON text read a chunk at a time, a value at a time.
+
+    The caller walks the structure (``peek``, ``take``) and asks for whole values
+    (``value``), which json's own scanner parses as soon as the buffer holds them, so memory
+    is a chunk plus the largest single value, never the whole text: a 500 MiB list is read
+    item by item. Every failure is ``BadJson``, with the line it is on.
+    """
+
+    def __init__(self, chunks: Iterator[str]):
+        self._chunks = chunks
+        self._buf, self._pos, self._eof = "", 0, False
+        self._lines = 0  # line breaks before the buffer's start
+
+    def _more(self) -> bool:
+        """Append the next chunk to what is left of the buffer; False at the end of the text."""
+        for chunk in self._chunks:
+            self._lines += self._buf.count("\n", 0, self._pos)
+            self._buf, self._pos = self._buf[self._pos:] + chunk, 0
+            return True
+        self._eof = True
+        return False
+
+    def line(self, at: Optional[int] = None) -> int:
+        return self._lines + self._buf.count("\n", 0, self._pos if at is None else at) + 1
+
+    def bad(self, at: Optional[int] = None) -> BadJson:
+        return BadJson(f"not valid JSON at line {self.line(at)}")
+
+    def peek(self) -> str:
+        """The next character that is not whitespace, "" at the end of the text."""
+        while True:
+            self._pos = WHITESPACE.match(self._buf, self._pos).end()
+            if self._pos < len(self._buf):
+                return self._buf[self._pos]
+            if not self._more():
+                return ""
+
+    def take(self, char: str) -> None:
+        """Step over ``char`` (after whitespace); anything else is ``BadJson``."""
+        if self.peek() != char:
+            raise self.bad()
+        self._pos += 1
+
+    def value(self, cap: int) -> Any:
+        """The JSON value that starts here; ``ItemTooLong`` once it runs past ``cap`` characters."""
+        self.peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self._buf, self._pos)
+            except json.JSONDecodeError as e:
+                # Cut short by the chunk's end, the scanner stops at (or near) that end, or at
+                # the start of an unfinished string; anywhere else the text itself is wrong.
+                cut = e.pos >= len(self._buf) - 16 or e.msg.startswith("Unterminated string")
+                if self._eof or not cut:
+                    raise self.bad(e.pos) from None
+            except RecursionError:
+                raise BadJson("nested too deeply to be tweets") from None
+            except ValueError:  # e.g. an integer of more than 4,300 digits
+                raise BadJson("a number too long to read") from None
+            else:
+                if end - self._pos > cap:
+                    break
+                if end < len(self._buf) or self._eof:  # a number at the very end may go on
+                    self._pos = end
+                    return value
+            if len(self._buf) - self._pos > cap:
+                break
+            self._more()
+        raise ItemTooLong(f"a value at line {self.line()} runs past {size_words(cap)}")
+
+    def end(self) -> None:
+        """Only whitespace (or a ';') may follow the value."""
+        if self.peek() == ";":
+            self._pos += 1
+        if self.peek() != "":
+            raise BadJson(f"not valid JSON at line {self.line()}: more data after the end")
 
 
 def scrub(text: str) -> str:

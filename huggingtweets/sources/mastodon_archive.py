@@ -3,7 +3,10 @@
 Accepts the archive zip (members read straight out of it, never extracted), the
 folder it unzips to, or its ``outbox.json`` alone. Only ``outbox.json`` and
 ``actor.json`` are ever opened, each through a size cap from ``limits``; never
-the media, likes or bookmarks. Shapes::
+the media, likes or bookmarks. ``outbox.json`` is read as a stream, one activity at a
+time (``limits.JsonStream``), never whole: parsed at once, a 500 MiB outbox took
+2.9 GB. What is kept is bounded too: the newest ``limits.MAX_POSTS_PER_AUTHOR`` posts
+within ``limits.MAX_AUTHOR_BYTES`` of text, the rest left out with a note. Shapes::
 
     outbox.json  {"type": "OrderedCollection", "orderedItems": [activity, ...]}
     activity     {"type": "Create", "actor", "published", "to", "cc", "object": Note}
@@ -17,16 +20,18 @@ dropped before anything counts it or a file holds it.
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import BinaryIO, Iterator, Optional
 from urllib.parse import urlsplit
 
 from ..errors import HuggingTweetsError, InputTooLarge
 from . import limits
-from .archive import ZIP_ERRORS, _damage, _read_file
+from .archive import ZIP_ERRORS, _damage
 from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, apply_options
 from .mastodon import avatar_ok, profile_url
 from .mastodon_text import fold, remove_shortcodes, status_text
@@ -38,6 +43,7 @@ SNIFF_BYTES = 64 << 10  # how much of a .json is read to recognise an outbox
 REQUEST = "request a new archive (Mastodon: Settings > Import and export > Request your archive)"
 TOO_BIG_OUTBOX = f"Mastodon writes posts as text, so this is not an outbox from Mastodon: {REQUEST}."
 TOO_BIG_ACTOR = f"Mastodon writes actor.json in a few kilobytes, so this is not one from Mastodon: {REQUEST}."
+TOO_BIG_ACTIVITY = f"Mastodon writes each post in a few kilobytes, so this is not an outbox from Mastodon: {REQUEST}."
 _WHAT = f"is this a Mastodon archive? Give the .zip Mastodon made, its folder or its outbox.json, or {REQUEST}."
 _HOST = re.compile(r"[a-z0-9.\-]+(?::\d{1,5})?")
 _USER = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -142,73 +148,194 @@ class MastodonArchiveSource:
                 raise HuggingTweetsError(f"No outbox.json in {self.path.name}: {_WHAT}")
             folder = member[: -len(OUTBOX)]
             where = lambda n: f"{folder}{n} in {self.path.name}"  # noqa: E731
-            read = lambda n, cap, hint: _zip_read(zf, folder + n, cap, hint, where(n))  # noqa: E731
-            return self._read(read, where, folder + ACTOR in zf.namelist(), progress)
+            opener = lambda n, cap, hint: _zip_open(zf, folder + n, cap, hint, where(n))  # noqa: E731
+            return self._read(opener, where, folder + ACTOR in zf.namelist(), progress)
 
-    def _read(self, read, where, has_actor: bool, progress: Optional[Progress]) -> AuthorTweets:
-        if progress:
-            progress(0, None, f"Reading {where(OUTBOX)}")
-        outbox = _load(read, where, OUTBOX, limits.MAX_TWEETS_FILE_BYTES, TOO_BIG_OUTBOX)
-        items = outbox.get("orderedItems") if isinstance(outbox, dict) else None
-        if not isinstance(items, list):
-            raise HuggingTweetsError(
-                f"{where(OUTBOX)} is not a Mastodon outbox (no orderedItems list): give the outbox.json "
-                f"from the archive, or {REQUEST}.")
-        actor = _actor(read, where) if has_actor else {}
-        own = {u for u in (actor.get("id"), actor.get("url")) if isinstance(u, str) and u}
-        tweets, seen, skipped = [], set(), 0
-        for item in items:
-            tweet = _tweet(item, own)
-            if tweet is None or tweet.id in seen:
-                continue
-            if limits.post_too_long(tweet.text):
-                skipped += 1
-                continue
-            seen.add(tweet.id)
-            tweets.append(tweet)
+    def _read(self, opener, where, has_actor: bool, progress: Optional[Progress]) -> AuthorTweets:
+        """``opener(name, cap, hint)``: a context manager holding the member as a binary stream
+        whose read errors are already one line."""
         label = where(OUTBOX)
+        if progress:
+            progress(0, None, f"Reading {label}")
+        actor = _actor(opener, where) if has_actor else {}  # first: its address tells replies to oneself
+        own = {u for u in (actor.get("id"), actor.get("url")) if isinstance(u, str) and u}
+        kept, skipped, first_actor = _Newest(), 0, ""
+        with opener(OUTBOX, limits.MAX_TWEETS_FILE_BYTES, TOO_BIG_OUTBOX) as stream:
+            for n, item in enumerate(_activities(stream, label)):
+                if not first_actor and isinstance(item, dict):
+                    first_actor = _user_at_host(_url(item.get("actor")))
+                tweet = _tweet(item, own)
+                if tweet is None:
+                    continue
+                if limits.post_too_long(tweet.text):
+                    skipped += 1
+                    continue
+                kept.add(tweet, n)
+        tweets = kept.tweets()
         if not tweets:
             why = ("it holds no public or unlisted posts or boosts (followers-only posts and direct messages "
                    "are never used)")
             if skipped:
                 why = f"all {skipped} of its public posts are over {limits.MAX_POST_CHARS:,} characters"
             raise HuggingTweetsError(f"No public posts in {label}: {why}. Check it is the right account's archive.")
+        notes = [kept.note(label)] if kept.left_out else []
         if progress:
             note = f"; {skipped} over {limits.MAX_POST_CHARS:,} characters skipped" if skipped else ""
             progress(len(tweets), len(tweets), f"Read {len(tweets)} public posts and boosts from {label}{note}")
-        author = _author(actor, items, self.options, self.path)
-        return AuthorTweets(author=author, tweets=apply_options(tweets, self.options))
+            for line in notes:
+                progress(len(tweets), len(tweets), line)
+        author = _author(actor, first_actor, self.options, self.path)
+        return AuthorTweets(author=author, tweets=apply_options(tweets, self.options), notes=notes)
+
+
+class _Newest:
+    """The newest posts within the per-author caps (``limits.MAX_POSTS_PER_AUTHOR``,
+    ``MAX_AUTHOR_BYTES`` of text), each id once, however many the outbox holds: a heap by date
+    drops the oldest as newer ones come, so memory stays within the caps."""
+
+    def __init__(self):
+        self._heap: list[tuple[str, int, str]] = []  # (published, place in the file, id): the oldest on top
+        self._by_id: dict[str, tuple[Tweet, int]] = {}  # id -> (post, its text's UTF-8 bytes)
+        self._bytes = 0
+        self.left_out = False  # whether the caps dropped any (how many is not counted: that
+        self.over_bytes = False  # would mean remembering every id); which cap: the bytes, else the count
+
+    def add(self, tweet: Tweet, place: int) -> None:
+        if tweet.id in self._by_id:  # the same post again: the first one stands
+            return
+        size = len(tweet.text.encode("utf-8", "surrogatepass"))
+        heapq.heappush(self._heap, (tweet.created_at, place, tweet.id))
+        self._by_id[tweet.id] = (tweet, size)
+        self._bytes += size
+        while len(self._heap) > limits.MAX_POSTS_PER_AUTHOR or self._bytes > limits.MAX_AUTHOR_BYTES:
+            self.over_bytes = self._bytes > limits.MAX_AUTHOR_BYTES
+            _, _, oldest = heapq.heappop(self._heap)
+            self._bytes -= self._by_id.pop(oldest)[1]
+            self.left_out = True
+
+    def tweets(self) -> list[Tweet]:
+        """The posts kept, in the order the outbox lists them."""
+        return [self._by_id[tid][0] for _, _, tid in sorted(self._heap, key=lambda entry: entry[1])]
+
+    def note(self, label: str) -> str:
+        what = (f"{limits.size_words(limits.MAX_AUTHOR_BYTES)} of text" if self.over_bytes
+                else f"{limits.MAX_POSTS_PER_AUTHOR:,} posts")
+        return (f"{label} holds more than {what}, the most kept for one author: the newest {len(self._heap):,} "
+                "are used and the older ones left out.")
+
+
+def _activities(stream: BinaryIO, label: str) -> Iterator:
+    """The items of the outbox's ``orderedItems``, one at a time, from a stream that is never
+    held whole; every problem is one line naming the file."""
+    found = False
+    try:
+        json = limits.JsonStream(limits.text_chunks(stream, limits.MAX_TWEETS_FILE_BYTES, label, TOO_BIG_OUTBOX))
+        if json.peek() != "{":
+            raise _NotAnOutbox
+        json.take("{")
+        more = json.peek() != "}"
+        while more:
+            if json.peek() != '"':
+                raise json.bad()
+            key = json.value(limits.MAX_STREAMED_ITEM_CHARS)
+            json.take(":")
+            if key == "orderedItems" and json.peek() == "[":
+                found = True
+                json.take("[")
+                items = json.peek() != "]"
+                while items:
+                    yield json.value(limits.MAX_STREAMED_ITEM_CHARS)
+                    items = json.peek() != "]"
+                    if items:
+                        json.take(",")
+                json.take("]")
+            else:  # "@context", "type", "totalItems", ...: small values, read and let go
+                json.value(limits.MAX_STREAMED_ITEM_CHARS)
+                found = found and key != "orderedItems"  # a later orderedItems that is no list wins
+            more = json.peek() != "}"
+            if more:
+                json.take(",")
+        json.take("}")
+        json.end()
+    except _NotAnOutbox:
+        found = False
+    except UnicodeDecodeError as e:
+        raise HuggingTweetsError(f"{label} is damaged (not UTF-8 at byte {e.start}): {REQUEST}.") from None
+    except limits.ItemTooLong as e:
+        raise HuggingTweetsError(f"{label} holds {e}: {TOO_BIG_ACTIVITY}") from None
+    except limits.BadJson as e:
+        raise HuggingTweetsError(f"{label} is damaged ({e}): {REQUEST}.") from None
+    if not found:
+        raise HuggingTweetsError(f"{label} is not a Mastodon outbox (no orderedItems list): give the outbox.json "
+                                 f"from the archive, or {REQUEST}.")
+
+
+class _NotAnOutbox(Exception):
+    pass
 
 
 def _files(outbox: Path, folder: str):
-    """(read, where, has_actor) for an outbox.json file and the actor.json beside it."""
+    """(opener, where, has_actor) for an outbox.json file and the actor.json beside it."""
     paths = {OUTBOX: outbox, ACTOR: outbox.parent / ACTOR}
     where = lambda n: paths[n].name + folder  # noqa: E731
-    return (lambda n, cap, hint: _read_file(paths[n], cap, hint, where(n))), where, paths[ACTOR].is_file()
+    return (lambda n, cap, hint: _file_open(paths[n], cap, hint, where(n))), where, paths[ACTOR].is_file()
 
 
-def _zip_read(zf: zipfile.ZipFile, name: str, cap: int, hint: str, where: str) -> bytes:
+class _Reads:
+    """A binary stream whose read errors are already one line (``word(error)`` raises it)."""
+
+    def __init__(self, stream: BinaryIO, errors: tuple, word):
+        self._stream, self._errors, self._word = stream, errors, word
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except self._errors as e:
+            self._word(e)
+
+
+@contextmanager
+def _file_open(path: Path, cap: int, hint: str, where: str):
+    def cannot(e: OSError):
+        raise HuggingTweetsError(f"Cannot read {path}: {e.strerror}.") from None
+
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        cannot(e)
+    with f:
+        size = os.fstat(f.fileno()).st_size  # 0 for devices and pipes: the count still holds
+        if size > cap:
+            raise limits.too_large(where, cap, hint, size=size)
+        yield _Reads(f, (OSError,), cannot)
+
+
+@contextmanager
+def _zip_open(zf: zipfile.ZipFile, name: str, cap: int, hint: str, where: str):
+    def damaged(e: Exception):
+        if isinstance(e, OSError) and not _damage(e):
+            raise HuggingTweetsError(f"Cannot read {where}: {e.strerror}.") from None
+        raise HuggingTweetsError(f"{where} is damaged: {REQUEST}.") from None
+
     try:
         info = zf.getinfo(name)
-        if info.file_size > cap:  # the header's word first; the count below does not trust it
+        if info.file_size > cap:  # the header's word first; the count while reading does not trust it
             raise limits.too_large(where, cap, hint, size=info.file_size)
-        with zf.open(info) as member:
-            return limits.read_capped(member, cap, where, hint)
+        member = zf.open(info)
     except NotImplementedError:
         raise HuggingTweetsError(
             f"{where} uses a compression Python cannot read: unzip it and give the folder.") from None
     except RuntimeError:  # encrypted
         raise HuggingTweetsError(f"{where} is encrypted: unzip it with its password and give the folder.") from None
-    except OSError as e:
-        if not _damage(e):
-            raise HuggingTweetsError(f"Cannot read {where}: {e.strerror}.") from None
-        raise HuggingTweetsError(f"{where} is damaged: {REQUEST}.") from None
-    except ZIP_ERRORS:
-        raise HuggingTweetsError(f"{where} is damaged: {REQUEST}.") from None
+    except (OSError, *ZIP_ERRORS) as e:
+        damaged(e)
+    with member:
+        yield _Reads(member, (OSError, *ZIP_ERRORS), damaged)
 
 
-def _load(read, where, name: str, cap: int, hint: str):
-    data = read(name, cap, hint)
+def _load(opener, where, name: str, cap: int, hint: str):
+    with opener(name, cap, hint) as stream:
+        data = limits.read_capped(stream, cap, where(name), hint)
     try:
         return limits.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as e:
@@ -217,9 +344,9 @@ def _load(read, where, name: str, cap: int, hint: str):
         raise HuggingTweetsError(f"{where(name)} is damaged ({e}): {REQUEST}.") from None
 
 
-def _actor(read, where) -> dict:
+def _actor(opener, where) -> dict:
     try:
-        actor = _load(read, where, ACTOR, limits.MAX_METADATA_BYTES, TOO_BIG_ACTOR)
+        actor = _load(opener, where, ACTOR, limits.MAX_METADATA_BYTES, TOO_BIG_ACTOR)
     except InputTooLarge:
         raise
     except HuggingTweetsError:  # the profile is a nicety: a damaged one falls back to the outbox
@@ -303,12 +430,11 @@ def _user_at_host(url: str, user: str = "") -> str:
     return f"{user}@{host}" if user and host and _USER.fullmatch(user) and _HOST.fullmatch(host) else ""
 
 
-def _author(actor: dict, items: list, options: FetchOptions, path: Path) -> Author:
+def _author(actor: dict, first_actor: str, options: FetchOptions, path: Path) -> Author:
+    """``first_actor``: user@server of the first activity that names its actor, for want of actor.json."""
     user = _field(actor.get("preferredUsername"))
     handle = _user_at_host(_url(actor.get("url")), user) or _user_at_host(_url(actor.get("id")), user)
-    if not handle:  # no actor.json: the outbox's activities name their actor
-        actors = (_url(a.get("actor")) for a in items if isinstance(a, dict))
-        handle = next((h for h in map(_user_at_host, actors) if h), "")
+    handle = handle or first_actor
     given = (options.author or "").strip().lstrip("@")
     stem = path.parent.name if path.is_file() and path.suffix.lower() == ".json" else path.stem
     name = fold(remove_shortcodes(_field(actor.get("name")), _emoji(actor)))
