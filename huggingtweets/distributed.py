@@ -34,6 +34,26 @@ def launched() -> bool:
     return world_size() > 1
 
 
+# What gloo and NCCL say when the process at the other end is gone (killed, out of memory, its machine lost).
+_PEER_GONE = ("connection reset by peer", "connection closed by peer", "broken pipe", "connection refused",
+              "socket closed", "nccl communicator was aborted", "remote process exited")
+
+
+def lost_peer(err: BaseException) -> bool:
+    """``err`` says another process of this launched run is gone (this one cannot go on alone)."""
+    if not launched():
+        return False
+    try:
+        from torch.distributed import DistNetworkError
+
+        if isinstance(err, DistNetworkError):
+            return True
+    except ImportError:
+        pass
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and any(words in text for words in _PEER_GONE)
+
+
 def is_main() -> bool:
     """This process writes and prints (always true without a launcher)."""
     try:

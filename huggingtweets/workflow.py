@@ -25,7 +25,7 @@ from .cleaning import KEEP_CONTACTS_HELP, TABLE_ROWS, AuthorStats, check_enough,
 from .config import SamplingConfig, TrainConfig
 from .config import demo_config as _demo_config
 from .dataset import TweetDataset, build_dataset, load_sources
-from .distributed import device_count, is_main, on_main
+from .distributed import device_count, is_main, lost_peer, on_main
 from .errors import HuggingTweetsError
 from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
 from .folder import VOICE as VOICE_FILE
@@ -229,6 +229,11 @@ def train(
             run.stop()
             run.wait()
     if run.error is not None:
+        if lost_peer(run.error):  # not this process's fault: one line, not the stack of a collective
+            raise HuggingTweetsError(
+                f"Another training process of this run ended (killed, out of memory, or its machine lost), so this one "
+                f"stopped too: checkpoints so far are kept in {config.output_dir}; add --resume (with --output "
+                f"{config.output_dir}) to continue.") from None
         raise run.error
     assert run.result is not None
     return run.result

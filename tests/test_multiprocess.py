@@ -170,6 +170,45 @@ def test_accelerate_launch_with_a_config_file(world):
     assert shared == {}
 
 
+def worker_of_rank(world, rank: int) -> int:
+    """The pid of this test's worker process of ``rank`` (found by its environment)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            env = dict(item.split("=", 1) for item in (proc / "environ").read_text().split("\0") if "=" in item)
+        except (OSError, ValueError):
+            continue
+        if env.get("HT_WRITES_LOG") == world["env"]["HT_WRITES_LOG"] and env.get("RANK") == str(rank) and "TORCHELASTIC_RUN_ID" in env:
+            return int(proc.name)
+    raise AssertionError(f"no worker of rank {rank}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the worker through /proc (Linux)")
+def test_a_dead_peer_ends_the_run_in_one_line(world):
+    """One worker killed (the OOM killer, a lost node): the other stops with one line of ours, no stack."""
+    m = world["tmp"] / "m"
+    steps = ["--max-steps", "300", "--save-steps", "2", "--save-total-limit", "2"]
+    launcher = subprocess.Popen([*TORCHRUN, "-m", "huggingtweets", "train", "--sample", *TINY, *steps, "--output", str(m)],
+                                cwd=world["tmp"], env=world["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + RUN_S
+        while not list((m / "checkpoints").glob("checkpoint-*")):  # training is under way in both
+            assert launcher.poll() is None, launcher.stdout.read()[-3000:]
+            assert time.monotonic() < deadline, "no checkpoint came"
+            time.sleep(0.2)
+        peer = worker_of_rank(world, 1)
+        os.kill(peer, signal.SIGKILL)
+        out, _ = launcher.communicate(timeout=RUN_S)
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+    assert launcher.returncode != 0
+    ours = own_lines(out)
+    assert len(ours) == 1, out[-4000:]
+    assert "huggingtweets/" not in "\n".join(ln for ln in out.splitlines() if ln.lstrip().startswith("File ")), out[-4000:]
+    assert "Another training process" in ours[0] or "interrupted" in ours[0], ours  # (torchrun may SIGTERM it first)
+
+
 def test_bad_source_is_one_line_from_the_main_process(world):
     done = run(world, [*TORCHRUN, "-m", "huggingtweets", "train", "nosuchfile.zip", *TINY, "--output", str(world["tmp"] / "m")])
     assert done.returncode != 0
