@@ -206,12 +206,16 @@ def _too_big(path: Path, size: int) -> HuggingTweetsError:
     )
 
 
+# A model's tensor list: SmolLM2-135M's is about 30 KB; one of thousands of tensors, a few MB.
+MAX_SAFETENSORS_HEADER = 16 * 1024 * 1024
+
+
 def _safetensors_length(path: Path) -> Optional[int]:
     """The size a safetensors file's header says it has; None if the header does not parse."""
     with open_nofollow(path) as f:
         try:
             n = int.from_bytes(f.read(8), "little")
-            header = json.loads(f.read(n)) if 0 < n < 100_000_000 else None
+            header = json.loads(f.read(n)) if 0 < n <= MAX_SAFETENSORS_HEADER else None
             return 8 + n + max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None

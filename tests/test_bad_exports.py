@@ -237,6 +237,20 @@ def test_a_folder_without_manifest_refuses_weights_that_are_not_safetensors(mode
         export_zip(model_dir, tmp_path / "w.zip")
 
 
+def test_a_safetensors_header_past_its_cap_is_never_parsed(model_dir, tmp_path):
+    """A header that says it is 90 MB (safetensors' own limit is 100 MB) is refused unread."""
+    import struct
+
+    (model_dir / MANIFEST).unlink()
+    weights = model_dir / "model.safetensors"
+    size = 90_000_000
+    with open(weights, "wb") as f:
+        f.write(struct.pack("<Q", size))
+        f.write(b"{" + b" " * (size - 2) + b"}")
+    with pytest.raises(HuggingTweetsError, match="is not a whole safetensors file"):
+        export_zip(model_dir, tmp_path / "w.zip")
+
+
 def _touch(path: Path) -> Path:
     path.write_bytes(b"")
     return path
