@@ -129,14 +129,19 @@ def test_a_server_that_trickles_its_headers_meets_the_same_deadline(monkeypatch,
 
     from huggingtweets.sources import http as http_module
 
+    import tracemalloc
+
     port, stop = _serve_raw(lambda conn, done: _trickle(conn, done, first, b"T", 0.2))
     monkeypatch.setattr(http_module, "RESPONSE_DEADLINE_S", 1.5)
+    tracemalloc.start()
     try:
         started = time.monotonic()
         with pytest.raises(HuggingTweetsError, match="came too slowly") as slow:
             Http("Mastodon", lambda headers: None, sleep=lambda s: None).get(f"{scheme}://127.0.0.1:{port}/api/v1/x")
         assert time.monotonic() - started < 15 and "\n" not in str(slow.value)
+        assert tracemalloc.get_traced_memory()[1] < 8 << 20
     finally:
+        tracemalloc.stop()
         stop()
 
 
