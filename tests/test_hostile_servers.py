@@ -74,6 +74,30 @@ def test_rate_limit_waits_are_capped_in_total_for_a_download(tmp_path, monkeypat
     assert sum(clock.slept) == 20 * 60 + 1 and "\n" not in str(err.value)
 
 
+def test_an_operators_lower_cap_on_waits_ends_a_long_rate_limit_at_once(tmp_path, monkeypatch):
+    """HUGGINGTWEETS_MAX_WAIT_S (visitor mode sets 120): a reset 5 minutes away is not waited for."""
+    from fake_networks import Answer, FakeNetworks, bluesky_feed
+    from huggingtweets.sources import FetchOptions
+    from huggingtweets.sources import http as http_module
+    from huggingtweets.sources.bluesky import API_ENV, BlueskySource
+    from test_bluesky import Clock
+
+    monkeypatch.setenv(http_module.WAIT_ENV, "120")
+    clock = Clock()
+    with FakeNetworks(bluesky_page=5) as net:
+        monkeypatch.setenv(API_ENV, net.url)
+        net.bluesky_account("wren.bsky.social", bluesky_feed(20))
+        net.script = [Answer(429, {"error": "RateLimitExceeded"}, {"RateLimit-Remaining": "0", "RateLimit-Reset": str(int(clock.t) + 5 * 60)})]
+        source = BlueskySource("wren.bsky.social", FetchOptions(cache_dir=str(tmp_path / "cache")), sleep=clock.sleep, now=clock.now)
+        with pytest.raises(HuggingTweetsError, match=r"rate limit resets at .* \(5\.0\d* min from now\): run again then") as err:
+            source.fetch()
+    assert sum(clock.slept) == 0 and "\n" not in str(err.value)
+    for said, cap in (("", http_module.MAX_RATE_LIMIT_TOTAL_S), ("nan", http_module.MAX_RATE_LIMIT_TOTAL_S),
+                      ("abc", http_module.MAX_RATE_LIMIT_TOTAL_S), ("99999", http_module.MAX_RATE_LIMIT_TOTAL_S), ("-5", 0)):
+        monkeypatch.setenv(http_module.WAIT_ENV, said)
+        assert http_module.wait_cap() == cap, said
+
+
 # --- the wait before an answer's body: status line, headers, the TLS handshake -------------------
 
 

@@ -23,7 +23,7 @@ from huggingtweets.ui.hand_over import DOWNLOADS  # noqa: E402
 SECRET = "hf_server_own_secret_token"
 X_SECRET = "AAAA-server-x-token"
 TOUCHED = ("HF_TOKEN_PATH", "HF_STORED_TOKENS_PATH", "NETRC", "WANDB_CONFIG_DIR", *visitors.SERVER_SECRETS,
-           "X_BEARER_TOKEN", "TWITTER_BEARER_TOKEN")
+           "X_BEARER_TOKEN", "TWITTER_BEARER_TOKEN", visitors.WAIT_ENV)
 
 
 @pytest.fixture
@@ -157,6 +157,10 @@ def test_the_servers_tokens_are_never_used_for_a_visitor(served, monkeypatch):
     app.share._on_push()
     app.share.wait(30)
     assert "Type your Hugging Face token" in app.share._push_message.value and pushed == []
+    # a stranger's page does not wait out long rate limits (the sources read the same variable)
+    from huggingtweets.sources import http
+
+    assert visitors.WAIT_ENV == http.WAIT_ENV and http.wait_cap() == visitors.VISITOR_WAIT_S
     # W&B would log to the server's account
     tracker = app.train._fields["report_to"]
     tracker.value = True

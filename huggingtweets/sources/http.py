@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Callable, Mapping, Optional
 
@@ -39,6 +40,9 @@ COUNTDOWN_STEP_S = 5  # the rate-limit countdown updates this often
 MAX_RATE_LIMIT_WAIT_S = 30 * 60  # networks' windows are 5 to 15 min; a longer reset is a cap, not a window
 MAX_RATE_LIMITS_IN_A_ROW = 5
 MAX_RATE_LIMIT_TOTAL_S = 30 * 60  # all the waits of one download together: a server cannot hold a run for hours
+# An operator's lower cap, in seconds, on rate-limit waits (one and all of a download); a served
+# app's visitor mode sets 120 unless the operator did: a stranger's page does not wait half an hour.
+WAIT_ENV = "HUGGINGTWEETS_MAX_WAIT_S"
 REQUEST_TIMEOUT_S = 30  # requests has no default: a stalled socket would hang forever
 RESPONSE_DEADLINE_S = 120  # a whole answer, headers and body, however slowly its bytes come (a page is under 1 MB)
 # One run of one author's download, every page, retry and rate-limit wait together. A full
@@ -48,6 +52,16 @@ MAX_DOWNLOAD_S = 60 * 60
 # One page of 100 posts with their embeds is well under 1 MB; anything past this is not a feed page.
 MAX_RESPONSE_BYTES = 32 * limits.MiB
 USER_AGENT = "huggingtweets (reads public posts to train a model that writes like them)"
+
+
+def wait_cap() -> float:
+    """The most all rate-limit waits of one download may take: ``MAX_RATE_LIMIT_TOTAL_S``, or
+    the operator's lower ``HUGGINGTWEETS_MAX_WAIT_S``."""
+    try:
+        said = float(os.environ.get(WAIT_ENV, "").strip() or MAX_RATE_LIMIT_TOTAL_S)
+    except ValueError:
+        said = MAX_RATE_LIMIT_TOTAL_S
+    return max(0.0, min(said, MAX_RATE_LIMIT_TOTAL_S)) if math.isfinite(said) else MAX_RATE_LIMIT_TOTAL_S
 
 
 def _duration(seconds: float) -> str:
@@ -192,10 +206,11 @@ class Http:
     def _wait_for_reset(self, reset: Optional[float]) -> None:
         """Count down to the reset time (+1 s), sleeping in short steps."""
         wait = max(1, math.ceil(reset + 1 - self._now())) if reset else 60
-        if wait > MAX_RATE_LIMIT_WAIT_S:
-            at = time.strftime("%H:%M", time.localtime(reset))
-            self.fail(f"{self.network}'s rate limit resets at {at} ({wait // 60} min): run again then")
-        if self._waited + wait > MAX_RATE_LIMIT_TOTAL_S:
+        cap = wait_cap()
+        if wait > min(MAX_RATE_LIMIT_WAIT_S, cap):
+            at = time.strftime("%H:%M", time.localtime(reset)) if reset else "in a minute"
+            self.fail(f"{self.network}'s rate limit resets at {at} ({_duration(wait)} from now): run again then")
+        if self._waited + wait > cap:
             self.fail(f"{self.network} has rate limited this download for {math.ceil(self._waited / 60)} min already: "
                       "run the same command again later to continue")
         left = self._left()

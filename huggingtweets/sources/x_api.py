@@ -391,9 +391,9 @@ class XApiSource:
         """Count down to X's ``x-rate-limit-reset`` (+1 s), sleeping in short steps."""
         wait = math.ceil(reset_time + 1 - self._now()) if reset_time else 60
         wait = max(1, wait)
-        if wait > MAX_RATE_LIMIT_WAIT_S:
-            at = time.strftime("%H:%M", time.localtime(reset_time))
-            self._fail(f"X's rate limit for this token resets at {at} ({wait // 60} min): run again then; "
+        if wait > min(MAX_RATE_LIMIT_WAIT_S, http.wait_cap()):
+            at = time.strftime("%H:%M", time.localtime(reset_time)) if reset_time else "in a minute"
+            self._fail(f"X's rate limit for this token resets at {at} ({math.ceil(wait / 60)} min): run again then; "
                        f"{self._kept()}")
         if self._now() + wait > self._ends:  # the wait would outlast this run's time: stop now
             self._out_of_time()

@@ -44,6 +44,8 @@ DISK_ENV = "HUGGINGTWEETS_VISITOR_DISK_MB"
 VISITORS = "huggingtweets-visitors"
 MAX_AGE_H = 24.0  # a workspace older than this is swept even if its kernel lives
 DISK_MB = 10_000  # a trained SmolLM2-135M folder with its checkpoints is about 2 GB
+VISITOR_WAIT_S = 120  # rate-limit waits of one visitor's download, unless the operator set HUGGINGTWEETS_MAX_WAIT_S
+WAIT_ENV = "HUGGINGTWEETS_MAX_WAIT_S"  # read by the sources (sources/http.py owns it)
 OWNER = ".owner.json"  # the kernel that owns a workspace: its pid and start time
 GRACE_S = 60  # a workspace this young is never swept (its kernel may be starting)
 # What the server holds for itself: never used on a visitor's behalf.
@@ -157,6 +159,7 @@ def forget_server_secrets(workspace: Workspace, token_env: tuple[str, ...] = ())
     os.environ["HF_STORED_TOKENS_PATH"] = str(nothing)
     os.environ["NETRC"] = str(nothing)  # W&B's login
     os.environ["WANDB_CONFIG_DIR"] = str(workspace.root / ".wandb")
+    os.environ.setdefault(WAIT_ENV, str(VISITOR_WAIT_S))  # a stranger's page does not wait out long rate limits
     try:  # read when a token is wanted, from the constants module already imported
         from huggingface_hub import constants
 
