@@ -53,9 +53,32 @@ def clean_text(text: str, keep_newlines: bool = False) -> str:
     return text.strip()
 
 
+# Scripts written without spaces between words count a word per a few characters (code points):
+# Chinese and Japanese words average 1.5 to 2 characters; a Thai, Lao, Khmer or Myanmar word,
+# with its vowel and tone marks, about 4. Korean puts spaces between words.
+_UNSPACED = (
+    (re.compile("[\u3040-\u30FF\u31F0-\u31FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uFF66-\uFF9F"
+                "\U00020000-\U0003134F]+"), 2),
+    (re.compile("[\u0E00-\u0EFF\u1000-\u109F\u1780-\u17FF]+"), 4),
+)
+
+
 def content_words(text: str) -> int:
-    """Words that carry the author's voice: not links, @mentions or #hashtags."""
-    return sum(1 for w in text.split() if not (w.startswith(("@", "#")) or "http" in w.lower()))
+    """Words that carry the author's voice: not links, @mentions or #hashtags. A word in a
+    script without spaces counts by its characters (``_UNSPACED``); any other word counts once."""
+    count = 0
+    for w in text.split():
+        if w.startswith(("@", "#", "＠", "＃")) or "http" in w.lower():
+            continue
+        rest, units = w, 0
+        for script, per_word in _UNSPACED:
+            units += sum(-(-len(run) // per_word) for run in script.findall(rest))
+            rest = script.sub(" ", rest)
+        if not units:
+            count += 1
+            continue
+        count += units + sum(1 for part in rest.split() if re.search(r"\w", part))
+    return count
 
 
 def is_short(cleaned: str) -> bool:

@@ -1,5 +1,7 @@
 """Cleaning rules as tables of raw -> expected."""
 
+from pathlib import Path
+
 import pytest
 
 from huggingtweets.cleaning import (
@@ -74,6 +76,20 @@ def test_is_retweet(text, expected):
         ("look http://x.co ok", 2, True),
         ("", 0, True),
         ("🐝 🐝 🐝", 3, False),
+        # scripts without spaces count by characters: about two a word in Chinese and Japanese
+        ("灯塔今晚很亮", 3, False),
+        ("好的", 1, True),
+        ("好的！", 1, True),
+        ("海鸥又来偷面包了", 4, False),
+        ("今日は雨でした", 4, False),
+        ("はい", 1, True),
+        ("@鸥 #灯塔 你好", 1, True),
+        ("看 https://x.co 新书", 2, True),
+        ("今天读了 Moby Dick", 4, False),  # mixed scripts: each part counts
+        ("ขอบคุณมากครับ", 4, False),  # Thai: about four code points a word, marks included
+        ("ครับ", 1, True),
+        ("안녕 하세요", 2, True),  # Korean puts spaces between words: counted as words
+        ("Привет как дела", 3, False),
     ],
 )
 def test_short(text, words, short):
@@ -129,3 +145,17 @@ def test_stats_table_one_and_many_authors():
     ]
     many = stats_table([AuthorStats("a", "Lady <b>Gaga</b>", 3, 1, 1, 1), AuthorStats("b", "Snoop | Dogg", 2, 0, 1, 1)])
     assert many.splitlines()[0] == "| Data | Lady &lt;b&gt;Gaga&lt;/b&gt; | Snoop \\| Dogg |"
+
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+
+
+@pytest.mark.skipif(not (CORPORA / "mastodon-zh-outbox.json").exists(), reason="the real Chinese archive is not beside this checkout")
+def test_a_real_chinese_archive_keeps_nine_posts_in_ten():
+    """Issue 27: 1,276 of 1,443 posts were 'short' when words were counted by spaces."""
+    from huggingtweets.sources import detect
+
+    raw = detect(str(CORPORA / "mastodon-zh-outbox.json")).fetch()
+    stats = clean_author(raw).stats
+    originals = stats.downloaded - stats.retweets
+    assert stats.kept >= 0.9 * originals, (stats.kept, originals)
