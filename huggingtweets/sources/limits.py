@@ -9,19 +9,24 @@ zip that inflates to gigabytes ends in one line, not in an exhausted machine.
 from __future__ import annotations
 
 import codecs
+import heapq
 import html
 import json
 import re
+import sys
 import time
-from typing import Any, BinaryIO, Iterator, Optional
+from dataclasses import replace
+from typing import Any, BinaryIO, Iterable, Iterator, Optional
 
 from ..errors import HuggingTweetsError, InputTooLarge
+from ..posts import Tweet
 
 MiB = 1 << 20
-# One tweets file of an X archive (tweets.js, tweets-partN.js; also note-tweet.js and
-# deleted-tweets.js). X splits tweets into parts of about 100 MB, so 512 MiB leaves room
-# for older single-file exports while a parsed part (several times its size in Python
-# objects) still fits in an ordinary laptop's memory.
+# One tweets file of an X archive (tweets.js, tweets-partN.js; also note-tweet.js,
+# deleted-tweets.js and Grailbird's tweets.csv), and Mastodon's outbox.json. X splits tweets
+# into parts of about 100 MB, so 512 MiB leaves room for older single-file exports. These
+# files are read as a stream (``JsonStream``, ``text_lines``), an item at a time, so memory
+# holds a chunk and the posts kept, never the file: the cap bounds the time spent reading.
 MAX_TWEETS_FILE_BYTES = 512 * MiB
 # account.js / profile.js / Grailbird's user_details.js: X writes them in a few kilobytes.
 MAX_METADATA_BYTES = 4 * MiB
@@ -41,15 +46,16 @@ MAX_POST_CHARS = 25_000
 # model needs and more than most people ever write, so a server that pages without end (one
 # wrote 635 MB of cache in 90 s) stops here, and what it sent so far is kept and used.
 MAX_POSTS_PER_AUTHOR = 50_000
-# The same in bytes (one author's cache file, or the UTF-8 text of an archive's posts):
-# 50,000 ordinary posts are about 15 MB of cache, so only posts near the 25,000-character
-# cap reach it.
+# The same in bytes (one author's cache file, or the UTF-8 text of an archive's posts; ``Newest``
+# counts what a post holds in memory when that is more): 50,000 ordinary posts are about 15 MB
+# of cache, so only posts near the 25,000-character cap reach it.
 MAX_AUTHOR_BYTES = 256 * MiB
 # One line of a .jsonl file: a tweet plus whatever other fields an export writes beside it.
 MAX_JSONL_LINE_CHARS = 1 * MiB
-# One item of a JSON list read as a stream (``JsonStream``: an activity of Mastodon's
-# outbox.json). A post at the 25,000-character cap, written twice (content and contentMap)
-# as \u escapes, is well under 1 MiB.
+# One item of a file read as a stream (``JsonStream``: an activity of Mastodon's outbox.json,
+# a tweet of tweets.js; ``text_lines``: a row of tweets.csv). A post at the 25,000-character
+# cap, written twice (content and contentMap, or full_text and note_tweet) as \u escapes, is
+# well under 1 MiB.
 MAX_STREAMED_ITEM_CHARS = 4 * MiB
 
 READ_CHUNK = 1 * MiB
@@ -151,14 +157,44 @@ def text_chunks(stream: BinaryIO, cap: int, where: str, hint: str) -> Iterator[s
         except UnicodeDecodeError as e:
             at = total - len(data) - held + e.start
             raise UnicodeDecodeError("utf-8", b"", at, at + 1, e.reason) from None
+        ended, data = not data, None  # let go of the bytes before the reader asks for more
         if text:
             yield text
-        if not data:
+        text = None
+        if ended:
             return
 
 
+def text_lines(chunks: Iterable[str], cap: int) -> Iterator[str]:
+    """Text arriving in chunks as lines, each with its end (\\n, \\r\\n or \\r, as ``csv`` wants
+    them: ``io.StringIO(text, newline="")`` splits the same), never more than one line and a
+    chunk in memory; ``ItemTooLong`` once a line runs past ``cap`` characters."""
+    rest, line = "", 1
+    for chunk in chunks:
+        text, pos = rest + chunk, 0
+        while True:
+            end = _LINE_END.search(text, pos)
+            if end is None or (end.group() == "\r" and end.end() == len(text)):  # maybe half of \r\n
+                break
+            yield text[pos:end.end()]
+            pos, line = end.end(), line + 1
+        rest = text[pos:]
+        if len(rest) > cap:
+            raise ItemTooLong(line, cap)
+    if rest:
+        yield rest
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 class ItemTooLong(BadJson):
-    """One value of a streamed JSON text runs past the cap given for it."""
+    """One value of a streamed JSON text (or one line of a streamed text) runs past the cap
+    given for it; ``line`` and ``cap`` let a reader say so in its own words."""
+
+    def __init__(self, line: int, cap: int):
+        super().__init__(f"a value at line {line} runs past {size_words(cap)}")
+        self.line, self.cap = line, cap
 
 
 _DECODER = json.JSONDecoder()
@@ -233,7 +269,33 @@ class JsonStream:
             if len(self._buf) - self._pos > cap:
                 break
             self._more()
-        raise ItemTooLong(f"a value at line {self.line()} runs past {size_words(cap)}")
+        raise ItemTooLong(self.line(), cap)
+
+    def skip_assignment(self) -> bool:
+        """Step over JavaScript in front of the JSON, as in X's ``window.YTD.tweets.part0 = [``:
+        when the text starts with neither '[' nor '{', everything up to its first '=' goes
+        (a chunk at a time, however far that is). False when there is no '=' at all."""
+        if self.peek() in ("[", "{"):
+            return True
+        while True:
+            at = self._buf.find("=", self._pos)
+            if at >= 0:
+                self._pos = at + 1
+                return True
+            self._pos = len(self._buf)
+            if not self._more():
+                return False
+
+    def items(self, cap: int) -> Iterator[Any]:
+        """The values of the list that starts here, one at a time, each at most ``cap`` characters."""
+        self.take("[")
+        more = self.peek() != "]"
+        while more:
+            yield self.value(cap)
+            more = self.peek() != "]"
+            if more:
+                self.take(",")
+        self.take("]")
 
     def end(self) -> None:
         """Only whitespace (or a ';') may follow the value."""
@@ -241,6 +303,95 @@ class JsonStream:
             self._pos += 1
         if self.peek() != "":
             raise BadJson(f"not valid JSON at line {self.line()}: more data after the end")
+
+
+# --- what one author's posts may hold -------------------------------------------------------------
+
+
+def held_bytes(text: str) -> int:
+    """What keeping a string costs: its UTF-8 size, or the memory Python holds it in when that is
+    more (a post of plain letters and one emoji takes 4 bytes a character)."""
+    return max(sys.getsizeof(text), len(text.encode("utf-8", "surrogatepass")))
+
+
+class Newest:
+    """One author's posts as a file gives them, at most the newest ``MAX_POSTS_PER_AUTHOR``
+    within ``MAX_AUTHOR_BYTES`` (each post's id, text and time by ``held_bytes``, plus what the
+    reader keeps beside it), each id once: a heap by date drops the oldest as newer ones
+    come, so memory stays within the caps however many posts the file holds.
+
+    Each post keeps its place in the file (``tweets`` gives them in that order) and an
+    ``extra`` the reader wants back. ``left_out``: the caps dropped some (how many is not
+    counted: that would mean remembering every id); ``over_bytes``: the bytes did, else the count.
+    """
+
+    def __init__(self):
+        self._heap: list[tuple[str, int, str]] = []  # (created_at, place, id): the oldest on top
+        self._posts: dict[str, list] = {}  # id -> [post, place, bytes, extra]
+        self._bytes = 0
+        self.left_out = False
+        self.over_bytes = False
+
+    def __len__(self) -> int:
+        return len(self._posts)
+
+    def __contains__(self, tweet_id: str) -> bool:
+        return tweet_id in self._posts
+
+    def get(self, tweet_id: str) -> Optional[Tweet]:
+        entry = self._posts.get(tweet_id)
+        return entry[0] if entry else None
+
+    def add(self, tweet: Tweet, place: int, extra: Any = None, extra_bytes: int = 0) -> None:
+        """Keep ``tweet`` (the first of an id stands) unless it is the oldest past the caps."""
+        if tweet.id in self._posts:
+            return
+        size = held_bytes(tweet.id) + held_bytes(tweet.text) + held_bytes(tweet.created_at) + extra_bytes
+        self._posts[tweet.id] = [tweet, place, size, extra]
+        heapq.heappush(self._heap, (tweet.created_at, place, tweet.id))
+        self._bytes += size
+        self._trim()
+
+    def replace_text(self, tweet_id: str, text: str) -> None:
+        """A kept post's text grows (a long post's whole text): the oldest go if it no longer fits."""
+        entry = self._posts[tweet_id]
+        grown = held_bytes(text) - held_bytes(entry[0].text)
+        entry[0], entry[2] = replace(entry[0], text=text), entry[2] + grown
+        self._bytes += grown
+        self._trim()
+
+    def remove(self, tweet_id: str) -> None:
+        """Let go of a kept post (one deleted since); its heap entry is skipped when it comes up."""
+        entry = self._posts.pop(tweet_id, None)
+        if entry is not None:
+            self._bytes -= entry[2]
+            if len(self._heap) > 2 * len(self._posts) + 1024:  # many skipped entries: rebuild
+                self._heap = [e for e in self._heap if e[2] in self._posts and self._posts[e[2]][1] == e[1]]
+                heapq.heapify(self._heap)
+
+    def _trim(self) -> None:
+        while self._heap and (len(self._posts) > MAX_POSTS_PER_AUTHOR or self._bytes > MAX_AUTHOR_BYTES):
+            over_bytes = self._bytes > MAX_AUTHOR_BYTES
+            _, place, oldest = heapq.heappop(self._heap)
+            entry = self._posts.get(oldest)
+            if entry is None or entry[1] != place:  # removed already, or its id added again since
+                continue
+            self.over_bytes, self.left_out = over_bytes, True
+            self._bytes -= self._posts.pop(oldest)[2]
+
+    def entries(self) -> list[tuple[Tweet, Any]]:
+        """(post, extra) of every post kept, in the order the file gives them."""
+        return [(e[0], e[3]) for e in sorted(self._posts.values(), key=lambda e: e[1])]
+
+    def tweets(self) -> list[Tweet]:
+        return [tweet for tweet, _ in self.entries()]
+
+    def note(self, label: str, used: Optional[int] = None) -> str:
+        """The line that says the caps left posts out; ``used``: how many are used in the end."""
+        what = f"{size_words(MAX_AUTHOR_BYTES)} of text" if self.over_bytes else f"{MAX_POSTS_PER_AUTHOR:,} posts"
+        used = len(self._posts) if used is None else used
+        return (f"{label} holds more than {what}, the most kept for one author: the newest {used:,} "
+                "are used and the older ones left out.")
 
 
 def scrub(text: str) -> str:
