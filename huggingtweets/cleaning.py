@@ -5,7 +5,8 @@ The rules are the original huggingtweets ones:
 - a retweet (text starting ``RT @``, or flagged by its source) is counted and dropped;
 - links are removed; runs of spaces are folded (newlines kept only if asked);
 - a "short" tweet has fewer than 3 words that are not links, @mentions or
-  #hashtags; it is counted and dropped.
+  #hashtags (in scripts without spaces, a word per few characters: ``content_words``);
+  it is counted and dropped.
 Every downloaded tweet lands in exactly one of retweets / short / kept, so
 ``downloaded == retweets + short + kept`` always holds.
 
