@@ -24,6 +24,8 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from .errors import NotEnoughTweets
+from .language import describe
+from .language import measure as measure_languages
 from .names import visible
 from .sources.base import Author, AuthorTweets, is_retweet_text
 
@@ -278,6 +280,12 @@ class AuthorStats:
     # dataset cleaned before contacts were masked.
     contacts_masked: int = 0
     contacts: str = ""
+    languages: str = ""  # the kept text's languages, "ru:0.902,en:0.039" (``language.measure``); "" unmeasured
+
+    @property
+    def language(self) -> str:
+        """ "Russian 90%, English 4%" for the data table."""
+        return describe(self.languages)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -311,6 +319,7 @@ def clean_author(raw: AuthorTweets, keep_newlines: bool = False, keep_contacts: 
         kept.append(text)
         stats.characters += len(text)
     stats.kept = len(kept)
+    stats.languages = measure_languages(kept)
     return CleanedAuthor(author=raw.author, tweets=kept, stats=stats)
 
 
@@ -335,12 +344,14 @@ def check_enough(stats: list[AuthorStats]) -> list[str]:
 
 TABLE_ROWS = (("Tweets downloaded", "downloaded"), ("Retweets", "retweets"), ("Short tweets", "short"), ("Tweets kept", "kept"))
 MASKED_ROW = ("Tweets with emails/phones masked", "contacts_masked")  # kept tweets: not a fifth category
+LANGUAGE_ROW = ("Language", "language")
 
 
 def table_rows(stats: list[AuthorStats]) -> tuple[tuple[str, str], ...]:
     """The data table's (label, AuthorStats field) rows: ``TABLE_ROWS``, then ``MASKED_ROW``
-    when any author had contacts masked. Every view of the table (card, CLI, app) asks here."""
-    return TABLE_ROWS + ((MASKED_ROW,) if any(s.contacts_masked for s in stats) else ())
+    when any author had contacts masked, and ``LANGUAGE_ROW`` when the languages were measured. Every view of the table (card, CLI, app) asks here."""
+    return (TABLE_ROWS + ((MASKED_ROW,) if any(s.contacts_masked for s in stats) else ())
+            + ((LANGUAGE_ROW,) if any(s.languages for s in stats) else ()))
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -366,5 +377,5 @@ def stats_table(stats: list[AuthorStats]) -> str:
         header = ["Data"] + [markdown_text(s.name) for s in stats]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     for label, attr in table_rows(stats):
-        lines.append("| " + " | ".join([label] + [str(getattr(s, attr)) for s in stats]) + " |")
+        lines.append("| " + " | ".join([label] + [markdown_text(getattr(s, attr)) for s in stats]) + " |")
     return "\n".join(lines)

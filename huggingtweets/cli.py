@@ -107,7 +107,7 @@ def _load_dataset(args, require_enough: bool):
 
 def cmd_data(args) -> int:
     from .errors import NotEnoughTweets
-    from .workflow import check_enough, check_folder, stats_table
+    from .workflow import check_enough, check_folder, language_shares, stats_table
 
     if args.out:
         check_folder(args.out, "--out")  # before anything is downloaded
@@ -124,7 +124,8 @@ def cmd_data(args) -> int:
     for line in problems:
         print(f"warning: {shown(line)}", file=sys.stderr)
     if args.json:
-        out = {"authors": [{k: getattr(s, k) for k in ("handle", "name", "downloaded", "retweets", "short", "kept", "contacts_masked")} for s in dataset.stats]}
+        out = {"authors": [{**{k: getattr(s, k) for k in ("handle", "name", "downloaded", "retweets", "short", "kept", "contacts_masked")},
+                            "languages": dict(language_shares(s.languages))} for s in dataset.stats]}
         print(_json_out(out))
         return 0
     print(shown(stats_table(dataset.stats), keep_lines=True))

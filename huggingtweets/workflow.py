@@ -27,6 +27,7 @@ from .config import demo_config as _demo_config
 from .dataset import TweetDataset, build_dataset, load_sources
 from .distributed import device_count, is_main, lost_peer, on_main
 from .errors import HuggingTweetsError
+from .language import shares as language_shares
 from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
 from .folder import VOICE as VOICE_FILE
 from .generation import GeneratedTweet, Generator, generate, load_generator
@@ -46,7 +47,7 @@ from .voice import NotMeasured, VoiceReport, judge_posts, load_voices, saved_rep
 __all__ = [
     # data
     "FetchOptions", "source_kinds", "token_for", "NoToken", "avatar_url", "fetch", "prepare", "check_enough",
-    "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP",
+    "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP", "language_shares",
     # training
     "demo_config", "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "check_model", "resume_config",
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",

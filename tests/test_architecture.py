@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "huggingtweets"
 LAYERS = [
     {"errors", "names", "diskio", "quiet", "version", "posts"},
     {"config", "folder", "manifest", "sources.limits"},
-    {"cache"},
+    {"cache", "language"},
     {"sources"},
     {"cleaning"},
     {"dataset"},

@@ -26,7 +26,7 @@ def test_json_contract(txt, capsys):
     assert main(["data", str(txt), "--json"]) == 0
     out, err = capsys.readouterr()
     data = json.loads(out)  # stdout is the JSON and nothing else
-    assert data == {"authors": [{"handle": "wren", "name": "wren", "downloaded": 202, "retweets": 1, "short": 1, "kept": 200, "contacts_masked": 0}]}
+    assert data == {"authors": [{"handle": "wren", "name": "wren", "downloaded": 202, "retweets": 1, "short": 1, "kept": 200, "contacts_masked": 0, "languages": {"en": 1.0}}]}
 
 
 def test_table_and_tweets(txt, capsys):

@@ -35,7 +35,7 @@ def fast(app, **changes):
 def table_numbers(html_table: str) -> dict:
     """{row label: [numbers...]} from the data table."""
     rows = re.findall(r"<tr><th>([^<]+)</th>(.*?)</tr>", html_table)
-    return {label: [int(n) for n in re.findall(r"<td class=\"ht-num\">(\d+)</td>", cells)] for label, cells in rows if label != "Data"}
+    return {label: [int(n) for n in re.findall(r"<td class=\"ht-num\">(\d+)</td>", cells)] for label, cells in rows if label not in ("Data", "Language")}
 
 
 def all_widgets(widget):
@@ -141,6 +141,7 @@ def test_gpu_notes():
 # --- step 1 ------------------------------------------------------------------------------
 def test_sample_download_fills_the_table(app, tmp_path):
     app.data.button.click()
+    assert re.search(r"<tr><th>Language</th><td class=\"ht-num\">English 100%</td></tr>", app.data._table.value), app.data._table.value
     assert table_numbers(app.data._table.value) == {k: [v] for k, v in SAMPLE_ROWS.items()}
     assert "Wren &amp; the Lamp" in app.data._table.value  # display names are escaped
     assert "ht-examples" in app.data._examples.value

@@ -155,7 +155,7 @@ def data_table(stats: Sequence[AuthorStats], pictures: Optional[dict] = None) ->
     )
     rows = []
     for label, attr in table_rows(stats):
-        cells = "".join(f'<td class="ht-num">{getattr(s, attr)}</td>' for s in stats)
+        cells = "".join(f'<td class="ht-num">{esc(getattr(s, attr))}</td>' for s in stats)
         rows.append(f"<tr><th>{esc(label)}</th>{cells}</tr>")
     return f'<table class="ht-table ht-data"><thead><tr><th>Data</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
