@@ -315,9 +315,9 @@ def test_the_size_is_counted_while_reading(tmp_path, monkeypatch):
 
 
 def test_the_caps_in_use_are_the_module_constants(tmp_path, monkeypatch):
-    calls = []
-    real = limits.read_capped
-    monkeypatch.setattr(limits, "read_capped", lambda f, cap, where, hint: calls.append((where, cap)) or real(
+    calls = []  # every .js is read through limits.text_chunks, which counts its bytes against the cap
+    real = limits.text_chunks
+    monkeypatch.setattr(limits, "text_chunks", lambda f, cap, where, hint: calls.append((where, cap)) or real(
         f, cap, where, hint))
     fetch(write_archive(tmp_path, tweets=make_tweets(3)))
     assert calls == [

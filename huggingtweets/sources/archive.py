@@ -19,6 +19,12 @@ Only the files named here are ever opened, each through a size cap from
 profile.js names (``data/profile_media/<account id>-<file name>``), read while
 the archive is open, so the app can show it offline (never the header picture
 or a tweet's media).
+
+The tweets files (and note-tweet.js, deleted-tweets.js, tweets.csv) are read as a
+stream, one item at a time (``limits.JsonStream``; the csv a row at a time), never
+whole: parsed at once, a 512 MiB tweets.js took about 3 GB. An item past
+``limits.MAX_STREAMED_ITEM_CHARS`` is one line, and the posts kept stay within the
+per-author caps (``limits.Newest``: the newest, with a note when older ones are left out).
 """
 
 from __future__ import annotations
@@ -30,13 +36,14 @@ import re
 import struct
 import zipfile
 import zlib
+from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Callable, Optional
+from typing import BinaryIO, Callable, ContextManager, Iterator, Optional
 from urllib.parse import urlsplit
 
 from ..errors import HuggingTweetsError, InputTooLarge
 from . import limits
-from .archive_posts import ArchivePosts, deleted_ids, notes_from_items
+from .archive_posts import ArchivePosts
 from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, apply_options, named_by_file
 from .x_names import x_avatar_ok, x_profile_url
 
@@ -51,6 +58,7 @@ GRAILBIRD_CSV = re.compile(r"^(?P<dir>(?:.*/)?)tweets\.csv$")
 X_DOWNLOAD_NAME = re.compile(r"^twitter-\d{4}-\d{2}-\d{2}-[0-9a-f]+$", re.IGNORECASE)
 NOT_AN_ARCHIVE_HINT = "is this an X archive? Give the .zip from X's 'Download an archive of your data' or its folder."
 TOO_BIG_TWEETS = "X writes tweets in parts of about 100 MB, so this is not a file from X: download the archive again."
+TOO_BIG_ITEM = "X writes each tweet in a few kilobytes, so this is not a file from X: download the archive again."
 MAX_AVATAR_BYTES = 4 * limits.MiB  # X serves avatars of a few hundred kilobytes at most
 TOO_BIG_METADATA = "X writes this file in a few kilobytes, so it is not one from X: download the archive again."
 # What zipfile (and the decompressors under it) raise on a damaged or hostile zip.
@@ -115,21 +123,24 @@ class ArchiveSource:
         posts = ArchivePosts()
         for done, name in enumerate(names, start=1):
             if kind == "csv":
-                posts.add_csv(_text(store, name, limits.MAX_TWEETS_FILE_BYTES, TOO_BIG_TWEETS), store.where(name))
+                with closing(_csv_lines(store, name)) as lines, _one_line(store.where(name)):
+                    posts.add_csv(lines, store.where(name))
             else:
-                posts.add_items(_load_list(store, name), store.where(name))
+                with closing(_items(store, name)) as items:
+                    posts.add_items(items, store.where(name))
             if progress:
                 skipped = ""
                 if posts.skipped:
                     skipped = f"; {posts.skipped} over {limits.MAX_POST_CHARS:,} characters skipped"
-                progress(done, len(names), f"Read {name} ({len(posts.tweets)} tweets so far{skipped})")
-        notes, deleted = [], set()
-        if kind == "js":
-            for name in _beside(store, folder, NOTES_JS):
-                notes += notes_from_items(_load_list(store, name))
+                progress(done, len(names), f"Read {name} ({posts.count} tweets so far{skipped})")
+        if kind == "js":  # deletions first, then notes: a deleted post takes no note
             for name in _beside(store, folder, DELETED_JS):
-                deleted |= deleted_ids(_load_list(store, name))
-        tweets = posts.finish(notes, deleted)
+                with closing(_items(store, name)) as items:
+                    posts.delete(items)
+            for name in _beside(store, folder, NOTES_JS):
+                with closing(_items(store, name)) as items:
+                    posts.add_notes(items)
+        tweets = posts.finish()
         if not tweets:
             what = f"{'the file' if store.label == names[0] else f'its {names[0]}'} is empty"
             if posts.skipped:
@@ -141,6 +152,10 @@ class ArchiveSource:
         if found is None or self.options.author:  # no account.js, or the person named the author
             found, notes = named_by_file(found or Author(handle=_handle_from_path(self.path)), self.options,
                                          f"the file name {self.path.name!r} (the archive has no account.js)")
+        if posts.kept.left_out:
+            notes.append(posts.kept.note(store.label, len(tweets)))
+            if progress:
+                progress(len(names), len(names), notes[-1])
         found.source = "archive"
         picture = _avatar(store, folder, found.avatar_url)
         return AuthorTweets(author=found, tweets=apply_options(tweets, self.options), notes=notes, picture=picture)
@@ -150,49 +165,72 @@ class ArchiveSource:
 
 
 class _Store:
-    """A flat list of posix member names plus a way to read one as bytes, under a size cap."""
+    """A flat list of posix member names plus a way to open one as a binary stream, under a size cap."""
 
-    def __init__(self, label, names, read: Callable[[str, int, str], bytes], describe_member,
-                 lone: Optional[str] = None):
-        self.label, self.names, self._read, self._describe = label, names, read, describe_member
+    def __init__(self, label, names, opener: Callable[[str, int, str], ContextManager[BinaryIO]],
+                 describe_member, lone: Optional[str] = None):
+        self.label, self.names, self._open, self._describe = label, names, opener, describe_member
         self.lone = lone  # a .js given by itself under another name: it is the tweets file
+
+    def open(self, name: str, cap: int, hint: str) -> ContextManager[BinaryIO]:
+        """The member as a binary stream whose read errors are already one line; ``InputTooLarge``
+        (saying ``hint``) when its size is known to be over ``cap`` (the reader counts the rest)."""
+        return self._open(name, cap, hint)
 
     def read(self, name: str, cap: int, hint: str) -> bytes:
         """The member's bytes; ``InputTooLarge`` (saying ``hint``) once more than ``cap`` arrive."""
-        return self._read(name, cap, hint)
+        with self.open(name, cap, hint) as stream:
+            return limits.read_capped(stream, cap, self.where(name), hint)
 
     def where(self, name: str) -> str:
         return self._describe(name)
+
+
+class _Reads:
+    """A binary stream whose read errors are already one line (``word(error)`` raises it)."""
+
+    def __init__(self, stream: BinaryIO, errors: tuple, word: Callable[[Exception], None]):
+        self._stream, self._errors, self._word = stream, errors, word
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except self._errors as e:
+            self._word(e)
+            raise  # word() always raises
 
 
 def _zip_store(path: Path, zf: zipfile.ZipFile) -> _Store:
     # macOS zips carry __MACOSX/._tweets.js resource forks: not JSON, skip them.
     names = [n for n in zf.namelist() if not n.endswith("/") and "__MACOSX/" not in n and "/._" not in f"/{n}"]
 
-    def read(name: str, cap: int, hint: str) -> bytes:
+    @contextmanager
+    def opener(name: str, cap: int, hint: str):
         where = f"{name} in {path.name}"
-        try:
-            info = zf.getinfo(name)
-            if info.file_size > cap:  # the header's word first; the count below does not trust it
-                raise limits.too_large(where, cap, hint, size=info.file_size)
-            with zf.open(info) as member:
-                return limits.read_capped(member, cap, where, hint)
-        except NotImplementedError:  # e.g. deflate64 from some zip tools
-            raise HuggingTweetsError(
-                f"{path.name} uses a compression method Python cannot read: unzip it and give the folder instead."
-            ) from None
-        except RuntimeError:  # zipfile's word for "encrypted, password required"
-            raise HuggingTweetsError(
-                f"{name} in {path.name} is encrypted: unzip it with its password and give the folder instead."
-            ) from None
-        except OSError as e:
-            if _damage(e):
-                raise HuggingTweetsError(f"{where} is damaged: download the archive again.") from None
-            raise HuggingTweetsError(f"Cannot read {path}: {e.strerror}.") from None
-        except ZIP_ERRORS:
+
+        def failed(e: Exception):
+            if isinstance(e, NotImplementedError):  # e.g. deflate64 from some zip tools
+                raise HuggingTweetsError(f"{path.name} uses a compression method Python cannot read: "
+                                         "unzip it and give the folder instead.") from None
+            if isinstance(e, RuntimeError):  # zipfile's word for "encrypted, password required"
+                raise HuggingTweetsError(f"{where} is encrypted: unzip it with its password and give the "
+                                         "folder instead.") from None
+            if isinstance(e, OSError) and not _damage(e):
+                raise HuggingTweetsError(f"Cannot read {path}: {e.strerror}.") from None
             raise HuggingTweetsError(f"{where} is damaged: download the archive again.") from None
 
-    return _Store(path.name, names, read, lambda n: f"{n} in {path.name}")
+        errors = (NotImplementedError, RuntimeError, OSError, *ZIP_ERRORS)
+        try:
+            info = zf.getinfo(name)
+            if info.file_size > cap:  # the header's word first; the count while reading does not trust it
+                raise limits.too_large(where, cap, hint, size=info.file_size)
+            member = zf.open(info)
+        except errors as e:
+            failed(e)
+        with member:
+            yield _Reads(member, errors, failed)
+
+    return _Store(path.name, names, opener, lambda n: f"{n} in {path.name}")
 
 
 def _damage(e: OSError) -> bool:
@@ -219,17 +257,17 @@ def _folder_store(root: Path) -> _Store:
         except OSError:
             continue
     where = lambda n: f"{n} in folder {root.name}"  # noqa: E731
-    return _Store(f"folder {root.name}", names, lambda n, cap, hint: _read_file(root / n, cap, hint, where(n)), where)
+    return _Store(f"folder {root.name}", names, lambda n, cap, hint: _open_file(root / n, cap, hint, where(n)), where)
 
 
 def _js_file_store(path: Path) -> _Store:
     # A tweets.js given by itself: its sibling parts and account.js/profile.js count too.
-    def read(n: str, cap: int, hint: str) -> bytes:
-        return _read_file(path.parent / n, cap, hint, n)
+    def opener(n: str, cap: int, hint: str):
+        return _open_file(path.parent / n, cap, hint, n)
 
     match = TWEETS_JS.match(path.name)
     if not match:
-        return _Store(path.name, [path.name], read, lambda n: n, lone=path.name)
+        return _Store(path.name, [path.name], opener, lambda n: n, lone=path.name)
     stem = match.group("stem")
     try:
         siblings = [e.name for e in os.scandir(path.parent) if e.is_file()]
@@ -240,18 +278,23 @@ def _js_file_store(path: Path) -> _Store:
         siblings += [f"profile_media/{e.name}" for e in os.scandir(path.parent / "profile_media") if e.is_file()]
     except OSError:
         pass  # no avatar beside it: initials are shown
-    return _Store(path.name, siblings, read, lambda n: n)
+    return _Store(path.name, siblings, opener, lambda n: n)
 
 
-def _read_file(path: Path, cap: int, hint: str, where: str) -> bytes:
+@contextmanager
+def _open_file(path: Path, cap: int, hint: str, where: str):
+    def cannot(e: Exception):
+        raise HuggingTweetsError(f"Cannot read {path}: {getattr(e, 'strerror', e)}.") from None
+
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size  # 0 for devices and pipes: the count still holds
-            if size > cap:
-                raise limits.too_large(where, cap, hint, size=size)
-            return limits.read_capped(f, cap, where, hint)
+        f = open(path, "rb")
     except OSError as e:
-        raise HuggingTweetsError(f"Cannot read {path}: {e.strerror}.") from None
+        cannot(e)
+    with f:
+        size = os.fstat(f.fileno()).st_size  # 0 for devices and pipes: the count still holds
+        if size > cap:
+            raise limits.too_large(where, cap, hint, size=size)
+        yield _Reads(f, (OSError,), cannot)
 
 
 def _locate(store: _Store) -> Optional[tuple[str, list[str], str]]:
@@ -281,42 +324,67 @@ def _beside(store: _Store, folder: str, pattern: re.Pattern) -> list[str]:
     return sorted(n for n in store.names if n.startswith(folder) and pattern.fullmatch(n[len(folder):]))
 
 
-# --- parsing ---------------------------------------------------------------------------------
+# --- parsing, a stream at a time -------------------------------------------------------------------
 
 
-def _text(store: _Store, name: str, cap: int, hint: str) -> str:
+def _damaged(where: str, detail: str) -> HuggingTweetsError:
+    return HuggingTweetsError(f"{where} is damaged ({detail}): download the archive again.")
+
+
+@contextmanager
+def _one_line(where: str):
+    """A stream's failures while reading ``where`` (not UTF-8, an item too long, bad JSON) as one line."""
     try:
-        return store.read(name, cap, hint).decode("utf-8-sig")
+        yield
     except UnicodeDecodeError as e:
-        raise HuggingTweetsError(
-            f"{store.where(name)} is damaged (not UTF-8 at byte {e.start}): download the archive again."
-        ) from None
-
-
-def _load_js(store: _Store, name: str, cap: Optional[int] = None, hint: str = TOO_BIG_TWEETS):
-    """JSON after the ``window.YTD.x.part0 =`` prefix (or plain JSON if there is no prefix)."""
-    text = _text(store, name, limits.MAX_TWEETS_FILE_BYTES if cap is None else cap, hint)
-    start = 0
-    first = limits.WHITESPACE.match(text).end()  # an index, not a slice: the text can be hundreds of MB
-    if text[first : first + 1] not in ("[", "{"):
-        start = text.find("=") + 1
-        if not start:
-            raise HuggingTweetsError(
-                f"{store.where(name)} is damaged (no '=' before the data): download the archive again."
-            )
-    try:
-        return limits.loads(text, start)
+        raise _damaged(where, f"not UTF-8 at byte {e.start}") from None
+    except limits.ItemTooLong as e:
+        raise HuggingTweetsError(f"{where} holds an item at line {e.line} longer than "
+                                 f"{limits.size_words(e.cap)}: {TOO_BIG_ITEM}") from None
     except limits.BadJson as e:
-        raise HuggingTweetsError(f"{store.where(name)} is damaged ({e}): download the archive again.") from None
+        raise _damaged(where, str(e)) from None
 
 
-def _load_list(store: _Store, name: str) -> list:
-    items = _load_js(store, name)
-    if not isinstance(items, list):
-        raise HuggingTweetsError(
-            f"{store.where(name)} is damaged (expected a list of tweets): download the archive again."
-        )
-    return items
+def _json(stream: BinaryIO, where: str, cap: int, hint: str) -> limits.JsonStream:
+    """The member's JSON as a stream, at the value after the ``window.YTD.x.part0 =`` prefix
+    (or at its start when there is no prefix)."""
+    json = limits.JsonStream(limits.text_chunks(stream, cap, where, hint))
+    if not json.skip_assignment():
+        raise _damaged(where, "no '=' before the data")
+    return json
+
+
+def _items(store: _Store, name: str) -> Iterator:
+    """The items of a tweets file's list (tweets.js, note-tweet.js, deleted-tweets.js), one at a
+    time: memory holds a chunk and one item, never the file."""
+    cap, where = limits.MAX_TWEETS_FILE_BYTES, store.where(name)
+    with store.open(name, cap, TOO_BIG_TWEETS) as stream, _one_line(where):
+        json = _json(stream, where, cap, TOO_BIG_TWEETS)
+        if json.peek() != "[":  # JSON but not a list, or not JSON: read it to say which
+            json.value(limits.MAX_STREAMED_ITEM_CHARS)
+            json.end()
+            raise _damaged(where, "expected a list of tweets")
+        yield from json.items(limits.MAX_STREAMED_ITEM_CHARS)
+        json.end()
+
+
+def _csv_lines(store: _Store, name: str) -> Iterator[str]:
+    """Grailbird's tweets.csv as lines (the reader words their failures with ``_one_line``)."""
+    cap = limits.MAX_TWEETS_FILE_BYTES
+    with store.open(name, cap, TOO_BIG_TWEETS) as stream:
+        chunks = limits.text_chunks(stream, cap, store.where(name), TOO_BIG_TWEETS)
+        yield from limits.text_lines(chunks, limits.MAX_STREAMED_ITEM_CHARS)
+
+
+def _load_js(store: _Store, name: str, cap: int, hint: str):
+    """A small .js file's JSON (account.js, profile.js, user_details.js), through the same
+    stream as the tweets but as one value (``cap`` bounds it)."""
+    where = store.where(name)
+    with store.open(name, cap, hint) as stream, _one_line(where):
+        json = _json(stream, where, cap, hint)
+        value = json.value(cap)
+        json.end()
+        return value
 
 
 # --- the author --------------------------------------------------------------------------------

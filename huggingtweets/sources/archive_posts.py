@@ -25,21 +25,29 @@
 - Safety. Text loses control characters and unpaired surrogates
   (``limits.scrub``); a post over ``MAX_POST_CHARS`` is skipped and counted in
   ``skipped``; a note over it is ignored (its cut-short tweet stays).
+- Memory. Every file arrives an item at a time (``add_items``, ``add_csv``,
+  ``delete``, ``add_notes`` take iterables and hold none of them), and the posts
+  are kept in a ``limits.Newest``: the newest ``MAX_POSTS_PER_AUTHOR`` within
+  ``MAX_AUTHOR_BYTES``, the older ones left out (``left_out``, and a note). A note's
+  whole text counts against the bytes when it joins its tweet.
 
-Order: deletions, then notes (each version of a post has its own), then edits.
+Order: deletions, then notes (each version of a post has its own), then edits. The
+files are given in that order: every tweets file, then deleted-tweets.js, then
+note-tweet.js, then ``finish``.
 """
 
 from __future__ import annotations
 
 import csv
 import html
-import io
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Iterable, Iterator, Optional
 
 from ..errors import HuggingTweetsError
+from . import limits
 from .base import Tweet
 from .limits import post_too_long, scrub
 
@@ -78,17 +86,21 @@ def _damaged(where: str, detail: str) -> HuggingTweetsError:
     return HuggingTweetsError(f"{where} is damaged ({detail}): download the archive again.")
 
 
-@dataclass
 class ArchivePosts:
-    """The posts of one archive, gathered part by part; ``finish`` settles notes, edits, deletions."""
+    """The posts of one archive, gathered item by item; ``finish`` settles edits (module doc:
+    the order the files come in)."""
 
-    tweets: list[Tweet] = field(default_factory=list)
-    skipped: int = 0  # posts over MAX_POST_CHARS
-    _seen: set[str] = field(default_factory=set)
-    _group_of: dict[str, str] = field(default_factory=dict)  # tweet id -> its post's first version
-    _versions: dict[str, list[str]] = field(default_factory=dict)  # first version -> editTweetIds
+    def __init__(self):
+        self.kept = limits.Newest()  # post -> its (first version, editTweetIds) or None
+        self.skipped = 0  # posts over MAX_POST_CHARS
+        self._place = 0
+        self._notes: Optional[_NoteMatcher] = None
 
-    def add_items(self, items: list, where: str) -> None:
+    @property
+    def count(self) -> int:
+        return len(self.kept)
+
+    def add_items(self, items: Iterable, where: str) -> None:
         """The items of one tweets.js part: ``{"tweet": {...}}`` (2019 on) or bare tweet objects."""
         for i, item in enumerate(items):
             t = item.get("tweet", item) if isinstance(item, dict) else None
@@ -109,17 +121,21 @@ class ArchivePosts:
                                   or t.get("in_reply_to_screen_name")),
                     # Archives say "retweeted": false even for retweets; only an embedded original is proof.
                     is_retweet=bool(t.get("retweeted_status")),
-                )
+                ),
+                _edit(t.get("edit_info")),
             )
-            self._note_edits(tweet_id, t.get("edit_info"))
 
-    def add_csv(self, text: str, where: str) -> None:
-        """Grailbird's tweets.csv (2012-2018): columns text, tweet_id, timestamp, ..."""
+    def add_csv(self, lines: Iterable[str], where: str) -> None:
+        """Grailbird's tweets.csv (2012-2018), as lines with their ends: columns text, tweet_id,
+        timestamp, ...; a record (one row, over as many lines as its quoted fields span) past
+        ``MAX_STREAMED_ITEM_CHARS`` raises ``limits.ItemTooLong``."""
+        record = _Record(lines, limits.MAX_STREAMED_ITEM_CHARS)
         try:
-            rows = csv.DictReader(io.StringIO(text, newline=""))
+            rows = csv.DictReader(record)
             if "text" not in (rows.fieldnames or []):
                 raise _damaged(where, "no 'text' column")
             for i, row in enumerate(rows, start=1):
+                record.size = 0
                 if row.get("text"):
                     self._add(
                         Tweet(
@@ -133,8 +149,8 @@ class ArchivePosts:
         except csv.Error as e:
             raise _damaged(where, str(e)) from None
 
-    def _add(self, tweet: Tweet) -> None:
-        if tweet.id in self._seen:  # parts overlap in some exports: keep the first copy of each id
+    def _add(self, tweet: Tweet, edit: Optional[tuple[str, tuple[str, ...]]] = None) -> None:
+        if tweet.id in self.kept:  # parts overlap in some exports: keep the first copy of each id
             return
         text = scrub(tweet.text)
         if not text.strip():
@@ -142,39 +158,83 @@ class ArchivePosts:
         if post_too_long(text):
             self.skipped += 1
             return
-        self._seen.add(tweet.id)
-        self.tweets.append(tweet if text == tweet.text else replace(tweet, text=text))
+        self._place += 1
+        edit_bytes = sum(map(limits.held_bytes, (edit[0], *edit[1]))) + 8 * len(edit[1]) if edit else 0
+        self.kept.add(tweet if text == tweet.text else replace(tweet, text=text), self._place, edit, edit_bytes)
 
-    def _note_edits(self, tweet_id: str, info) -> None:
-        edit = _dig(info, "edit")
-        if isinstance(edit, dict):  # a later version: points at the first
-            first = _id(edit.get("initialTweetId"))
-            ids = _ids(_dig(edit, "editControlInitial", "editTweetIds"))
-        else:  # the first version, or a post never edited (a one-id list)
-            ids = _ids(_dig(info, "initial", "editTweetIds"))
-            first = ids[0] if len(ids) > 1 else ""
-        if not first:
-            return
-        for member in [first, tweet_id, *ids]:
-            self._group_of.setdefault(member, first)
-        if len(ids) > len(self._versions.get(first, ())):
-            self._versions[first] = ids
+    def delete(self, items: Iterable) -> None:
+        """deleted-tweets.js items (``{"tweet": {"id_str", "deleted_at", ...}}``): the posts they
+        name go, as the items come. After every tweets file, before the notes."""
+        for item in items:
+            t = item.get("tweet", item) if isinstance(item, dict) else None
+            if isinstance(t, dict):
+                tweet_id = _id(t.get("id_str")) or _id(t.get("id"))
+                if tweet_id:
+                    self.kept.remove(tweet_id)
 
-    def finish(self, notes: list["Note"], deleted: set[str]) -> list[Tweet]:
+    def add_notes(self, items: Iterable) -> None:
+        """note-tweet.js items: each note that matches a post replaces its cut-short text, as the
+        notes come (every note-tweet.js part through one matcher: a post takes one note)."""
+        if self._notes is None:
+            self._notes = _NoteMatcher(self.kept)
+        for note in notes_from_items(items):
+            self._notes.offer(note)
+
+    def finish(self) -> list[Tweet]:
         """Every post once: deleted ones dropped, long ones whole, edited ones at their latest."""
-        tweets = [t for t in self.tweets if t.id not in deleted] if deleted else self.tweets
-        tweets = attach_notes(tweets, notes)
-        if not self._group_of:
+        entries = self.kept.entries()
+        tweets = [t for t, _ in entries]
+        group_of: dict[str, str] = {}  # tweet id -> its post's first version
+        versions: dict[str, tuple[str, ...]] = {}  # first version -> editTweetIds
+        for tweet, edit in entries:
+            if edit:
+                first, ids = edit
+                for member in (first, tweet.id, *ids):
+                    group_of.setdefault(member, first)
+                if len(ids) > len(versions.get(first, ())):
+                    versions[first] = ids
+        if not group_of:
             return tweets
         present: dict[str, set[str]] = defaultdict(set)
         for t in tweets:
-            if t.id in self._group_of:
-                present[self._group_of[t.id]].add(t.id)
+            if t.id in group_of:
+                present[group_of[t.id]].add(t.id)
         latest = {}
         for first, ids in present.items():
-            listed = [i for i in self._versions.get(first, []) if i in ids]
+            listed = [i for i in versions.get(first, ()) if i in ids]
             latest[first] = listed[-1] if listed else max(ids, key=_id_rank)
-        return [t for t in tweets if t.id not in self._group_of or latest[self._group_of[t.id]] == t.id]
+        return [t for t in tweets if t.id not in group_of or latest[group_of[t.id]] == t.id]
+
+
+class _Record:
+    """Lines for ``csv``, counting the characters of the record being read (``size``, which the
+    reader sets back to 0 at each row): ``limits.ItemTooLong`` once one runs past ``cap``."""
+
+    def __init__(self, lines: Iterable[str], cap: int):
+        self._lines, self._cap, self.size, self.line = iter(lines), cap, 0, 0
+
+    def __iter__(self) -> "_Record":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.size, self.line = self.size + len(line), self.line + 1
+        if self.size > self._cap:
+            raise limits.ItemTooLong(self.line, self._cap)
+        return line
+
+
+def _edit(info) -> Optional[tuple[str, tuple[str, ...]]]:
+    """(the post's first version, editTweetIds) from a tweet's ``edit_info``; None when it
+    ties the tweet to no other version."""
+    edit = _dig(info, "edit")
+    if isinstance(edit, dict):  # a later version: points at the first
+        first = _id(edit.get("initialTweetId"))
+        ids = _ids(_dig(edit, "editControlInitial", "editTweetIds"))
+    else:  # the first version, or a post never edited (a one-id list)
+        ids = _ids(_dig(info, "initial", "editTweetIds"))
+        first = ids[0] if len(ids) > 1 else ""
+    return (first, tuple(ids)) if first else None
 
 
 def _ids(value) -> list[str]:
@@ -191,9 +251,8 @@ class Note:
     tweet_id: str = ""  # only some exports name the tweet
 
 
-def notes_from_items(items: list) -> list[Note]:
-    """note-tweet.js items; shapes without a usable text are skipped."""
-    notes = []
+def notes_from_items(items: Iterable) -> Iterator[Note]:
+    """note-tweet.js items as notes, one at a time; shapes without a usable text are skipped."""
     for item in items:
         nt = item.get("noteTweet", item) if isinstance(item, dict) else None
         candidates = (_dig(nt, "core", "text"), _dig(nt, "text"), _dig(nt, "noteTweetResults", "text"),
@@ -202,8 +261,7 @@ def notes_from_items(items: list) -> list[Note]:
         if not text.strip() or post_too_long(text):
             continue
         tweet_id = _id(_dig(nt, "tweetId")) or _id(_dig(item, "tweetId"))
-        notes.append(Note(text=text, second=utc_second(_dig(nt, "createdAt")), tweet_id=tweet_id))
-    return notes
+        yield Note(text=text, second=utc_second(_dig(nt, "createdAt")), tweet_id=tweet_id)
 
 
 def normalised(text: str) -> str:
@@ -212,63 +270,59 @@ def normalised(text: str) -> str:
     return " ".join(text.split())
 
 
-def attach_notes(tweets: list[Tweet], notes: list[Note]) -> list[Tweet]:
-    """Tweets with each matched note's full text in place of the cut-short one (rule in the module doc)."""
-    if not notes:
-        return tweets
-    index_of = {t.id: i for i, t in enumerate(tweets)}
-    by_second: dict[str, list[int]] = defaultdict(list)
-    by_start: dict[str, list[int]] = defaultdict(list)
-    cut: set[int] = set()
-    norms: dict[int, str] = {}
+class _NoteMatcher:
+    """Joins notes to the posts kept (rule in the module doc), one note at a time: a matched
+    note's text replaces its post's in ``kept`` (which may then let the oldest posts go, to stay
+    within the bytes); a post let go of takes no note."""
 
-    def norm(i: int) -> str:
-        if i not in norms:
-            norms[i] = normalised(tweets[i].text)
-        return norms[i]
+    def __init__(self, kept: limits.Newest):
+        self._kept = kept
+        self._ids = [t.id for t in kept.tweets()]
+        self._index_of = {tweet_id: i for i, tweet_id in enumerate(self._ids)}
+        self._by_second: dict[str, list[int]] = defaultdict(list)
+        self._by_start: dict[str, list[int]] = defaultdict(list)
+        self._cut: set[int] = set()
+        self._norms: dict[int, str] = {}
+        self._taken: set[int] = set()
+        for i, tweet_id in enumerate(self._ids):
+            t = kept.get(tweet_id)
+            second = utc_second(t.created_at)
+            if second:
+                self._by_second[second].append(i)
+            if _CUT.search(t.text):
+                self._cut.add(i)
+                if len(self._norm(i)) >= MIN_PREFIX:
+                    self._by_start[self._norm(i)[:MIN_PREFIX]].append(i)
 
-    for i, t in enumerate(tweets):
-        second = utc_second(t.created_at)
-        if second:
-            by_second[second].append(i)
-        if _CUT.search(t.text):
-            cut.add(i)
-            if len(norm(i)) >= MIN_PREFIX:
-                by_start[norm(i)[:MIN_PREFIX]].append(i)
+    def _norm(self, i: int) -> str:
+        """The post's own text, normalised (asked only of posts that took no note yet)."""
+        if i not in self._norms:
+            self._norms[i] = normalised(self._kept.get(self._ids[i]).text)
+        return self._norms[i]
 
-    taken: dict[int, str] = {}
-    for note in notes:
-        i = index_of.get(note.tweet_id) if note.tweet_id else None
-        if i is None or i in taken:
+    def _free(self, i: int) -> bool:
+        return i not in self._taken and self._ids[i] in self._kept
+
+    def offer(self, note: Note) -> None:
+        i = self._index_of.get(note.tweet_id) if note.tweet_id else None
+        if i is None or not self._free(i):
             whole = normalised(note.text)
-            same = [i for i in by_second.get(note.second, ()) if i not in taken] if note.second else []
-            begins = [i for i in same if norm(i) and whole.startswith(norm(i))]
-            same_cut = [i for i in same if i in cut]
-            by_text = [i for i in by_start.get(whole[:MIN_PREFIX], ()) if i not in taken and whole.startswith(norm(i))]
+            same = [i for i in self._by_second.get(note.second, ()) if self._free(i)] if note.second else []
+            begins = [i for i in same if self._norm(i) and whole.startswith(self._norm(i))]
+            same_cut = [i for i in same if i in self._cut]
+            by_text = [i for i in self._by_start.get(whole[:MIN_PREFIX], ())
+                       if self._free(i) and whole.startswith(self._norm(i))]
             if begins:
-                i = max(begins, key=lambda j: len(norm(j)))
+                i = max(begins, key=lambda j: len(self._norm(j)))
             elif len(same_cut) == 1:
                 i = same_cut[0]
             elif len(by_text) == 1:
                 i = by_text[0]
             else:
-                continue
-        taken[i] = note.text
-    return [replace(t, text=taken[i]) if i in taken else t for i, t in enumerate(tweets)]
-
-
-# --- deletions ----------------------------------------------------------------------------------
-
-
-def deleted_ids(items: list) -> set[str]:
-    """Ids in deleted-tweets.js (items ``{"tweet": {"id_str", "deleted_at", ...}}``)."""
-    ids = set()
-    for item in items:
-        t = item.get("tweet", item) if isinstance(item, dict) else None
-        if isinstance(t, dict):
-            ids.add(_id(t.get("id_str")) or _id(t.get("id")))
-    ids.discard("")
-    return ids
+                return
+        self._taken.add(i)
+        self._norms.pop(i, None)
+        self._kept.replace_text(self._ids[i], note.text)
 
 
 # --- dates --------------------------------------------------------------------------------------
