@@ -20,7 +20,8 @@
 - Edits. Every version of an edited post is in tweets.js, tied by ``edit_info``
   (``initial.editTweetIds`` on the first, ``edit.initialTweetId`` on the others).
   Only the latest is kept: the last id of ``editTweetIds`` present in the
-  archive, else the highest id of the group.
+  archive, else the highest id of the group (groups come from the ``edit_info``
+  of the posts kept).
 - Deletions. A tweet whose id is in deleted-tweets.js is dropped.
 - Safety. Text loses control characters and unpaired surrogates
   (``limits.scrub``); a post over ``MAX_POST_CHARS`` is skipped and counted in
@@ -28,8 +29,9 @@
 - Memory. Every file arrives an item at a time (``add_items``, ``add_csv``,
   ``delete``, ``add_notes`` take iterables and hold none of them), and the posts
   are kept in a ``limits.Newest``: the newest ``MAX_POSTS_PER_AUTHOR`` within
-  ``MAX_AUTHOR_BYTES``, the older ones left out (``left_out``, and a note). A note's
-  whole text counts against the bytes when it joins its tweet.
+  ``MAX_AUTHOR_BYTES``, the older ones left out (``left_out``, and a note). The caps
+  apply as the tweets come, so deletions and edits then take from the newest; a note's
+  whole text counts against the bytes when it joins its tweet, and may push the oldest out.
 
 Order: deletions, then notes (each version of a post has its own), then edits. The
 files are given in that order: every tweets file, then deleted-tweets.js, then
@@ -134,8 +136,9 @@ class ArchivePosts:
             rows = csv.DictReader(record)
             if "text" not in (rows.fieldnames or []):
                 raise _damaged(where, "no 'text' column")
+            record.size = 0
             for i, row in enumerate(rows, start=1):
-                record.size = 0
+                record.size = 0  # the next row starts here
                 if row.get("text"):
                     self._add(
                         Tweet(
