@@ -192,6 +192,21 @@ def test_an_overlong_note_is_ignored_and_its_tweet_kept(tmp_path):
     assert texts(archive(tmp_path, [tweet], [note_item(huge, note_time(T0))])) == {"2000": tweet["text"]}
 
 
+def test_a_crowded_second_joins_notes_by_id_only(tmp_path):
+    """More posts in one second than X allows: each note would be compared with all of them,
+    so the time rule leaves that second out, and only a note naming its post joins it."""
+    from huggingtweets.sources.archive_posts import CROWDED
+
+    crowd = [tweet_at(str(3000 + i), f"Plain post {i} about the tide", T0) for i in range(CROWDED)]
+    cut = tweet_at("4000", "Different opening words entirely… https://t.co/x", T0)  # only the time can place it
+    named = long_post("4001", T1, 1)[1]
+    notes = [note_item(long_text(0), note_time(T0)), note_item(long_text(1), shape="tweet_id", tweet_id="4001")]
+    got = texts(archive(tmp_path / "crowded", [*crowd, cut, named], notes))  # 65 posts in that second
+    assert got["4000"] == cut["text"] and got["4001"] == long_text(1)
+    got = texts(archive(tmp_path / "fine", [*crowd[1:], cut, named], notes))  # 64
+    assert got["4000"] == long_text(0) and got["4001"] == long_text(1)
+
+
 def test_normalised_and_utc_second():
     assert normalised("fish &amp; chips https://t.co/a  and\n more… https://t.co/b") == "fish & chips and more"
     assert utc_second("2022-11-03T10:00:00.000Z") == utc_second(T0) == "2022-11-03T10:00:00"

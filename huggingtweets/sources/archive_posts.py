@@ -16,7 +16,9 @@
   Normalised: HTML entities unescaped, links and a final ellipsis dropped,
   spaces folded. Cut short: the text ends with "…", links after it aside. A
   tweet takes at most one note; a note that matches no tweet is ignored, never
-  added as a post.
+  added as a post. A second, or an opening, shared by more than ``CROWDED`` posts
+  is not X's: rules 2 and 3 leave those posts out (each note would otherwise be
+  compared with all of them: hours for a crafted file), rule 1 still joins them.
 - Edits. Every version of an edited post is in tweets.js, tied by ``edit_info``
   (``initial.editTweetIds`` on the first, ``edit.initialTweetId`` on the others).
   Only the latest is kept: the last id of ``editTweetIds`` present in the
@@ -55,6 +57,7 @@ from .limits import post_too_long, scrub
 
 MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
 MIN_PREFIX = 30  # characters a cut-short tweet must share with a note to match it on text alone
+CROWDED = 64  # posts in one second (or cut-short ones of one opening) past which those rules skip them
 _LINK = re.compile(r"https?://\S*")
 _CUT = re.compile(r"…\s*(?:https?://\S*\s*)*\Z")
 
@@ -296,6 +299,9 @@ class _NoteMatcher:
                 self._cut.add(i)
                 if len(self._norm(i)) >= MIN_PREFIX:
                     self._by_start[self._norm(i)[:MIN_PREFIX]].append(i)
+        for index in (self._by_second, self._by_start):
+            for key in [key for key, posts in index.items() if len(posts) > CROWDED]:
+                del index[key]
 
     def _norm(self, i: int) -> str:
         """The post's own text, normalised (asked only of posts that took no note yet)."""
