@@ -31,9 +31,11 @@ from .dataset import voice_marker
 from .diskio import atomic_write_text
 from .errors import HuggingTweetsError
 from .folder import CARD
+from .language import combine, main_language
 from .manifest import cap, open_nofollow, record_edit
 from .names import initials
 from .names import published_name, safe_url
+from .pretrained import GEMMA3, GEMMA3_HUB
 from .sources import avatar_url, profile_url
 from .sources.base import Author
 
@@ -412,6 +414,16 @@ def _about() -> str:
     )
 
 
+# A model fine-tuned from Gemma is a "Model Derivative" under the Gemma Terms of Use (section 3.1):
+# it says it was modified, names the terms and their use restrictions, and carries NOTICE and the terms.
+GEMMA_TERMS_PARAGRAPH = (
+    f"**Terms of use.** This model was fine-tuned (modified) from Google's Gemma 3 270M ({GEMMA3_HUB}) and is "
+    "provided under and subject to the Gemma Terms of Use found at ai.google.dev/gemma/terms, including the use "
+    "restrictions of its section 3.2 and the Gemma Prohibited Use Policy (ai.google.dev/gemma/prohibited_use_policy), "
+    "which bind anyone who uses or shares it. `NOTICE` and `GEMMA_TERMS.html` in this folder go with every copy."
+)
+
+
 # --- public API ------------------------------------------------------------------------------
 def render_card(
     authors: list[Author],
@@ -430,10 +442,13 @@ def render_card(
     if len(stats) != len(authors):
         raise HuggingTweetsError(f"Got {len(authors)} author(s) but {len(stats)} stats column(s): give one per author.")
     metrics = dict(metrics or {})
+    gemma = str(metrics.get("base_model") or config.model) in (GEMMA3_HUB, GEMMA3)
+    spoken = main_language(combine((s.languages, s.characters) for s in stats)) or "en"
     front = "\n".join(
         [
             "---",
-            "language: en",
+            f"language: {spoken}",
+            *(["license: gemma", f"base_model: {GEMMA3_HUB}"] if gemma else []),
             f"thumbnail: {_yaml_scalar(thumbnail)}".rstrip(),
             "tags:",
             "- huggingtweets",
@@ -455,7 +470,8 @@ def render_card(
         _about(),
     ]
     sections = [f"## {title}\n\n{body}" for title, body in zip(SECTIONS, bodies)]
-    return "\n\n".join([front, _header(authors), intro, _machine_written(authors), *sections]) + "\n"
+    terms = [GEMMA_TERMS_PARAGRAPH] if gemma else []
+    return "\n\n".join([front, _header(authors), intro, _machine_written(authors), *terms, *sections]) + "\n"
 
 
 def write_card(

@@ -286,7 +286,7 @@ def cmd_train(args) -> int:
 
 def _train_inputs(args):
     """The run's config and dataset, every check made before any download or write."""
-    from .workflow import fetch, preflight, prepare
+    from .workflow import fetch, model_language_note, preflight, prepare
 
     if args.resume and (args.sources or args.sample):
         raise HuggingTweetsError("--resume trains on the run's saved tweets: drop the sources.")
@@ -298,6 +298,9 @@ def _train_inputs(args):
         preflight(config, resume=args.resume, overwrite=args.overwrite, progress=progress)  # before any (paid) download or write
         dataset = None if args.resume else prepare(fetch(args.sources, _fetch_options(args), sample=args.sample, progress=progress),
                                                    keep_contacts=args.keep_contacts)
+        note = model_language_note(config.model, dataset)
+        if note:
+            dataset.warnings.append(note)
     finally:
         progress.close()
     return config, dataset

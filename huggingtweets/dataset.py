@@ -21,6 +21,7 @@ from typing import Iterable, Optional, Sequence
 
 from .cleaning import AuthorStats, CleanedAuthor, check_enough, clean_author
 from .diskio import atomic_write_text
+from .language import combine
 from .errors import HuggingTweetsError
 from .folder import DATASET as DATASET_FILE
 from .names import published_name
@@ -100,6 +101,11 @@ class TweetDataset:
     @property
     def stats(self) -> list[AuthorStats]:
         return [a.stats for a in self.authors]
+
+    @property
+    def languages(self) -> str:
+        """The whole corpus's languages (``language.measure``'s form), each author weighed by characters."""
+        return combine((s.languages, s.characters) for s in self.stats)
 
     @property
     def handles(self) -> list[str]:

@@ -76,6 +76,7 @@ SHARED_ALWAYS = (
     "vocab.json", "merges.txt", "tokenizer.model", "chat_template.jinja",  # tokenizer
     TRAIN_CONFIG, METRICS, VOICE,  # how it was trained, held-out loss, voice score
     CARD, PREVIEW,  # the model card and its image
+    "NOTICE", "GEMMA_TERMS.html",  # a base model's terms, which go wherever the model goes (pretrained.LICENCE_FILES)
 )
 SHARED_ON_REQUEST = (DATASET,)  # the cleaned tweets and their split: personal, only when asked
 SHARED_NEVER = (CHECKPOINTS, MANIFEST, ".*", "*.tmp", "*.lock")  # resume state, local bookkeeping, hidden and half-written files

@@ -77,3 +77,16 @@ def main_language(measured: str) -> str:
     """The code of the largest share ("" when unmeasured)."""
     found = shares(measured)
     return found[0][0] if found else ""
+
+
+def combine(measured: Iterable[tuple[str, int]]) -> str:
+    """Several authors' languages (each ``(measure string, characters)``) as one corpus's."""
+    weight: Counter = Counter()
+    for one, characters in measured:
+        for code, share in shares(one):
+            weight[code] += share * max(characters, 0)
+    total = sum(weight.values())
+    if not total:
+        return ""
+    kept = [(code, n / total) for code, n in weight.most_common(MAX_LANGUAGES) if n / total >= MIN_SHARE]
+    return ",".join(f"{code}:{share:.3f}" for code, share in kept)

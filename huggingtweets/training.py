@@ -34,8 +34,9 @@ from .folder import TRAIN_CONFIG as TRAIN_CONFIG_NAME
 from .folder import ModelFolder, check_folder
 from .distributed import cpu_has_bf16
 from .distributed import has_accelerator as _has_accelerator
+from .language import main_language
 from .models import check_model, ensure_eos_prefix, keeps_posts_apart, load_model, max_positions
-from .pretrained import AUTO_MODEL, default_model, resolve
+from .pretrained import AUTO_MODEL, LICENCE_FILES, default_model, resolve
 from .quiet import no_library_bars
 
 # Held-out blocks evaluated at most (before, during and after training): 256 x 128 tokens
@@ -320,6 +321,16 @@ def _sampling_defaults(model, tokenizer) -> None:
     gc.bos_token_id = tokenizer.eos_token_id
 
 
+def _carry_licence(model: str, stage: Path) -> None:
+    """A base model's terms (Gemma's ``NOTICE`` and ``GEMMA_TERMS.html``) go with every model trained from it."""
+    if model == "tiny":
+        return
+    base = Path(resolve(model).path).expanduser()
+    for name in LICENCE_FILES:
+        if (base / name).is_file():
+            shutil.copyfile(base / name, stage / name)
+
+
 def _wandb_url() -> Optional[str]:
     try:
         import wandb
@@ -357,8 +368,8 @@ def fine_tune(
     """
     # 0. the folder and the run's config
     config.validate()
-    if config.model == AUTO_MODEL:  # the saved config names the model this machine chose
-        config = config.replace(model=default_model())
+    if config.model == AUTO_MODEL:  # the saved config names the model this machine chose for these posts
+        config = config.replace(model=default_model(language=main_language(dataset.languages) if dataset is not None else ""))
     folder = ModelFolder(config.output_dir)
     main = distributed.is_main()
     created, finished = main and not folder.path.exists(), False
@@ -483,6 +494,7 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
         stage = folder.staging()
         final.save_pretrained(stage)
         tokenizer.save_pretrained(stage)
+        _carry_licence(config.model, stage)
         config.save(stage / TRAIN_CONFIG_NAME)
         dataset.save(stage)
         atomic_write_json(stage / METRICS_FILE, metrics)

