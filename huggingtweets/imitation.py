@@ -110,7 +110,7 @@ def _write(model, tokenizer, pool: list[str], n: int, seed: int, progress: Optio
     ran on (0.52 s an imitation against 0.17 s, SmolLM2-135M on a 2-core AMX CPU)."""
     import torch
 
-    from .models import max_positions
+    from .models import max_positions, sampling_args
     from .quality import inference_autocast
 
     rng = random.Random(seed)
@@ -132,7 +132,7 @@ def _write(model, tokenizer, pool: list[str], n: int, seed: int, progress: Optio
                 break
             with torch.inference_mode(), inference_autocast(model):
                 out = model.generate(
-                    **enc, do_sample=True, num_beams=1, top_p=sampling.top_p, temperature=sampling.temperature, top_k=0,
+                    **enc, do_sample=True, num_beams=1, **sampling_args(model, sampling.top_p, sampling.temperature),
                     max_new_tokens=min(ROW_TOKENS, room), pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
                 )
             before = made

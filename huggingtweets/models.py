@@ -237,3 +237,40 @@ def keeps_posts_apart(model, eos_id: int) -> bool:
         return False
     finally:
         model.train(was_training)
+
+
+# Sampling's top-p sorts the whole vocabulary at every token: for Gemma's 262,144 tokens that sort,
+# over a batch of 48 rows, costs more than the model itself. Past ``BIG_VOCAB`` the nucleus is
+# taken among the ``NUCLEUS_CAP`` likeliest tokens (``torch.topk``, no full sort; top-k then top-p,
+# as transformers orders the two), which holds it whole but for the flattest distributions.
+BIG_VOCAB = 100_000
+NUCLEUS_CAP = 1024
+
+
+class _CappedNucleus:
+    """Temperature, then top-p among the ``k`` likeliest tokens (a transformers logits processor)."""
+
+    def __init__(self, top_p: float, temperature: float, k: int = NUCLEUS_CAP):
+        self.top_p, self.temperature, self.k = top_p, temperature, k
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        scores = scores / self.temperature
+        values, indices = scores.topk(min(self.k, scores.shape[-1]), dim=-1)  # largest first
+        probs = values.softmax(dim=-1)  # top-k, then top-p among them (as transformers orders its two filters)
+        keep = probs.cumsum(-1) - probs < self.top_p  # up to and including the token that reaches top_p
+        keep[..., 0] = True
+        out = torch.full_like(scores, float("-inf"))
+        return out.scatter(-1, indices, values.masked_fill(~keep, float("-inf")))
+
+
+def sampling_args(model, top_p: float, temperature: float) -> dict:
+    """``generate``'s nucleus-sampling arguments for ``model`` (``_CappedNucleus`` for a big vocabulary)."""
+    embeddings = model.get_output_embeddings()
+    vocab = embeddings.weight.shape[0] if embeddings is not None else getattr(model.config, "vocab_size", 0)
+    if vocab <= BIG_VOCAB:
+        return {"top_p": top_p, "temperature": temperature, "top_k": 0}
+    from transformers import LogitsProcessorList
+
+    return {"top_p": 1.0, "temperature": 1.0, "top_k": 0, "logits_processor": LogitsProcessorList([_CappedNucleus(top_p, temperature)])}

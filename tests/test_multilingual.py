@@ -159,3 +159,31 @@ def test_the_app_picks_the_model_for_the_posts_language_unless_chosen_by_hand(no
     box.value = pretrained.SMOLLM2  # chosen by hand: another download keeps it
     app.session.dataset = russian_dataset()
     assert box.value == pretrained.SMOLLM2
+
+
+def test_a_big_vocabulary_samples_its_nucleus_without_sorting_it_whole():
+    """Gemma's 262,144 tokens: top-p among the 1,024 likeliest, the same tokens as top-k then top-p."""
+    import torch
+    from transformers import TopKLogitsWarper, TopPLogitsWarper
+
+    from huggingtweets.models import NUCLEUS_CAP, _CappedNucleus, sampling_args
+
+    class Fake(torch.nn.Module):
+        def __init__(self, vocab):
+            super().__init__()
+            self.head = torch.nn.Linear(2, vocab, bias=False)
+            self.config = type("C", (), {"vocab_size": vocab})()
+
+        def get_output_embeddings(self):
+            return self.head
+
+    assert sampling_args(Fake(50_257), 0.95, 0.8) == {"top_p": 0.95, "temperature": 0.8, "top_k": 0}
+    big = sampling_args(Fake(262_144), 0.95, 0.8)
+    assert big["top_p"] == 1.0 and big["temperature"] == 1.0 and len(big["logits_processor"]) == 1
+    torch.manual_seed(0)
+    scores = torch.randn(3, 262_144)
+    scores[:, :40] += 10
+    mine = _CappedNucleus(0.95, 0.8)(None, scores.clone())
+    ref = TopPLogitsWarper(0.95)(None, TopKLogitsWarper(NUCLEUS_CAP)(None, scores.clone() / 0.8))
+    assert torch.equal(torch.isfinite(mine), torch.isfinite(ref))
+    assert torch.allclose(mine[torch.isfinite(mine)], ref[torch.isfinite(ref)])
