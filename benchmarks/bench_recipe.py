@@ -3,6 +3,7 @@ voice score, near copies and time, side by side.
 
     python benchmarks/bench_recipe.py --corpus en --recipe today --recipe default
     python benchmarks/bench_recipe.py --corpus sample en ru-uk --recipe default --no-voice
+    python benchmarks/bench_recipe.py --corpus ru-uk zh --recipe default-1ep --model smollm2-135m gemma3-270m --no-voice
     python benchmarks/bench_recipe.py --list
 
 Each run is ``huggingtweets train SOURCE --config RECIPE.json`` in a fresh process, as a user
@@ -47,6 +48,7 @@ BEFORE = dict(learning_rate=1.372e-4, epochs=4, warmup=0.0, lr_scheduler="cosine
               evals_per_epoch=2, keep_best=True)
 RECIPES = {
     "default": {},
+    "default-1ep": {"epochs": 1},  # the shipped recipe for one epoch: comparing base models quickly
     # the CLI's recipe before the real-archive tuning: the original's rate, 4 epochs, one
     # evaluation an epoch, the last weights saved
     "today": dict(BEFORE, evals_per_epoch=1, keep_best=False),
@@ -85,8 +87,24 @@ def held_out_bits(folder: Path) -> float:
     return bits_per_char(model, tokenizer, TweetDataset.load(folder).valid_texts())
 
 
-def run(corpus: str, recipe: str, corpora: Path, voice: bool, seed: int | None = None) -> dict:
-    fields = dict(RECIPES[recipe], voice_score=voice, **({"seed": seed} if seed is not None else {}))
+# The script a corpus is written in: the share of generated letters in it says whether the model writes the language.
+SCRIPTS = {"ru-uk": ("Cyrillic", lambda c: "\u0400" <= c <= "\u04ff"),
+           "zh": ("Han", lambda c: "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff"),
+           "en": ("Latin", lambda c: c.isascii()), "sample": ("Latin", lambda c: c.isascii())}
+
+
+def script_share(folder: Path, corpus: str, n: int = 30) -> float:
+    """The share of the letters in ``n`` posts the model writes from an empty prompt that are in the corpus's script."""
+    from huggingtweets.config import SamplingConfig
+    from huggingtweets.generation import generate
+
+    _, inside = SCRIPTS[corpus]
+    letters = [c for t in generate(folder, SamplingConfig(prompt="", n=n, seed=0)) for c in t.text if c.isalpha()]
+    return round(sum(map(inside, letters)) / max(len(letters), 1), 4)
+
+
+def run(corpus: str, recipe: str, corpora: Path, voice: bool, seed: int | None = None, model: str | None = None) -> dict:
+    fields = dict(RECIPES[recipe], voice_score=voice, **({"seed": seed} if seed is not None else {}), **({"model": model} if model else {}))
     with tempfile.TemporaryDirectory(prefix="bench_recipe-") as tmp:
         folder, config = Path(tmp) / "model", Path(tmp) / "recipe.json"
         config.write_text(json.dumps(fields))
@@ -100,9 +118,11 @@ def run(corpus: str, recipe: str, corpora: Path, voice: bool, seed: int | None =
         metrics = json.loads((folder / "metrics.json").read_text())
         report = json.loads((folder / "voice.json").read_text()) if (folder / "voice.json").is_file() else {}
         bpc = held_out_bits(folder)
+        in_script = script_share(folder, corpus)
     authors = report.get("authors") or [{}]
     return {
-        "corpus": corpus, "recipe": recipe, "fields": RECIPES[recipe] or {k: getattr(TrainConfig(), k) for k in BEFORE}, "seed": fields.get("seed", 42), "precision": metrics.get("precision"),
+        "corpus": corpus, "recipe": recipe, "model": metrics.get("base_model") or model or "auto", "script": SCRIPTS[corpus][0],
+        "generated_in_script": in_script, "fields": RECIPES[recipe] or {k: getattr(TrainConfig(), k) for k in BEFORE}, "seed": fields.get("seed", 42), "precision": metrics.get("precision"),
         "steps": metrics.get("global_step"), "train_tweets": metrics.get("train_tweets"), "eval_tweets": metrics.get("eval_tweets"),
         "eval_loss_before": metrics.get("eval_loss_before"), "eval_loss": metrics.get("eval_loss"),
         "last_eval_loss": metrics.get("last_eval_loss", metrics.get("eval_loss")), "best_epoch": metrics.get("best_epoch"),
@@ -123,6 +143,7 @@ def main() -> None:
     parser.add_argument("--no-voice", action="store_true", help="skip the voice score (faster sweeps)")
     parser.add_argument("--seed", type=int, nargs="+", default=[None], help="run each recipe with these seeds (default: the recipe's, 42)")
     parser.add_argument("--list", action="store_true", help="print the recipes and exit")
+    parser.add_argument("--model", nargs="+", default=[None], help="train each recipe on these base models (default: the recipe's, auto)")
     args = parser.parse_args()
     if args.list:
         for name, fields in RECIPES.items():
@@ -135,16 +156,19 @@ def main() -> None:
     name = f"bench_recipe-{result_kind()}"
     path = RESULTS / f"{name}.json"
     rows = json.loads(path.read_text())["rows"] if path.is_file() else []
-    key = lambda r: (r["corpus"], r["recipe"], r.get("seed", 42), r["precision"], r.get("voice") is None)  # noqa: E731
+    key = lambda r: (r["corpus"], r["recipe"], r.get("seed", 42), r["precision"], r.get("voice") is None, r.get("model", "auto"))  # noqa: E731
     for corpus in args.corpus:
         for recipe in recipes:
             for seed in args.seed:
-                row = run(corpus, recipe, Path(args.corpora), not args.no_voice, seed)
-                rows = [r for r in rows if key(r) != key(row)] + [row]
-                print(json.dumps({k: row[k] for k in ("corpus", "recipe", "seed", "steps", "eval_loss", "bits_per_char", "voice", "best_epoch", "wall_s")}), flush=True)
-                save_results(name, {"rows": rows})
+                for model in args.model:
+                    row = run(corpus, recipe, Path(args.corpora), not args.no_voice, seed, model)
+                    rows = [r for r in rows if key(r) != key(row)] + [row]
+                    print(json.dumps({k: row[k] for k in ("corpus", "recipe", "model", "seed", "steps", "eval_loss", "bits_per_char",
+                                                          "generated_in_script", "voice", "best_epoch", "wall_s")}), flush=True)
+                    save_results(name, {"rows": rows})
     shown = [r for r in rows if r["corpus"] in args.corpus and r["recipe"] in recipes]
-    print_table(shown, ["corpus", "recipe", "seed", "precision", "steps", "eval_loss", "bits_per_char", "voice", "near_copies", "best_epoch", "train_s", "wall_s"])
+    print_table(shown, ["corpus", "recipe", "model", "seed", "precision", "steps", "eval_loss", "bits_per_char", "generated_in_script",
+                        "voice", "near_copies", "best_epoch", "train_s", "wall_s"])
 
 
 if __name__ == "__main__":
