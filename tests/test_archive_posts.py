@@ -20,7 +20,7 @@ from archive_fixtures import (
 )
 
 from huggingtweets.errors import HuggingTweetsError
-from huggingtweets.sources import FetchOptions
+from huggingtweets.sources import FetchOptions, limits
 from huggingtweets.sources import archive as archive_module
 from huggingtweets.sources.archive import ArchiveSource
 from huggingtweets.sources.archive_posts import normalised, utc_second
@@ -89,7 +89,7 @@ def test_a_folder_opens_only_the_needed_files(tmp_path, monkeypatch):
         opened.append(str(file.relative_to(path)))
         return open(file, *args, **kwargs)
 
-    monkeypatch.setattr(archive_module, "open", recording_open, raising=False)
+    monkeypatch.setattr(limits, "open", recording_open, raising=False)  # where every file is opened
     assert [t.id for t in fetch(path).tweets] == ids
     assert not any("media" in name or "headers" in name for name in opened) and len(opened) == 6
 

@@ -186,20 +186,6 @@ class _Store:
         return self._describe(name)
 
 
-class _Reads:
-    """A binary stream whose read errors are already one line (``word(error)`` raises it)."""
-
-    def __init__(self, stream: BinaryIO, errors: tuple, word: Callable[[Exception], None]):
-        self._stream, self._errors, self._word = stream, errors, word
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            return self._stream.read(size)
-        except self._errors as e:
-            self._word(e)
-            raise  # word() always raises
-
-
 def _zip_store(path: Path, zf: zipfile.ZipFile) -> _Store:
     # macOS zips carry __MACOSX/._tweets.js resource forks: not JSON, skip them.
     names = [n for n in zf.namelist() if not n.endswith("/") and "__MACOSX/" not in n and "/._" not in f"/{n}"]
@@ -228,7 +214,7 @@ def _zip_store(path: Path, zf: zipfile.ZipFile) -> _Store:
         except errors as e:
             failed(e)
         with member:
-            yield _Reads(member, errors, failed)
+            yield limits.Reads(member, errors, failed)
 
     return _Store(path.name, names, opener, lambda n: f"{n} in {path.name}")
 
@@ -257,13 +243,14 @@ def _folder_store(root: Path) -> _Store:
         except OSError:
             continue
     where = lambda n: f"{n} in folder {root.name}"  # noqa: E731
-    return _Store(f"folder {root.name}", names, lambda n, cap, hint: _open_file(root / n, cap, hint, where(n)), where)
+    opener = lambda n, cap, hint: limits.open_file(root / n, cap, hint, where(n))  # noqa: E731
+    return _Store(f"folder {root.name}", names, opener, where)
 
 
 def _js_file_store(path: Path) -> _Store:
     # A tweets.js given by itself: its sibling parts and account.js/profile.js count too.
     def opener(n: str, cap: int, hint: str):
-        return _open_file(path.parent / n, cap, hint, n)
+        return limits.open_file(path.parent / n, cap, hint, n)
 
     match = TWEETS_JS.match(path.name)
     if not match:
@@ -279,22 +266,6 @@ def _js_file_store(path: Path) -> _Store:
     except OSError:
         pass  # no avatar beside it: initials are shown
     return _Store(path.name, siblings, opener, lambda n: n)
-
-
-@contextmanager
-def _open_file(path: Path, cap: int, hint: str, where: str):
-    def cannot(e: Exception):
-        raise HuggingTweetsError(f"Cannot read {path}: {getattr(e, 'strerror', e)}.") from None
-
-    try:
-        f = open(path, "rb")
-    except OSError as e:
-        cannot(e)
-    with f:
-        size = os.fstat(f.fileno()).st_size  # 0 for devices and pipes: the count still holds
-        if size > cap:
-            raise limits.too_large(where, cap, hint, size=size)
-        yield _Reads(f, (OSError,), cannot)
 
 
 def _locate(store: _Store) -> Optional[tuple[str, list[str], str]]:

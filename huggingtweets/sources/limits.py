@@ -12,11 +12,14 @@ import codecs
 import heapq
 import html
 import json
+import os
 import re
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, BinaryIO, Iterable, Iterator, Optional
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Optional
 
 from ..errors import HuggingTweetsError, InputTooLarge
 from ..posts import Tweet
@@ -107,6 +110,38 @@ def read_capped(stream: BinaryIO, cap: int, where: str, hint: str, deadline: Opt
         if total > cap:
             raise too_large(where, cap, hint)
         chunks.append(chunk)
+
+
+class Reads:
+    """A binary stream whose read errors are already one line (``word(error)`` raises it)."""
+
+    def __init__(self, stream: BinaryIO, errors: tuple, word: Callable[[Exception], None]):
+        self._stream, self._errors, self._word = stream, errors, word
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except self._errors as e:
+            self._word(e)
+            raise  # word() always raises
+
+
+@contextmanager
+def open_file(path: Path, cap: int, hint: str, where: str) -> Iterator[Reads]:
+    """A file as a binary stream whose read errors are already one line; ``InputTooLarge``
+    (saying ``hint``) when its size is over ``cap`` (the reader counts what arrives too)."""
+    def cannot(e: Exception):
+        raise HuggingTweetsError(f"Cannot read {path}: {getattr(e, 'strerror', e)}.") from None
+
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        cannot(e)
+    with f:
+        size = os.fstat(f.fileno()).st_size  # 0 for devices and pipes: the count still holds
+        if size > cap:
+            raise too_large(where, cap, hint, size=size)
+        yield Reads(f, (OSError,), cannot)
 
 
 class BadJson(ValueError):

@@ -278,36 +278,7 @@ def _files(outbox: Path, folder: str):
     """(opener, where, has_actor) for an outbox.json file and the actor.json beside it."""
     paths = {OUTBOX: outbox, ACTOR: outbox.parent / ACTOR}
     where = lambda n: paths[n].name + folder  # noqa: E731
-    return (lambda n, cap, hint: _file_open(paths[n], cap, hint, where(n))), where, paths[ACTOR].is_file()
-
-
-class _Reads:
-    """A binary stream whose read errors are already one line (``word(error)`` raises it)."""
-
-    def __init__(self, stream: BinaryIO, errors: tuple, word):
-        self._stream, self._errors, self._word = stream, errors, word
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            return self._stream.read(size)
-        except self._errors as e:
-            self._word(e)
-
-
-@contextmanager
-def _file_open(path: Path, cap: int, hint: str, where: str):
-    def cannot(e: OSError):
-        raise HuggingTweetsError(f"Cannot read {path}: {e.strerror}.") from None
-
-    try:
-        f = open(path, "rb")
-    except OSError as e:
-        cannot(e)
-    with f:
-        size = os.fstat(f.fileno()).st_size  # 0 for devices and pipes: the count still holds
-        if size > cap:
-            raise limits.too_large(where, cap, hint, size=size)
-        yield _Reads(f, (OSError,), cannot)
+    return (lambda n, cap, hint: limits.open_file(paths[n], cap, hint, where(n))), where, paths[ACTOR].is_file()
 
 
 @contextmanager
@@ -330,7 +301,7 @@ def _zip_open(zf: zipfile.ZipFile, name: str, cap: int, hint: str, where: str):
     except (OSError, *ZIP_ERRORS) as e:
         damaged(e)
     with member:
-        yield _Reads(member, (OSError, *ZIP_ERRORS), damaged)
+        yield limits.Reads(member, (OSError, *ZIP_ERRORS), damaged)
 
 
 def _load(opener, where, name: str, cap: int, hint: str):
