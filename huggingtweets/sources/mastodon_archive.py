@@ -5,8 +5,8 @@ folder it unzips to, or its ``outbox.json`` alone. Only ``outbox.json`` and
 ``actor.json`` are ever opened, each through a size cap from ``limits``; never
 the media, likes or bookmarks. ``outbox.json`` is read as a stream, one activity at a
 time (``limits.JsonStream``), never whole: parsed at once, a 500 MiB outbox took
-2.9 GB. What is kept is bounded too: the newest ``limits.MAX_POSTS_PER_AUTHOR`` posts
-within ``limits.MAX_AUTHOR_BYTES`` of text, the rest left out with a note. Shapes::
+2.9 GB. What is kept is bounded too (``limits.Newest``): the newest ``limits.MAX_POSTS_PER_AUTHOR``
+posts within ``limits.MAX_AUTHOR_BYTES`` of text, the rest left out with a note. Shapes::
 
     outbox.json  {"type": "OrderedCollection", "orderedItems": [activity, ...]}
     activity     {"type": "Create", "actor", "published", "to", "cc", "object": Note}
@@ -20,7 +20,6 @@ dropped before anything counts it or a file holds it.
 
 from __future__ import annotations
 
-import heapq
 import os
 import re
 import zipfile
@@ -159,7 +158,7 @@ class MastodonArchiveSource:
             progress(0, None, f"Reading {label}")
         actor = _actor(opener, where) if has_actor else {}  # first: its address tells replies to oneself
         own = {u for u in (actor.get("id"), actor.get("url")) if isinstance(u, str) and u}
-        kept, skipped, first_actor = _Newest(), 0, ""
+        kept, skipped, first_actor = limits.Newest(), 0, ""
         with opener(OUTBOX, limits.MAX_TWEETS_FILE_BYTES, TOO_BIG_OUTBOX) as stream:
             for n, item in enumerate(_activities(stream, label)):
                 if not first_actor and isinstance(item, dict):
@@ -188,42 +187,6 @@ class MastodonArchiveSource:
         return AuthorTweets(author=author, tweets=apply_options(tweets, self.options), notes=notes)
 
 
-class _Newest:
-    """The newest posts within the per-author caps (``limits.MAX_POSTS_PER_AUTHOR``,
-    ``MAX_AUTHOR_BYTES`` of text), each id once, however many the outbox holds: a heap by date
-    drops the oldest as newer ones come, so memory stays within the caps."""
-
-    def __init__(self):
-        self._heap: list[tuple[str, int, str]] = []  # (published, place in the file, id): the oldest on top
-        self._by_id: dict[str, tuple[Tweet, int]] = {}  # id -> (post, its text's UTF-8 bytes)
-        self._bytes = 0
-        self.left_out = False  # whether the caps dropped any (how many is not counted: that
-        self.over_bytes = False  # would mean remembering every id); which cap: the bytes, else the count
-
-    def add(self, tweet: Tweet, place: int) -> None:
-        if tweet.id in self._by_id:  # the same post again: the first one stands
-            return
-        size = len(tweet.text.encode("utf-8", "surrogatepass"))
-        heapq.heappush(self._heap, (tweet.created_at, place, tweet.id))
-        self._by_id[tweet.id] = (tweet, size)
-        self._bytes += size
-        while len(self._heap) > limits.MAX_POSTS_PER_AUTHOR or self._bytes > limits.MAX_AUTHOR_BYTES:
-            self.over_bytes = self._bytes > limits.MAX_AUTHOR_BYTES
-            _, _, oldest = heapq.heappop(self._heap)
-            self._bytes -= self._by_id.pop(oldest)[1]
-            self.left_out = True
-
-    def tweets(self) -> list[Tweet]:
-        """The posts kept, in the order the outbox lists them."""
-        return [self._by_id[tid][0] for _, _, tid in sorted(self._heap, key=lambda entry: entry[1])]
-
-    def note(self, label: str) -> str:
-        what = (f"{limits.size_words(limits.MAX_AUTHOR_BYTES)} of text" if self.over_bytes
-                else f"{limits.MAX_POSTS_PER_AUTHOR:,} posts")
-        return (f"{label} holds more than {what}, the most kept for one author: the newest {len(self._heap):,} "
-                "are used and the older ones left out.")
-
-
 def _activities(stream: BinaryIO, label: str) -> Iterator:
     """The items of the outbox's ``orderedItems``, one at a time, from a stream that is never
     held whole; every problem is one line naming the file."""
@@ -241,14 +204,7 @@ def _activities(stream: BinaryIO, label: str) -> Iterator:
             json.take(":")
             if key == "orderedItems" and json.peek() == "[":
                 found = True
-                json.take("[")
-                items = json.peek() != "]"
-                while items:
-                    yield json.value(limits.MAX_STREAMED_ITEM_CHARS)
-                    items = json.peek() != "]"
-                    if items:
-                        json.take(",")
-                json.take("]")
+                yield from json.items(limits.MAX_STREAMED_ITEM_CHARS)
             else:  # "@context", "type", "totalItems", ...: small values, read and let go
                 json.value(limits.MAX_STREAMED_ITEM_CHARS)
                 found = found and key != "orderedItems"  # a later orderedItems that is no list wins
