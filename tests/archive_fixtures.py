@@ -330,3 +330,65 @@ def write_deflate_bomb(
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(local), 0)
     Path(path).write_bytes(bytes(local + central + end))
     return Path(path)
+
+
+def write_stretched_zip(path: Path, member: str, runs: list[tuple[str, int]], others: Optional[dict] = None) -> Path:
+    """A zip whose ``member`` is each ``(text, times)`` of ``runs`` repeated ``times`` over, in order:
+    every distinct piece is deflated once after a full flush (which resets the compressor) and its
+    bytes repeated, so hundreds of MiB inflate from a few hundred KB written in a moment. Sizes
+    and CRC are true: a reader finds nothing wrong with it but its size. ``others`` ({name: str
+    or bytes}) are stored normally, after it."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    data, crc, size = bytearray(), 0, 0
+    for text, times in runs:
+        piece = text.encode()
+        data += (c.compress(piece) + c.flush(zlib.Z_FULL_FLUSH)) * times
+        for _ in range(times):
+            crc = zlib.crc32(piece, crc)
+        size += len(piece) * times
+    data += c.flush()
+    entries = [(member, bytes(data), crc, size)]
+    for name, value in (others or {}).items():
+        raw = value.encode() if isinstance(value, str) else value
+        d = zlib.compressobj(6, zlib.DEFLATED, -15)
+        entries.append((name, d.compress(raw) + d.flush(), zlib.crc32(raw), len(raw)))
+    local, central = bytearray(), bytearray()
+    for name, body, crc32, length in entries:
+        raw_name, offset = name.encode(), len(local)
+        local += struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 8, 0, 33, crc32, len(body), length,
+                             len(raw_name), 0) + raw_name + body
+        central += struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 8, 0, 33, crc32, len(body), length,
+                               len(raw_name), 0, 0, 0, 0, 0o644 << 16, offset) + raw_name
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(local), 0)
+    path.write_bytes(bytes(local + central + end))
+    return path
+
+
+# Reads an archive in a fresh interpreter with the source class argv[2] names (module:class) and
+# reports how far its peak memory (ru_maxrss) rose.
+_CHILD = """
+import importlib, json, resource, sys
+from huggingtweets.errors import HuggingTweetsError
+module, name = sys.argv[2].split(":")
+source = getattr(importlib.import_module(module), name)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    got = source(sys.argv[1]).fetch()
+    result = {"posts": len(got.tweets), "ids": len({t.id for t in got.tweets}), "notes": got.notes}
+except HuggingTweetsError as e:
+    result = {"error": str(e)}
+result["growth_mib"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+print(json.dumps(result))
+"""
+
+
+def read_in_a_child(path: Path, source: type) -> dict:
+    """``source(path).fetch()`` in a fresh interpreter: posts, distinct ids and notes (or the
+    one-line error), and ``growth_mib``, how far the process's peak memory rose while reading."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(path), f"{source.__module__}:{source.__name__}"],
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)

@@ -4,8 +4,6 @@ same, and what is kept stays within the per-author caps (the newest, with a note
 
 import io
 import json
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -21,8 +19,10 @@ from archive_fixtures import (
     make_tweets,
     note_item,
     note_time,
+    read_in_a_child,
     tweet_at,
     write_members,
+    write_stretched_zip,
     x_tweet,
 )
 
@@ -56,62 +56,6 @@ def others() -> dict:
 # --- memory: a huge tweets.js costs a few MiB --------------------------------------------------------
 
 
-def write_stretched_zip(path: Path, member: str, runs: list[tuple[str, int]], others: dict) -> Path:
-    """A zip whose ``member`` is each (text, times) of ``runs`` repeated, in order: each text is
-    deflated once after a full flush (which resets the compressor) and its bytes repeated, so
-    hundreds of MiB of text take a few hundred KB. The CRC is the real one."""
-    c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    data, crc, size = bytearray(), 0, 0
-    for text, times in runs:
-        piece = text.encode()
-        data += (c.compress(piece) + c.flush(zlib.Z_FULL_FLUSH)) * times
-        for _ in range(times):
-            crc = zlib.crc32(piece, crc)
-        size += len(piece) * times
-    data += c.flush()
-    entries = [(member, bytes(data), crc, size)]
-    for name, value in others.items():
-        raw = value.encode() if isinstance(value, str) else value
-        d = zlib.compressobj(6, zlib.DEFLATED, -15)
-        entries.append((name, d.compress(raw) + d.flush(), zlib.crc32(raw), len(raw)))
-    local, central = bytearray(), bytearray()
-    for name, body, crc32, length in entries:
-        raw_name, offset = name.encode(), len(local)
-        local += struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 8, 0, 33, crc32, len(body), length,
-                             len(raw_name), 0) + raw_name + body
-        central += struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 8, 0, 33, crc32, len(body), length,
-                               len(raw_name), 0, 0, 0, 0, 0o644 << 16, offset) + raw_name
-    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(local), 0)
-    path.write_bytes(bytes(local + central + end))
-    return path
-
-
-# Reads an archive in a fresh interpreter and reports how far its peak memory (ru_maxrss) rose.
-CHILD = """
-import json, resource, sys
-from huggingtweets.errors import HuggingTweetsError
-from huggingtweets.sources.archive import ArchiveSource
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-try:
-    got = ArchiveSource(sys.argv[1]).fetch()
-    result = {"posts": len(got.tweets), "ids": len({t.id for t in got.tweets}), "notes": got.notes}
-except HuggingTweetsError as e:
-    result = {"error": str(e)}
-result["growth_mib"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-print(json.dumps(result))
-"""
-
-
-def read_in_a_child(path: Path) -> dict:
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).resolve().parents[1])
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="ru_maxrss in KiB is Linux's")
 def test_a_300_mib_tweets_js_is_read_as_a_stream(tmp_path):
     """A zip of under 3 MB whose tweets.js inflates to 304 MiB: 64 MiB of tweet items (200 tweets
@@ -124,7 +68,7 @@ def test_a_300_mib_tweets_js_is_read_as_a_stream(tmp_path):
             (" " * mib, 240), (",\n" + item(tweets[201]) + "\n]", 1)]
     path = write_stretched_zip(tmp_path / "big-archive.zip", "data/tweets.js", runs, others())
     assert path.stat().st_size < 4 * mib and sum(len(text) * n for text, n in runs) > 300 * mib
-    got = read_in_a_child(path)
+    got = read_in_a_child(path, ArchiveSource)
     assert got["posts"] == got["ids"] == 202 and got["notes"] == [], got  # each repeated tweet once
     assert got["growth_mib"] < 100, got
 

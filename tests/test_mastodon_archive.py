@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from archive_fixtures import write_archive, write_deflate_bomb, write_zip
+from archive_fixtures import read_in_a_child, write_archive, write_deflate_bomb, write_stretched_zip, write_zip
 from huggingtweets import sources
 from huggingtweets.cleaning import clean_author
 from huggingtweets.cli import main
@@ -390,67 +390,6 @@ def test_detect_a_folder_holding_the_unzipped_archive(tmp_path):
 # --- bounded memory: the outbox is read as a stream, and what is kept has caps (issue 26) --------
 
 
-def write_stretched_zip(path: Path, member: str, runs, others: dict = None) -> Path:
-    """A zip whose ``member`` is each ``(text, times)`` of ``runs`` repeated ``times`` over: every
-    distinct piece is deflated once after a full flush (which resets the compressor) and its
-    bytes repeated, so hundreds of MiB inflate from a few hundred KB written in a moment. Sizes
-    and CRC are true: a reader finds nothing wrong with it but its size."""
-    import struct
-    import zlib
-
-    c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    data, crc, size = bytearray(), 0, 0
-    for text, times in runs:
-        piece = text.encode()
-        unit = c.compress(piece) + c.flush(zlib.Z_FULL_FLUSH)
-        data += unit * times
-        for _ in range(times):
-            crc = zlib.crc32(piece, crc)
-        size += len(piece) * times
-    data += c.flush()
-    entries = [(member, bytes(data), crc, size)]
-    for name, value in (others or {}).items():
-        raw = value.encode() if isinstance(value, str) else value
-        d = zlib.compressobj(6, zlib.DEFLATED, -15)
-        entries.append((name, d.compress(raw) + d.flush(), zlib.crc32(raw), len(raw)))
-    local, central = bytearray(), bytearray()
-    for name, body, crc32, length in entries:
-        raw_name, offset = name.encode(), len(local)
-        local += struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 8, 0, 33, crc32, len(body), length,
-                             len(raw_name), 0) + raw_name + body
-        central += struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 8, 0, 33, crc32, len(body), length,
-                               len(raw_name), 0, 0, 0, 0, 0o644 << 16, offset) + raw_name
-    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(local), 0)
-    path.write_bytes(bytes(local + central + end))
-    return path
-
-
-# Reads an archive in a fresh interpreter and reports how far its peak memory (ru_maxrss) rose.
-CHILD = """
-import json, resource, sys
-from huggingtweets.errors import HuggingTweetsError
-from huggingtweets.sources.mastodon_archive import MastodonArchiveSource
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-try:
-    got = MastodonArchiveSource(sys.argv[1]).fetch()
-    result = {"posts": len(got.tweets), "notes": got.notes}
-except HuggingTweetsError as e:
-    result = {"error": str(e)}
-result["growth_mib"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
-print(json.dumps(result))
-"""
-
-
-def read_in_a_child(path: Path) -> dict:
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).resolve().parents[1])
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
-
-
 def test_a_huge_outbox_is_read_as_a_stream(tmp_path):
     """A zip of well under 1 MB whose outbox.json inflates to 336 MiB (16 MiB of one activity
     repeated, then 320 MiB of blank space between two activities): read whole, that took
@@ -462,7 +401,7 @@ def test_a_huge_outbox_is_read_as_a_stream(tmp_path):
             ("," + json.dumps(note(501, filler(501))) + "]}", 1)]
     path = write_stretched_zip(tmp_path / "archive-big.zip", "outbox.json", runs, others={"actor.json": ACTOR_JSON})
     assert path.stat().st_size < 1 << 20
-    got = read_in_a_child(path)
+    got = read_in_a_child(path, MastodonArchiveSource)
     assert got["posts"] == PUBLIC_TOTAL + 2 and got["notes"] == []  # the repeated activity counts once
     assert got["growth_mib"] < 100, got
 
@@ -471,7 +410,7 @@ def test_an_outbox_over_the_cap_is_refused_while_streaming(tmp_path):
     """Past the 512 MiB cap (the X archive's for one tweets file): one line, memory still small."""
     runs = [('{"orderedItems": [', 1), (" " * (1 << 20), 600), ("]}", 1)]
     path = write_stretched_zip(tmp_path / "archive-bomb.zip", "outbox.json", runs, others={"actor.json": ACTOR_JSON})
-    got = read_in_a_child(path)
+    got = read_in_a_child(path, MastodonArchiveSource)
     assert "outbox.json in archive-bomb.zip is 600 MiB, over the 512 MiB limit" in got["error"], got
     assert got["growth_mib"] < 100, got
 
