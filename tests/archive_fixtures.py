@@ -313,6 +313,13 @@ def write_deflate_bomb(
     c = zlib.compressobj(9, zlib.DEFLATED, -15)
     unit = c.compress(filler * (mib // len(filler))) + c.flush(zlib.Z_FULL_FLUSH)
     entries = [(member, unit * (size // mib) + c.flush(), 0, size if declared_size is None else declared_size)]
+    return _write_deflated_zip(path, entries, others)
+
+
+def _write_deflated_zip(path, entries: list[tuple[str, bytes, int, int]], others: Optional[dict]) -> Path:
+    """A zip of ``entries`` ((name, raw deflate data, CRC, size its header declares); zip64 for a
+    size over 4 GiB), then ``others`` ({name: str or bytes}) deflated normally."""
+    entries = list(entries)
     for name, data in (others or {}).items():
         data = data.encode() if isinstance(data, str) else data
         d = zlib.compressobj(6, zlib.DEFLATED, -15)
@@ -347,21 +354,7 @@ def write_stretched_zip(path: Path, member: str, runs: list[tuple[str, int]], ot
             crc = zlib.crc32(piece, crc)
         size += len(piece) * times
     data += c.flush()
-    entries = [(member, bytes(data), crc, size)]
-    for name, value in (others or {}).items():
-        raw = value.encode() if isinstance(value, str) else value
-        d = zlib.compressobj(6, zlib.DEFLATED, -15)
-        entries.append((name, d.compress(raw) + d.flush(), zlib.crc32(raw), len(raw)))
-    local, central = bytearray(), bytearray()
-    for name, body, crc32, length in entries:
-        raw_name, offset = name.encode(), len(local)
-        local += struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", 20, 0, 0, 8, 0, 33, crc32, len(body), length,
-                             len(raw_name), 0) + raw_name + body
-        central += struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 8, 0, 33, crc32, len(body), length,
-                               len(raw_name), 0, 0, 0, 0, 0o644 << 16, offset) + raw_name
-    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(local), 0)
-    path.write_bytes(bytes(local + central + end))
-    return path
+    return _write_deflated_zip(path, [(member, bytes(data), crc, size)], others)
 
 
 # Reads an archive in a fresh interpreter with the source class argv[2] names (module:class) and
