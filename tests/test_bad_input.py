@@ -492,7 +492,8 @@ def test_a_hostile_display_name_keeps_the_data_table_in_the_terminal(work, capsy
     (work / "gull.txt").write_text(lines(50), encoding="utf-8")
     assert main(["data", "wren.zip", "gull.txt"]) == 0
     table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
-    assert len(table) == 6 and "https://evil.example" in table[0] and "\\[click\\]" in table[0]
+    assert len(table) == 7 and "https://evil.example" in table[0] and "\\[click\\]" in table[0]
+    assert table[-1].startswith("| Language | English ")  # the four counts, then the kept text's language
 
 
 # --- the notebook's token messages -------------------------------------------------------------
