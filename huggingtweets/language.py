@@ -39,6 +39,11 @@ def measure(texts: Iterable[str]) -> str:
     for text, language in zip(texts, found):
         if language is not None:
             weight[language.iso_code_639_1.name.lower()] += len(text)
+    return _written(weight)
+
+
+def _written(weight: Counter) -> str:
+    """Weights per language as ``"code:share,..."``: the largest ``MAX_LANGUAGES``, each at least ``MIN_SHARE``."""
     total = sum(weight.values())
     if not total:
         return ""
@@ -85,8 +90,4 @@ def combine(measured: Iterable[tuple[str, int]]) -> str:
     for one, characters in measured:
         for code, share in shares(one):
             weight[code] += share * max(characters, 0)
-    total = sum(weight.values())
-    if not total:
-        return ""
-    kept = [(code, n / total) for code, n in weight.most_common(MAX_LANGUAGES) if n / total >= MIN_SHARE]
-    return ",".join(f"{code}:{share:.3f}" for code, share in kept)
+    return _written(weight)

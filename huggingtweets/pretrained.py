@@ -232,6 +232,10 @@ def gemma3_installed() -> bool:
         _dist_file(GEMMA3_WHEEL, GEMMA_TERMS) is not None
 
 
+def gemma3_folder(cache_dir: Optional[Path] = None) -> Path:
+    return Path(cache_dir or default_cache_dir()) / "models" / "gemma-3-270m"
+
+
 def _join_gemma3(folder: Path) -> Path:
     """The GGUF's four parts joined in ``folder``, checked against the sha256 the wheel records."""
     import hashlib
@@ -259,7 +263,7 @@ def resolve_gemma3(cache_dir: Optional[Path] = None, progress: Optional[Progress
     """The Hub's copy when cached (it is gated: never fetched here), else the converted wheels."""
     if _in_hub_cache(GEMMA3_HUB):
         return ModelRef(GEMMA3_HUB, GEMMA3_HUB)
-    folder = Path(cache_dir or default_cache_dir()) / "models" / "gemma-3-270m"
+    folder = gemma3_folder(cache_dir)
     if (folder / MODEL_CONFIG).exists():
         return ModelRef(str(folder), GEMMA3_HUB)
     if not gemma3_installed():
@@ -306,7 +310,7 @@ def default_model(cache_dir: Optional[Path] = None, language: str = "") -> str:
     installed (or the Hub's copy is cached), else the same as English, with a warning that says
     what to install (``language_warning``)."""
     if language and language != "en" and (gemma3_installed() or _in_hub_cache(GEMMA3_HUB)
-                                          or (Path(cache_dir or default_cache_dir()) / "models" / "gemma-3-270m" / MODEL_CONFIG).exists()):
+                                          or (gemma3_folder(cache_dir) / MODEL_CONFIG).exists()):
         return GEMMA3
     if has_gpu() and (_in_hub_cache(GPU_DEFAULT) or hub_reachable(cache_dir)):
         return GPU_DEFAULT

@@ -36,7 +36,7 @@ from .distributed import cpu_has_bf16
 from .distributed import has_accelerator as _has_accelerator
 from .language import main_language
 from .models import check_model, ensure_eos_prefix, keeps_posts_apart, load_model, max_positions
-from .pretrained import AUTO_MODEL, LICENCE_FILES, default_model, resolve
+from .pretrained import AUTO_MODEL, LICENCE_FILES, ModelRef, default_model, resolve
 from .quiet import no_library_bars
 
 # Held-out blocks evaluated at most (before, during and after training): 256 x 128 tokens
@@ -321,14 +321,12 @@ def _sampling_defaults(model, tokenizer) -> None:
     gc.bos_token_id = tokenizer.eos_token_id
 
 
-def _carry_licence(model: str, stage: Path) -> None:
+def _carry_licence(base: Optional[ModelRef], stage: Path) -> None:
     """A base model's terms (Gemma's ``NOTICE`` and ``GEMMA_TERMS.html``) go with every model trained from it."""
-    if model == "tiny":
-        return
-    base = Path(resolve(model).path).expanduser()
-    for name in LICENCE_FILES:
-        if (base / name).is_file():
-            shutil.copyfile(base / name, stage / name)
+    folder = Path(base.path).expanduser() if base is not None else None
+    for name in LICENCE_FILES if folder is not None else ():
+        if (folder / name).is_file():
+            shutil.copyfile(folder / name, stage / name)
 
 
 def _wandb_url() -> Optional[str]:
@@ -473,7 +471,8 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
             metrics["eval_history"] = [[h["step"], round(float(h.get("epoch") or 0.0), 3), h["eval_loss"]]
                                        for h in trainer.state.log_history if "eval_loss" in h]
     metrics.update(_run_metrics(trainer, bridge, dataset, precision, block_size, len(train_blocks), stopped))
-    metrics["base_model"] = "tiny" if config.model == "tiny" else resolve(config.model).base
+    base = None if config.model == "tiny" else resolve(config.model)
+    metrics["base_model"] = "tiny" if base is None else base.base
     if marked:
         metrics["voices"] = dataset.handles
     if config.within_post:
@@ -494,7 +493,7 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
         stage = folder.staging()
         final.save_pretrained(stage)
         tokenizer.save_pretrained(stage)
-        _carry_licence(config.model, stage)
+        _carry_licence(base, stage)
         config.save(stage / TRAIN_CONFIG_NAME)
         dataset.save(stage)
         atomic_write_json(stage / METRICS_FILE, metrics)

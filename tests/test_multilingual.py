@@ -129,8 +129,7 @@ def test_the_terms_go_wherever_the_model_goes(tmp_path, monkeypatch):
     (base / pretrained.GEMMA_TERMS).write_text("terms")
     stage = tmp_path / "stage"
     stage.mkdir()
-    monkeypatch.setattr(training, "resolve", lambda model: pretrained.ModelRef(str(base), pretrained.GEMMA3_HUB))
-    training._carry_licence(pretrained.GEMMA3, stage)
+    training._carry_licence(pretrained.ModelRef(str(base), pretrained.GEMMA3_HUB), stage)
     assert sorted(p.name for p in stage.iterdir()) == sorted(pretrained.LICENCE_FILES)
     assert all(shareable(name, include_dataset=False) for name in pretrained.LICENCE_FILES)
 

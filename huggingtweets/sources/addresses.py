@@ -28,10 +28,8 @@ from typing import Iterable
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .watchdog import Watched, WatchedAdapter, mount
+from .watchdog import WatchedAdapter, mount, pools
 
 ALLOW_PRIVATE_ENV = "HUGGINGTWEETS_ALLOW_PRIVATE_HOSTS"
 
@@ -106,27 +104,11 @@ class _PeerChecked:
         return sock
 
 
-class _PublicHTTPConnection(_PeerChecked, Watched, HTTPConnection):
-    pass
-
-
-class _PublicHTTPSConnection(_PeerChecked, Watched, HTTPSConnection):
-    pass
-
-
-class _PublicHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _PublicHTTPConnection
-
-
-class _PublicHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _PublicHTTPSConnection
-
-
 class PublicOnlyAdapter(WatchedAdapter):
     """A requests adapter whose connections refuse a peer that is not a public address (and
     that a ``watchdog.watch`` can shut down, as every source's)."""
 
-    POOLS = {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
+    POOLS = pools(_PeerChecked)
 
 
 def public_session(session: requests.Session) -> requests.Session:

@@ -126,26 +126,20 @@ class Watched:
         return super().getresponse(*args, **kwargs)
 
 
-class _WatchedHTTPConnection(Watched, HTTPConnection):
-    pass
-
-
-class _WatchedHTTPSConnection(Watched, HTTPSConnection):
-    pass
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
+def pools(*mixins: type) -> dict:
+    """http and https connection pools whose connections take ``mixins`` (then ``Watched``): what
+    an adapter's ``POOLS`` holds."""
+    made = {}
+    for scheme, connection, pool in (("http", HTTPConnection, HTTPConnectionPool), ("https", HTTPSConnection, HTTPSConnectionPool)):
+        cls = type(f"Watched{connection.__name__}", (*mixins, Watched, connection), {})
+        made[scheme] = type(f"Watched{pool.__name__}", (pool,), {"ConnectionCls": cls})
+    return made
 
 
 class WatchedAdapter(HTTPAdapter):
     """A requests adapter whose connections a ``watch`` can shut down."""
 
-    POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+    POOLS = pools()
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
