@@ -501,6 +501,11 @@ def test_four_steps_in_a_browser(voila, tmp_path):
             page.locator(".ht-tweet").first.wait_for(state="detached", timeout=30_000)  # the updates arrive in turn
             step4.get_by_text("Write tweets in step 3 to choose some here.").wait_for(timeout=30_000)
             for number in (2, 3, 4):
+                try:  # each step's updates reach the page in turn: give the last of them time to land
+                    page.wait_for_function("e => !/inventedbird|Invented Bird/.test(e.innerText)",
+                                           arg=step_box(page, number).element_handle(), timeout=30_000, polling=250)
+                except Exception:
+                    pass  # the assertion below says what is still shown
                 shown = step_box(page, number).inner_text()
                 assert "inventedbird" not in shown and "Invented Bird" not in shown, f"step {number} still shows the archive's author:\n{shown}"
             assert step2.locator("svg.ht-loss").count() == 0, "step 2 still shows the old run's loss plot"
