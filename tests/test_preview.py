@@ -101,17 +101,15 @@ def test_any_text_renders(tmp_path):
 
 
 def test_without_any_system_font(tmp_path, monkeypatch):
-    """Pillow's own font stands in (boxes for what it lacks): still no crash."""
-    import importlib.util
+    """Pillow's own font stands in (boxes for what it lacks): still no crash, and the note says so."""
+    from huggingtweets import fonts
 
-    monkeypatch.setattr(preview, "FONTS", ())
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
-    preview._font.cache_clear()
-    try:
-        path = render_preview(NASTY[:2], [WREN], tmp_path / "p.png")
-    finally:
-        preview._font.cache_clear()
+    monkeypatch.setattr(fonts, "installed", lambda: ())
+    path = render_preview(NASTY[:2], [WREN], tmp_path / "p.png")
     assert size_of(path)[0] == WIDTH
+    (note,) = preview.notes(NASTY[1:2])
+    assert note.startswith("No font here has the glyphs for Chinese, Japanese, Korean, Arabic, Hebrew, Devanagari:"), note
+    assert "pip install mplfonts" in note
 
 
 def test_nothing_to_draw():

@@ -92,8 +92,20 @@ def test_preview_from_ticked_tweets(trained):
     share.preview_button.click()
     png = trained.train.result.output_dir / "preview.png"
     assert png.is_file() and share._image.value == png.read_bytes() and share._image.layout.display == ""
-    assert "ht-success" in share._preview_message.value
+    assert "ht-success" in share._preview_message.value and "ht-warning" not in share._preview_message.value
     assert share.picked() == [trained.session.tweets[1]]
+
+
+def test_the_preview_says_when_no_font_has_the_glyphs(trained, monkeypatch):
+    from huggingtweets import fonts
+
+    latin = fonts.installed()[:1]  # DejaVu: no Chinese glyphs
+    monkeypatch.setattr(fonts, "installed", lambda: latin)
+    share = trained.share
+    monkeypatch.setattr(share, "picked", lambda: ["晚霞很好看"])
+    share.preview_button.click()
+    shown = share._preview_message.value
+    assert "ht-success" in shown and "ht-warning" in shown and "Chinese" in shown and "mplfonts" in shown
 
 
 def test_new_tweets_keep_earlier_choices(trained):

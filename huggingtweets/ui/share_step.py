@@ -18,7 +18,7 @@ import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder, slug
-from ..workflow import GGUF_TYPES, HF_TOKEN_NAME, export_gguf, export_zip, folder_authors, push_to_hub, render_preview
+from ..workflow import GGUF_TYPES, HF_TOKEN_NAME, export_gguf, export_zip, folder_authors, preview_notes, push_to_hub, render_preview
 from . import render
 from .hand_over import hand_over, link
 from .step import Step, row
@@ -175,9 +175,11 @@ class ShareStep(Step):
         tweets = self.picked()
         if not tweets:
             raise HuggingTweetsError(f"Tick at least one tweet (write some in {self.ref('generate')} first).")
-        path = render_preview(tweets, self._authors(folder), folder)
+        authors = self._authors(folder)
+        path = render_preview(tweets, authors, folder)
         self._image.value, self._image.layout.display = path.read_bytes(), ""
-        self.say("success", f"Saved {path.name} in the model folder: a push or a zip includes it as the card's picture.", self._preview_message)
+        saved = f"Saved {path.name} in the model folder: a push or a zip includes it as the card's picture."
+        self._preview_message.value = render.messages([("success", saved)] + [("warning", n) for n in preview_notes(tweets, authors)])
 
     def _authors(self, folder: Path) -> list:
         try:
