@@ -12,14 +12,16 @@ and shapes each architecture must have):
   written before the next is read: memory holds about one tensor, never the model. GPT-2
   keeps its ``Conv1D`` weights as (in, out), GGUF wants (out, in): they are transposed.
   Llama's query and key rows are reordered per head from the halves that transformers'
-  rotary embedding pairs up to the adjacent pairs llama.cpp's rotates.
+  rotary embedding pairs up to the adjacent pairs llama.cpp's rotates. Gemma's norm
+  weights get 1 added (transformers scales by 1 + w, llama.cpp by w).
   ``f16``: matrices in float16, vectors (norms, biases) in float32; ``q8_0``: matrices in
   8-bit blocks of 32 (a quarter of fp32, close to f16 in quality; a matrix whose rows are
   not a multiple of 32 stays f16), vectors in float32;
 - the architecture's sizes (context length, width, layers, heads, norm epsilon, rope);
 - the tokenizer: byte-level BPE as ``tokenizer.ggml.model = "gpt2"``, every token in id
   order with its kind (normal, control, user-defined, unused), the merges, and the special
-  ids. Every tweet was trained as ``<end-of-text> tweet``, so the end-of-text token is also
+  ids; SentencePiece's (Gemma's) as ``"llama"``, with scores instead of merges and its byte
+  pieces typed as bytes. Every tweet was trained as ``<end-of-text> tweet``, so the end-of-text token is also
   the begin token, added before each prompt (``add_bos_token``), as ``generate`` does;
 - the folder's sampling settings (generation_config.json) as ``general.sampling.*``,
   which llama.cpp takes as its defaults.
@@ -65,7 +67,8 @@ from .manifest import Shipped, export_target, read_all, ship_list, verify
 Progress = Callable[[int, Optional[int], str], None]  # (tensors done, tensors in all, message)
 
 QUANTIZE = ("f16", "q8_0")
-ARCHITECTURES = ("gpt2", "llama")  # config.json's model_type; GGUF's architecture has the same name
+# config.json's model_type -> GGUF's architecture (llama.cpp's name for it).
+ARCHITECTURES = {"gpt2": "gpt2", "llama": "llama", "gemma3_text": "gemma3"}
 SUFFIX = ".gguf"
 MODELFILE_SUFFIX = ".Modelfile"
 GENERATION_CONFIG = "generation_config.json"
@@ -139,6 +142,7 @@ CONFIG_NAMES = {  # _Sizes field -> config.json's name (transformers' GPT2Config
     "llama": {"width": "hidden_size", "layers": "num_hidden_layers", "heads": "num_attention_heads", "heads_kv": "num_key_value_heads",
               "head_dim": "head_dim", "context": "max_position_embeddings", "ffn": "intermediate_size"},
 }
+CONFIG_NAMES["gemma3_text"] = CONFIG_NAMES["llama"]
 # Every tensor a GGUF holds, by its GGUF name, with its shape as written ((out, in): GPT-2's
 # Conv1D matrices are stored the other way round), in _Sizes' terms; "{i}": once per layer.
 LAYOUT = {
@@ -161,6 +165,14 @@ LAYOUT = {
         "blk.{i}.ffn_gate.weight": ("ffn", "width"), "blk.{i}.ffn_up.weight": ("ffn", "width"), "blk.{i}.ffn_down.weight": ("width", "ffn"),
     },
 }
+# Gemma 3: a Llama with a norm on each head's query and key, and norms after attention and
+# after the feed-forward as well as before (GGUF's ffn_norm is transformers' pre-feed-forward one).
+LAYOUT["gemma3_text"] = dict(
+    LAYOUT["llama"], **{"blk.{i}.attn_q_norm.weight": ("head_dim",), "blk.{i}.attn_k_norm.weight": ("head_dim",),
+                        "blk.{i}.post_attention_norm.weight": ("width",), "blk.{i}.post_ffw_norm.weight": ("width",)})
+# What llama.cpp's Gemma 3 fixes rather than reads (its llama-model.cpp): a local (sliding)
+# layer five times in six, the last of each six global, and the local layers' rope base.
+GEMMA3_PATTERN, GEMMA3_LOCAL_THETA = 6, 10000.0
 LLAMA_BIASES = {  # config.json's flag -> the biases a Llama then has (llama.cpp reads them when present)
     "attention_bias": {"blk.{i}.attn_q.bias": ("q",), "blk.{i}.attn_k.bias": ("kv",), "blk.{i}.attn_v.bias": ("kv",),
                        "blk.{i}.attn_output.bias": ("width",)},
@@ -184,8 +196,9 @@ class _Sizes:
     context: int
     tied: bool  # the output matrix is the token embeddings
     eps: float  # the norms' epsilon
-    rope_theta: float  # Llama only
+    rope_theta: float  # Llama and Gemma 3 (its global layers)
     biases: tuple[str, ...] = ()  # LLAMA_BIASES' flags config.json sets
+    sliding_window: int = 0  # Gemma 3's local layers
 
     @property
     def qkv(self) -> int:  # GPT-2's fused query, key and value rows
@@ -211,7 +224,7 @@ def _sizes(arch: str, config: dict) -> _Sizes:
     heads_kv = _int(config, names["heads_kv"], default=heads) if "heads_kv" in names else heads
     if heads % heads_kv:
         raise _bad_config(f"gives {heads:,} attention heads and {heads_kv:,} key/value heads, which do not divide them")
-    if arch == "llama" and head_dim % 2:
+    if arch != "gpt2" and head_dim % 2:
         raise _bad_config(f"gives heads {head_dim:,} wide, an odd number (rotary embedding turns pairs)")
     if layers > MAX_BLOCKS:  # the name map holds every block's names: a config is not trusted to size it
         raise _bad_config(f"gives {layers:,} layers, more than any model this exports ({MAX_BLOCKS:,})")
@@ -228,6 +241,8 @@ def _sizes(arch: str, config: dict) -> _Sizes:
                 "This GPT-2 uses another activation than GPT-2's (tanh GELU): llama.cpp would run it wrongly; export it as a zip instead."
             )
         eps, theta = _float(config, "layer_norm_epsilon", 1e-5), 0.0
+    elif arch == "gemma3_text":
+        eps, theta = _float(config, "rms_norm_eps", 1e-6), _gemma3(config, layers, head_dim)
     else:
         rope = config.get("rope_parameters") or config.get("rope_scaling") or {}
         rope_type = rope.get("rope_type", rope.get("type", "default")) if isinstance(rope, dict) else "default"
@@ -239,9 +254,37 @@ def _sizes(arch: str, config: dict) -> _Sizes:
         theta = _float(rope if isinstance(rope, dict) and "rope_theta" in rope else config, "rope_theta", 10000.0)
     return _Sizes(
         vocab=_int(config, "vocab_size"), width=width, layers=layers, heads=heads, heads_kv=heads_kv, head_dim=head_dim,
-        ffn=ffn, context=context, tied=config.get("tie_word_embeddings", arch == "gpt2") is True,  # transformers' defaults
+        ffn=ffn, context=context, tied=config.get("tie_word_embeddings", arch != "llama") is True,  # transformers' defaults
         eps=eps, rope_theta=theta, biases=tuple(f for f in LLAMA_BIASES if arch == "llama" and config.get(f) is True),
+        sliding_window=_int(config, "sliding_window") if arch == "gemma3_text" else 0,
     )
+
+
+def _gemma3(config: dict, layers: int, head_dim: int) -> float:
+    """The global layers' rope base, once config.json is a Gemma 3 that llama.cpp runs as it is
+    (what it fixes rather than reads: the layer pattern, the local rope base, the attention scale)."""
+    def refuse(what: str) -> HuggingTweetsError:
+        return HuggingTweetsError(f"This Gemma 3 {what}, which llama.cpp's Gemma 3 does not: export it as a zip instead.")
+
+    if config.get("hidden_activation", "gelu_pytorch_tanh") != "gelu_pytorch_tanh":
+        raise refuse("uses another activation than tanh GELU")
+    if config.get("attn_logit_softcapping") is not None or config.get("final_logit_softcapping") is not None:
+        raise refuse("caps its logits")
+    if config.get("use_bidirectional_attention"):
+        raise refuse("attends both ways")
+    if config.get("query_pre_attn_scalar", head_dim) != head_dim:
+        raise refuse("scales its queries by another width than its heads'")
+    pattern = ["full_attention" if (i + 1) % GEMMA3_PATTERN == 0 else "sliding_attention" for i in range(layers)]
+    if config.get("layer_types", pattern) != pattern:
+        raise refuse(f"does not make every {GEMMA3_PATTERN}th layer global")
+    rope = config.get("rope_parameters") or {}
+    full, local = (rope.get(k) if isinstance(rope, dict) else None for k in ("full_attention", "sliding_attention"))
+    for kind in (full, local):
+        if not isinstance(kind, dict) or kind.get("rope_type", "default") != "default":
+            raise refuse("uses rope scaling or gives no rope parameters per kind of layer")
+    if _float(local, "rope_theta", GEMMA3_LOCAL_THETA) != GEMMA3_LOCAL_THETA:
+        raise refuse(f"gives its local layers another rope base than {GEMMA3_LOCAL_THETA:g}")
+    return _float(full, "rope_theta", 1_000_000.0)
 
 
 def _expected(arch: str, sizes: _Sizes) -> dict[str, tuple[int, ...]]:
@@ -284,12 +327,29 @@ def _special(tokenizer_config: dict, name: str) -> Optional[str]:
 
 @dataclass
 class _Vocab:
+    model: str  # llama.cpp's tokenizer kind: "gpt2" (byte-level BPE) or "llama" (SentencePiece)
     tokens: list[str]
     types: list[int]  # gguf.TokenType
-    merges: list[str]  # "left right", best first
+    scores: list[float]  # SentencePiece: the higher, the earlier two pieces merge (empty for "gpt2")
+    merges: list[str]  # byte-level BPE: "left right", best first (empty for "llama")
     pre: str
     eos: int  # the end-of-text token: begins every tweet, ends it too
     pad: Optional[int]
+    unk: Optional[int]
+
+
+_BYTE_TOKEN = re.compile(r"<0x[0-9A-F]{2}>")  # SentencePiece's byte fallback pieces
+_SPACE = "\u2581"  # SentencePiece's visible space
+
+
+def _sentencepiece(data: dict) -> bool:
+    """A SentencePiece vocabulary as tokenizers writes it (Gemma's): BPE over pieces with "▁"
+    for spaces and byte fallback, split at spaces or not at all."""
+    norm, pre = data.get("normalizer"), data.get("pre_tokenizer")
+    spaces = isinstance(norm, dict) and norm.get("type") == "Replace" and norm.get("pattern") == {"String": " "} and norm.get("content") == _SPACE
+    split = pre is None or (isinstance(pre, dict) and pre.get("type") == "Split" and pre.get("pattern") == {"String": " "}
+                            and pre.get("behavior") == "MergedWithPrevious" and not pre.get("invert"))
+    return spaces and split and (data.get("model") or {}).get("byte_fallback") is True
 
 
 def _vocab(files: dict[str, Shipped], n_vocab: int) -> _Vocab:
@@ -297,11 +357,12 @@ def _vocab(files: dict[str, Shipped], n_vocab: int) -> _Vocab:
 
     data = _json(files, TOKENIZER)
     model = data.get("model") or {}
-    pre = _pre_tokenizer(data.get("pre_tokenizer"))
-    if model.get("type") != "BPE" or pre is None or data.get("normalizer") is not None or not isinstance(model.get("vocab"), dict):
+    spm = _sentencepiece(data)
+    pre = "default" if spm else _pre_tokenizer(data.get("pre_tokenizer"))
+    if model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict) or not (spm or (pre is not None and data.get("normalizer") is None)):
         raise HuggingTweetsError(
-            f"{files[TOKENIZER].path} is not a byte-level BPE tokenizer (GPT-2's or SmolLM's kind), the only kind this "
-            "GGUF export carries: export the folder as a zip instead."
+            f"{files[TOKENIZER].path} is neither a byte-level BPE tokenizer (GPT-2's, SmolLM's) nor a SentencePiece one "
+            "(Gemma's), the kinds this GGUF export carries: export the folder as a zip instead."
         )
     by_id: dict[int, str] = {i: t for t, i in model["vocab"].items() if isinstance(i, int) and 0 <= i < 1 << 24}
     kinds: dict[int, int] = {}
@@ -322,7 +383,16 @@ def _vocab(files: dict[str, Shipped], n_vocab: int) -> _Vocab:
         )
     tokens = [by_id.get(i, f"[PAD{i}]") for i in range(n_vocab)]  # rows the model has and the tokenizer never uses
     types = [kinds.get(i, gguf.TokenType.NORMAL if i in by_id else gguf.TokenType.UNUSED) for i in range(n_vocab)]
-    merges = [" ".join(m) if isinstance(m, list) else str(m) for m in model.get("merges") or ()]
+    scores: list[float] = []
+    if spm:
+        for i, token in enumerate(tokens):
+            if types[i] == gguf.TokenType.NORMAL and _BYTE_TOKEN.fullmatch(token):
+                types[i] = gguf.TokenType.BYTE
+            elif len(token) > 1 and token == _SPACE * len(token):  # runs of spaces: matched as written, as Gemma's own GGUF has them
+                tokens[i], types[i] = " " * len(token), gguf.TokenType.USER_DEFINED
+        # Pieces merge in the order of their ids (how the vocabulary was learned): the score falls with the id.
+        scores = [-float(i) if t == gguf.TokenType.NORMAL else 0.0 if t == gguf.TokenType.BYTE else -1000.0 for i, t in enumerate(types)]
+    merges = [] if spm else [" ".join(m) if isinstance(m, list) else str(m) for m in model.get("merges") or ()]
 
     tokenizer_config = _json(files, TOKENIZER_CONFIG, required=False)
     ids = {t: i for i, t in enumerate(tokens)}
@@ -330,7 +400,8 @@ def _vocab(files: dict[str, Shipped], n_vocab: int) -> _Vocab:
     if eos is None:
         raise HuggingTweetsError(f"{files[TOKENIZER].path.parent} has no end-of-text token in its tokenizer: train again.")
     pad = ids.get(_special(tokenizer_config, "pad_token") or "")
-    return _Vocab(tokens, [int(t) for t in types], merges, pre, eos, pad)
+    unk = ids.get(_special(tokenizer_config, "unk_token") or "") if spm else None
+    return _Vocab("llama" if spm else "gpt2", tokens, [int(t) for t in types], scores, merges, pre, eos, pad, unk)
 
 
 # --- sampling ---------------------------------------------------------------------------------
@@ -402,7 +473,7 @@ def _plan(arch: str, sizes: _Sizes, weights: list[Shipped], quantize: str) -> li
     headers alone; then that nothing the config declares is missing."""
     import gguf
 
-    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.GPT2 if arch == "gpt2" else gguf.MODEL_ARCH.LLAMA, sizes.layers)
+    names = gguf.get_tensor_name_map(_gguf_arch(arch), sizes.layers)
     expected = _expected(arch, sizes)
     Q = gguf.GGMLQuantizationType
     plan, seen = [], set()
@@ -453,8 +524,8 @@ def _no_place(file: str, key: str, arch: str, sizes: _Sizes) -> HuggingTweetsErr
     if layer and int(layer[1]) >= sizes.layers:
         return _bad_weights(f"{key[:80]!r} in {file} belongs to layer {layer[1]}, but config.json declares {_layers(sizes)} (from 0)")
     return HuggingTweetsError(
-        f"{file} holds {key[:80]!r}, a tensor a {arch} GGUF has no place for: "
-        "the model is not a plain GPT-2 or Llama; export it as a zip instead."
+        f"{file} holds {key[:80]!r}, a tensor a {ARCHITECTURES[arch]} GGUF has no place for: "
+        "the model is not a plain GPT-2, Llama or Gemma 3; export it as a zip instead."
     )
 
 
@@ -485,6 +556,13 @@ def _dims(shape: tuple[int, ...]) -> str:
     return "[" + ", ".join(f"{d:,}" for d in shape) + "]" if shape else "a single number"
 
 
+def _gguf_arch(arch: str):
+    """gguf's MODEL_ARCH for config.json's model_type."""
+    import gguf
+
+    return gguf.MODEL_ARCH[ARCHITECTURES[arch].upper()]
+
+
 def _transposed(arch: str, kind, key: str) -> bool:
     """GPT-2's Conv1D matrices are stored (in, out); GGUF, like nn.Linear, wants (out, in)."""
     import gguf
@@ -511,10 +589,19 @@ def _load(t: _Tensor, arch: str, sizes: _Sizes):
         w = w.T
     if arch == "llama" and t.kind in (gguf.MODEL_TENSOR.ATTN_Q, gguf.MODEL_TENSOR.ATTN_K):
         w = _interleave_rope(w, sizes.heads_kv if t.kind == gguf.MODEL_TENSOR.ATTN_K else sizes.heads)
+    if arch == "gemma3_text" and t.kind in _gemma_norms():
+        w = w + 1.0  # transformers' Gemma norms scale by (1 + weight); llama.cpp's by the weight
     Q = gguf.GGMLQuantizationType
     if t.qtype == Q.Q8_0:
         return gguf.quants.quantize(np.ascontiguousarray(w), Q.Q8_0)
     return np.ascontiguousarray(w, dtype=np.float16 if t.qtype == Q.F16 else np.float32)
+
+
+def _gemma_norms() -> frozenset:
+    import gguf
+
+    T = gguf.MODEL_TENSOR
+    return frozenset((T.ATTN_NORM, T.ATTN_Q_NORM, T.ATTN_K_NORM, T.ATTN_POST_NORM, T.FFN_NORM, T.FFN_PRE_NORM, T.FFN_POST_NORM, T.OUTPUT_NORM))
 
 
 # --- metadata ---------------------------------------------------------------------------------
@@ -532,25 +619,37 @@ def _architecture(writer, arch: str, sizes: _Sizes) -> None:
         return
     writer.add_head_count_kv(sizes.heads_kv)
     writer.add_layer_norm_rms_eps(sizes.eps)
-    writer.add_rope_dimension_count(sizes.head_dim)
     writer.add_rope_freq_base(sizes.rope_theta)
+    if arch == "gemma3_text":  # as Gemma's own GGUF: the heads' width always, the local layers' window
+        writer.add_key_length(sizes.head_dim)
+        writer.add_value_length(sizes.head_dim)
+        writer.add_sliding_window(sizes.sliding_window)
+        return
+    writer.add_rope_dimension_count(sizes.head_dim)
     if sizes.head_dim != sizes.width // sizes.heads:
         writer.add_key_length(sizes.head_dim)
         writer.add_value_length(sizes.head_dim)
 
 
 def _tokenizer(writer, vocab: _Vocab) -> None:
-    writer.add_tokenizer_model("gpt2")  # byte-level BPE
+    writer.add_tokenizer_model(vocab.model)
     writer.add_tokenizer_pre(vocab.pre)
     writer.add_token_list(vocab.tokens)
     writer.add_token_types(vocab.types)
-    writer.add_token_merges(vocab.merges)
+    if vocab.scores:
+        writer.add_token_scores(vocab.scores)
+    if vocab.merges:
+        writer.add_token_merges(vocab.merges)
     writer.add_bos_token_id(vocab.eos)  # every tweet starts after end-of-text (dataset.pack_blocks)
     writer.add_eos_token_id(vocab.eos)
     if vocab.pad is not None:
         writer.add_pad_token_id(vocab.pad)
+    if vocab.unk is not None:
+        writer.add_unk_token_id(vocab.unk)
     writer.add_add_bos_token(True)
     writer.add_add_eos_token(False)
+    if vocab.model == "llama":
+        writer.add_add_space_prefix(False)  # a tweet's first word has no space before it
 
 
 def _sampling_metadata(writer, settings: SamplingConfig, do_sample: bool) -> None:
@@ -591,7 +690,7 @@ def export_gguf(
     """Write the model folder as ``NAME.gguf`` and ``NAME.Modelfile`` (default: beside the folder).
 
     Refused in one line, before anything is written: a folder that holds no finished model, an
-    architecture other than GPT-2 and Llama, a config.json whose sizes are not a model's, weights
+    architecture other than GPT-2, Llama and Gemma 3 (or a Gemma 3 llama.cpp would run differently), a config.json whose sizes are not a model's, weights
     that are not what it describes (a tensor missing, extra, empty, misshapen or not floats), a
     tokenizer other than byte-level BPE or not the model's, an output inside the folder or that
     exists (without ``overwrite``), an unknown ``quantize``.
@@ -606,8 +705,8 @@ def export_gguf(
     arch = config.get("model_type")
     if arch not in ARCHITECTURES:
         raise HuggingTweetsError(
-            f"The model in {model.path} is a {str(arch)[:30]!r} model; GGUF export supports {' and '.join(ARCHITECTURES)} "
-            "(GPT-2, SmolLM2, ...): export it as a zip instead."
+            f"The model in {model.path} is a {str(arch)[:30]!r} model; GGUF export supports {', '.join(ARCHITECTURES)} "
+            "(GPT-2, SmolLM2, Gemma 3, ...): export it as a zip instead."
         )
     sizes = _sizes(arch, config)
     weights = [files[name] for name in sorted(files) if name.endswith(".safetensors")]
@@ -657,7 +756,7 @@ def _write(path: Path, source: _Source, quantize: str, progress: Optional[Progre
     """Header, metadata and tensor infos, then each tensor as it is converted."""
     import gguf
 
-    writer = gguf.GGUFWriter(path, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.GPT2 if source.arch == "gpt2" else gguf.MODEL_ARCH.LLAMA])
+    writer = gguf.GGUFWriter(path, ARCHITECTURES[source.arch])
     try:
         writer.add_type("model")
         writer.add_name(source.name)
