@@ -18,7 +18,7 @@ and shapes each architecture must have):
   8-bit blocks of 32 (a quarter of fp32, close to f16 in quality; a matrix whose rows are
   not a multiple of 32 stays f16), vectors in float32;
 - the architecture's sizes (context length, width, layers, heads, norm epsilon, rope);
-- the tokenizer: byte-level BPE as ``tokenizer.ggml.model = "gpt2"``, every token in id
+- the tokenizer (``gguf_vocab.py``): byte-level BPE as ``tokenizer.ggml.model = "gpt2"``, every token in id
   order with its kind (normal, control, user-defined, unused), the merges, and the special
   ids; SentencePiece's (Gemma's) as ``"llama"``, with scores instead of merges and its byte
   pieces typed as bytes. Every tweet was trained as ``<end-of-text> tweet``, so the end-of-text token is also
@@ -36,7 +36,7 @@ Before anything is read or written, the folder is held to its config.json (``_si
 heads) and within GGUF's 32-bit fields; every tensor in the safetensors headers one the
 architecture has, once, in F32, F16 or BF16, of exactly the shape the config implies (so none
 is empty and no size the file claims is believed without its bytes); every declared layer
-whole; the embedding rows the tokenizer's tokens (up to ``MAX_UNNAMED_ROWS`` of padding).
+whole; the embedding rows the tokenizer's tokens (up to ``gguf_vocab.MAX_UNNAMED_ROWS`` of padding).
 Each refusal is one line.
 
 Both files are written under temporary names beside the target and renamed at the end: a
@@ -62,6 +62,7 @@ from .config import SamplingConfig
 from .diskio import disk_full, no_space_message, replacing
 from .errors import HuggingTweetsError, first_line, is_failure
 from .folder import MODEL_CONFIG, ModelFolder, slug
+from .gguf_vocab import Vocab, read_vocab, write_vocab
 from .manifest import Shipped, export_target, read_all, ship_list, verify
 
 Progress = Callable[[int, Optional[int], str], None]  # (tensors done, tensors in all, message)
@@ -79,7 +80,6 @@ BUFFERS = (".attn.bias", ".attn.masked_bias", ".rotary_emb.inv_freq")
 MAX_BLOCKS = 1024  # layers; the largest open models have about 130
 MAX_NUM_CTX = 2048  # Ollama's context in the Modelfile: a tweet and its prompt are a few dozen tokens
 MAX_INT = 2**31 - 1  # GGUF keeps sizes and top_k in 32 bits
-MAX_UNNAMED_ROWS = 1024  # embeddings no token names: saves pad the rows to a multiple of 64 or 128
 
 
 @dataclass
@@ -297,111 +297,6 @@ def _expected(arch: str, sizes: _Sizes) -> dict[str, tuple[int, ...]]:
         for i in range(sizes.layers) if "{i}" in name else (0,):
             out[name.format(i=i)] = tuple(getattr(sizes, d) for d in dims)
     return out
-
-
-# --- the tokenizer ----------------------------------------------------------------------------
-def _pre_tokenizer(spec) -> Optional[str]:
-    """llama.cpp's name for how text is split before BPE, or None when it has no such split.
-
-    GPT-2's regex alone is "gpt-2"; digits split one by one, then GPT-2's regex, is
-    SmolLM's "smollm"."""
-    def byte_level(p) -> bool:
-        return isinstance(p, dict) and p.get("type") == "ByteLevel" and p.get("use_regex", True) and not p.get("add_prefix_space")
-
-    if byte_level(spec):
-        return "gpt-2"
-    steps = spec.get("pretokenizers") if isinstance(spec, dict) and spec.get("type") == "Sequence" else None
-    if isinstance(steps, list) and len(steps) == 2 and byte_level(steps[1]):
-        digits = steps[0]
-        if isinstance(digits, dict) and digits.get("type") == "Digits" and digits.get("individual_digits"):
-            return "smollm"
-    return None
-
-
-def _special(tokenizer_config: dict, name: str) -> Optional[str]:
-    value = tokenizer_config.get(name)
-    if isinstance(value, dict):  # an AddedToken written out
-        value = value.get("content")
-    return value if isinstance(value, str) and value else None
-
-
-@dataclass
-class _Vocab:
-    model: str  # llama.cpp's tokenizer kind: "gpt2" (byte-level BPE) or "llama" (SentencePiece)
-    tokens: list[str]
-    types: list[int]  # gguf.TokenType
-    scores: list[float]  # SentencePiece: the higher, the earlier two pieces merge (empty for "gpt2")
-    merges: list[str]  # byte-level BPE: "left right", best first (empty for "llama")
-    pre: str
-    eos: int  # the end-of-text token: begins every tweet, ends it too
-    pad: Optional[int]
-    unk: Optional[int]
-
-
-_BYTE_TOKEN = re.compile(r"<0x[0-9A-F]{2}>")  # SentencePiece's byte fallback pieces
-_SPACE = "\u2581"  # SentencePiece's visible space
-
-
-def _sentencepiece(data: dict) -> bool:
-    """A SentencePiece vocabulary as tokenizers writes it (Gemma's): BPE over pieces with "▁"
-    for spaces and byte fallback, split at spaces or not at all."""
-    norm, pre = data.get("normalizer"), data.get("pre_tokenizer")
-    spaces = isinstance(norm, dict) and norm.get("type") == "Replace" and norm.get("pattern") == {"String": " "} and norm.get("content") == _SPACE
-    split = pre is None or (isinstance(pre, dict) and pre.get("type") == "Split" and pre.get("pattern") == {"String": " "}
-                            and pre.get("behavior") == "MergedWithPrevious" and not pre.get("invert"))
-    return spaces and split and (data.get("model") or {}).get("byte_fallback") is True
-
-
-def _vocab(files: dict[str, Shipped], n_vocab: int) -> _Vocab:
-    import gguf
-
-    data = _json(files, TOKENIZER)
-    model = data.get("model") or {}
-    spm = _sentencepiece(data)
-    pre = "default" if spm else _pre_tokenizer(data.get("pre_tokenizer"))
-    if model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict) or not (spm or (pre is not None and data.get("normalizer") is None)):
-        raise HuggingTweetsError(
-            f"{files[TOKENIZER].path} is neither a byte-level BPE tokenizer (GPT-2's, SmolLM's) nor a SentencePiece one "
-            "(Gemma's), the kinds this GGUF export carries: export the folder as a zip instead."
-        )
-    by_id: dict[int, str] = {i: t for t, i in model["vocab"].items() if isinstance(i, int) and 0 <= i < 1 << 24}
-    kinds: dict[int, int] = {}
-    for added in data.get("added_tokens") or ():
-        i, content = added.get("id"), added.get("content")
-        if isinstance(i, int) and 0 <= i < 1 << 24 and isinstance(content, str):
-            by_id[i] = content
-            kinds[i] = gguf.TokenType.CONTROL if added.get("special") else gguf.TokenType.USER_DEFINED
-    if max(by_id, default=-1) >= n_vocab:
-        raise HuggingTweetsError(
-            f"The tokenizer has {max(by_id) + 1:,} tokens but the model only {n_vocab:,} embeddings: "
-            "the folder's tokenizer is not the model's; train again."
-        )
-    if n_vocab - len(by_id) > MAX_UNNAMED_ROWS:  # checked before a name is made up for each row
-        raise HuggingTweetsError(
-            f"The model has {n_vocab:,} embeddings but the tokenizer only {len(by_id):,} tokens: "
-            "the folder's tokenizer is not the model's; train again."
-        )
-    tokens = [by_id.get(i, f"[PAD{i}]") for i in range(n_vocab)]  # rows the model has and the tokenizer never uses
-    types = [kinds.get(i, gguf.TokenType.NORMAL if i in by_id else gguf.TokenType.UNUSED) for i in range(n_vocab)]
-    scores: list[float] = []
-    if spm:
-        for i, token in enumerate(tokens):
-            if types[i] == gguf.TokenType.NORMAL and _BYTE_TOKEN.fullmatch(token):
-                types[i] = gguf.TokenType.BYTE
-            elif len(token) > 1 and token == _SPACE * len(token):  # runs of spaces: matched as written, as Gemma's own GGUF has them
-                tokens[i], types[i] = " " * len(token), gguf.TokenType.USER_DEFINED
-        # Pieces merge in the order of their ids (how the vocabulary was learned): the score falls with the id.
-        scores = [-float(i) if t == gguf.TokenType.NORMAL else 0.0 if t == gguf.TokenType.BYTE else -1000.0 for i, t in enumerate(types)]
-    merges = [] if spm else [" ".join(m) if isinstance(m, list) else str(m) for m in model.get("merges") or ()]
-
-    tokenizer_config = _json(files, TOKENIZER_CONFIG, required=False)
-    ids = {t: i for i, t in enumerate(tokens)}
-    eos = ids.get(_special(tokenizer_config, "eos_token") or "")
-    if eos is None:
-        raise HuggingTweetsError(f"{files[TOKENIZER].path.parent} has no end-of-text token in its tokenizer: train again.")
-    pad = ids.get(_special(tokenizer_config, "pad_token") or "")
-    unk = ids.get(_special(tokenizer_config, "unk_token") or "") if spm else None
-    return _Vocab("llama" if spm else "gpt2", tokens, [int(t) for t in types], scores, merges, pre, eos, pad, unk)
 
 
 # --- sampling ---------------------------------------------------------------------------------
@@ -631,27 +526,6 @@ def _architecture(writer, arch: str, sizes: _Sizes) -> None:
         writer.add_value_length(sizes.head_dim)
 
 
-def _tokenizer(writer, vocab: _Vocab) -> None:
-    writer.add_tokenizer_model(vocab.model)
-    writer.add_tokenizer_pre(vocab.pre)
-    writer.add_token_list(vocab.tokens)
-    writer.add_token_types(vocab.types)
-    if vocab.scores:
-        writer.add_token_scores(vocab.scores)
-    if vocab.merges:
-        writer.add_token_merges(vocab.merges)
-    writer.add_bos_token_id(vocab.eos)  # every tweet starts after end-of-text (dataset.pack_blocks)
-    writer.add_eos_token_id(vocab.eos)
-    if vocab.pad is not None:
-        writer.add_pad_token_id(vocab.pad)
-    if vocab.unk is not None:
-        writer.add_unk_token_id(vocab.unk)
-    writer.add_add_bos_token(True)
-    writer.add_add_eos_token(False)
-    if vocab.model == "llama":
-        writer.add_add_space_prefix(False)  # a tweet's first word has no space before it
-
-
 def _sampling_metadata(writer, settings: SamplingConfig, do_sample: bool) -> None:
     writer.add_sampling_temp(settings.temperature if do_sample else 0.0)
     writer.add_sampling_top_p(settings.top_p)
@@ -719,7 +593,7 @@ def export_gguf(
             verify(item)  # the bytes the save recorded, before anything is built from them
         plan = _plan(arch, sizes, weights, quantize)  # every tensor checked against config.json, none read
         source = _Source(
-            model.path.name, arch, sizes, plan, _vocab(files, sizes.vocab), *_sampling(_json(files, GENERATION_CONFIG, required=False)),
+            model.path.name, arch, sizes, plan, read_vocab(_json(files, TOKENIZER), _json(files, TOKENIZER_CONFIG, required=False), sizes.vocab, files[TOKENIZER].path), *_sampling(_json(files, GENERATION_CONFIG, required=False)),
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         try:  # both files under temporary names beside their targets, renamed once both are whole
@@ -747,7 +621,7 @@ class _Source:
     arch: str
     sizes: _Sizes
     plan: list[_Tensor]
-    vocab: _Vocab
+    vocab: Vocab
     settings: SamplingConfig
     do_sample: bool
 
@@ -763,7 +637,7 @@ def _write(path: Path, source: _Source, quantize: str, progress: Optional[Progre
         writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if quantize == "q8_0" else gguf.LlamaFileType.MOSTLY_F16)
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
         _architecture(writer, source.arch, source.sizes)
-        _tokenizer(writer, source.vocab)
+        write_vocab(writer, source.vocab)
         _sampling_metadata(writer, source.settings, source.do_sample)
         for t in source.plan:
             shape, dtype, nbytes = t.info()

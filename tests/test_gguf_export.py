@@ -14,7 +14,8 @@ import pytest
 
 from huggingtweets.errors import HuggingTweetsError
 from huggingtweets.folder import MANIFEST
-from huggingtweets.gguf_export import GgufExport, _pre_tokenizer, export_gguf
+from huggingtweets.gguf_export import GgufExport, export_gguf
+from huggingtweets.gguf_vocab import _pre_tokenizer
 from huggingtweets.manifest import ship_list
 from huggingtweets.share import export_zip
 from test_bad_exports import snapshot
