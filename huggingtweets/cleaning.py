@@ -66,6 +66,11 @@ _UNSPACED = (
 )
 
 
+def unspaced_runs(text: str) -> list[tuple[str, int]]:
+    """Each run of ``text`` in a script written without spaces, with its characters per word."""
+    return [(run, per_word) for script, per_word in _UNSPACED for run in script.findall(text)]
+
+
 def content_words(text: str) -> int:
     """Words that carry the author's voice: not links, @mentions or #hashtags. A word in a
     script without spaces counts by its characters (``_UNSPACED``); any other word counts once."""

@@ -8,8 +8,9 @@ end-of-text. The returned text includes the prompt.
 
 Every sample is then looked up in a ``NearestIndex`` of the training tweets so a
 reader can tell invention from memorisation: ``near_copy`` is true when the
-sample shares a run of 8 or more words with one training tweet, or when its
-similarity to the nearest tweet is at least 0.8.
+sample shares a run of 8 or more words with one training tweet (in Chinese, Japanese or
+Thai, which put no spaces between words, as many characters as 8 words take there: 16 or
+32), or when its similarity to the nearest tweet is at least 0.8.
 
 Similarity is ``difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()``
 (2 * matched characters / total characters) on the lower-cased,
@@ -29,6 +30,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from .cleaning import unspaced_runs
 from .config import SamplingConfig
 from .dataset import TweetDataset, split_marker, voice_marker
 from .errors import HuggingTweetsError
@@ -84,8 +86,15 @@ def _shingle_keys(norms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return row[inside], key[inside]
 
 
-def _windows(words: Sequence[str]) -> list[str]:
-    return [" ".join(words[i : i + RUN_WORDS]) for i in range(len(words) - RUN_WORDS + 1)]
+def _windows(norm: str) -> list[str]:
+    """Every run of ``RUN_WORDS`` words: words by spaces, and in a script written without spaces
+    (Chinese, Japanese, Thai) as many characters as that many words take (``cleaning``'s count)."""
+    words = norm.split()
+    out = [" ".join(words[i : i + RUN_WORDS]) for i in range(len(words) - RUN_WORDS + 1)]
+    for run, per_word in unspaced_runs(norm):
+        n = RUN_WORDS * per_word
+        out += [run[i : i + n] for i in range(len(run) - n + 1)]
+    return out
 
 
 @dataclass
@@ -137,7 +146,7 @@ class NearestIndex:
         self._weight = np.bincount(row, weights=self._idf[col], minlength=n)  # each tweet's total
         self._runs: dict[str, int] = {}
         for i, norm in enumerate(self._norms):
-            for w in _windows(norm.split()):
+            for w in _windows(norm):
                 self._runs.setdefault(w, i)
 
     def __len__(self) -> int:
@@ -171,7 +180,7 @@ class NearestIndex:
         norm = normalize(text)
         if not norm or not self._norms:
             return Match("", 0.0, False)
-        runs = {self._runs[w] for w in _windows(norm.split()) if w in self._runs}
+        runs = {self._runs[w] for w in _windows(norm) if w in self._runs}
         matcher = SequenceMatcher(None, autojunk=False)
         matcher.set_seq2(norm)  # difflib caches its analysis of the second sequence
 

@@ -157,6 +157,31 @@ def test_index_eight_word_run_inside_longer_text():
     assert not index.is_near_copy(seven.replace("counted every", "counted each"))  # longest run is now 6 words
 
 
+@pytest.mark.parametrize("tweet, copied, fresh", [
+    # Chinese and Japanese put no spaces between words: 16 characters shared are the 8-word run.
+    ("今天早上港口起了大雾海鸥叫得比平时更响我又烤了面包可是外皮还是烤得太黑了灯塔亮了一整夜",
+     "海鸥叫得比平时更响我又烤了面包可是", "晚上我们去河边散步看见很多星星"),
+    ("けさは港に濃い霧がかかってかもめがいつもよりうるさくないていたのでパンをやきました",
+     "かもめがいつもよりうるさくないていた", "よるはほしがきれいでした"),
+])
+def test_a_run_in_a_script_without_spaces_is_a_copy(tweet, copied, fresh):
+    index = NearestIndex(make_texts(300, seed=4) + [tweet])
+    match = index.lookup(f"{fresh}{copied}{fresh}")
+    assert match.similarity < 0.8 and match.near_copy and match.tweet == tweet  # the run alone makes it a copy
+    assert not index.is_near_copy(f"{fresh}{copied[:12]}{fresh}")  # 12 characters: six words' worth
+    assert not index.is_near_copy(fresh)
+
+
+@pytest.mark.parametrize("tweet, changed", [
+    ("مرحبا بكم في المنارة الضوء يعمل طوال الليل والقوارب عادت", "مرحبا بكم في المنارة الضوء يعمل طوال الليل والقوارب رجعت"),
+    ("השמש שקעה מעל הנמל והסירות חזרו הביתה בשלום אחרי יום ארוך", "השמש שקעה מעל הנמל והסירות חזרו הביתה בשלום אחרי לילה ארוך"),
+])
+def test_right_to_left_posts_one_word_changed_are_near_copies(tweet, changed):
+    index = NearestIndex(make_texts(300, seed=5) + [tweet])
+    match = index.lookup(changed)
+    assert match.tweet == tweet and match.near_copy
+
+
 def test_index_unrelated_text_is_not_a_copy(corpus):
     index = NearestIndex(corpus)
     match = index.lookup("quantum pineapples demand a recount of the vote in tuesday's meeting")
