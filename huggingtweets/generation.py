@@ -228,7 +228,8 @@ class GeneratedTweet:
 
 
 def cut_tweet(text: str, eos: Optional[str] = EOS) -> str:
-    """One tweet from a decoded sample: up to the first end-of-text or line break, stripped.
+    """One tweet from a decoded sample: up to the first end-of-text or line break, stripped,
+    and never ending in half a character (``_whole_end``).
 
     Leading whitespace goes first, so a sample that opens with a line break (after an
     empty prompt) keeps its first line rather than becoming empty.
@@ -238,7 +239,24 @@ def cut_tweet(text: str, eos: Optional[str] = EOS) -> str:
         text = text.split(eos, 1)[0]
     for stop in ("\n", "\r"):
         text = text.split(stop, 1)[0]
-    return text.strip()
+    return _whole_end(text.strip())
+
+
+_REGIONAL = range(0x1F1E6, 0x1F200)  # flag letters: a flag is two of them
+
+
+def _whole_end(text: str) -> str:
+    """``text`` without what a sample cut at its token limit leaves of a character: the
+    replacement marks of a multi-byte character's first bytes (a Chinese character is three
+    bytes, often two tokens), a joiner waiting for the rest of an emoji, half a flag."""
+    while True:
+        stripped = text.rstrip("\ufffd\u200d").rstrip()
+        ris = len(stripped) - len(stripped.rstrip("".join(map(chr, _REGIONAL))))
+        if ris % 2:
+            stripped = stripped[:-1].rstrip()
+        if stripped == text:
+            return text
+        text = stripped
 
 
 def _eos_ids(model, tokenizer) -> list[int]:

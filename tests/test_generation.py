@@ -371,3 +371,28 @@ def test_inference_dtype(monkeypatch):
     assert inference_dtype("cuda") is torch.bfloat16 and inference_dtype("cuda:1") is torch.bfloat16
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     assert inference_dtype("cuda") is torch.float16
+
+
+@pytest.mark.parametrize("decoded, kept", [
+    ("今天的晚霞很\ufffd\ufffd", "今天的晚霞很"),  # a character's first bytes, cut at the token limit
+    ("a family 👩\u200d👩\u200d", "a family 👩\u200d👩"),
+    ("flags 🇫🇷🇩", "flags 🇫🇷"),
+    ("flags 🇫🇷", "flags 🇫🇷"),
+    ("مرحبا \ufffd", "مرحبا"),
+    ("\ufffd", ""),
+])
+def test_a_sample_never_ends_in_half_a_character(decoded, kept):
+    assert cut_tweet(decoded) == kept
+
+
+def test_a_byte_level_tokenizer_cut_mid_character_decodes_whole():
+    """What a token limit really leaves: GPT-2's byte-level tokens split a Chinese character."""
+    from conftest import make_texts
+    from huggingtweets.models import train_tokenizer
+
+    tokenizer = train_tokenizer(make_texts(50), vocab_size=300)
+    ids = tokenizer("晚霞很好", add_special_tokens=False)["input_ids"]
+    halves = [tokenizer.decode(ids[:n]) for n in range(1, len(ids))]
+    assert any("\ufffd" in h for h in halves)  # the case is real
+    for h in halves:
+        assert "\ufffd" not in cut_tweet(h) and "晚霞很好".startswith(cut_tweet(h))
