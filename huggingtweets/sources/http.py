@@ -1,7 +1,9 @@
 """GET JSON from a public API the way every network source needs it.
 
 - 5xx answers, network errors and torn or non-JSON bodies are retried after
-  ``BACKOFF_S`` waits, then end in one line;
+  ``BACKOFF_S`` waits, then end in one line; what a retry cannot fix ends at once, in a
+  line that names the host and the cause (``lasting``): a name that does not resolve (a
+  typo), a refused connection, a certificate that does not match;
 - 429 (rate limited) waits until the network's reset time, counting down
   through the progress callback, at most ``MAX_RATE_LIMIT_WAIT_S`` at a time and
   ``MAX_RATE_LIMIT_TOTAL_S`` in all; each network says how it writes the reset
@@ -24,8 +26,11 @@ from __future__ import annotations
 
 import math
 import os
+import socket
+import ssl
 import time
 from typing import Callable, Mapping, Optional
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -66,6 +71,35 @@ def wait_cap() -> float:
 
 def _duration(seconds: float) -> str:
     return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
+def _causes(err: BaseException):
+    """``err`` and what it wraps: requests wraps urllib3, which wraps the socket's error."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        yield err
+        inner = getattr(err, "reason", None)  # urllib3's MaxRetryError
+        err = inner if isinstance(inner, BaseException) else (err.__cause__ or err.__context__)
+
+
+# getaddrinfo's answers for a name that does not exist (a typo), not a DNS that is down (EAI_AGAIN)
+_NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def lasting(err: BaseException, url: str) -> Optional[str]:
+    """The line for a failure no retry fixes, naming the host; None for one worth retrying."""
+    host = (urlsplit(url).hostname or url)[:100]
+    for cause in _causes(err):
+        if isinstance(cause, socket.gaierror) and cause.errno in _NO_SUCH_NAME:
+            return (f"{host} does not resolve to any server: check its spelling (a server such as "
+                    "mastodon.social or bsky.social), or this machine's DNS")
+        if isinstance(cause, ConnectionRefusedError):
+            return f"{host} refused the connection: no web server answers there; check the address"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (f"{host}'s certificate is not valid for it ({cause.verify_message or 'not trusted'}): "
+                    "check the address, or the proxy in the way")
+    return None
 
 
 class HttpStatus(Exception):
@@ -158,6 +192,9 @@ class Http:
                         UnicodeDecodeError) as err:
                     if watch.fired:  # the watchdog shut the socket: the deadline, not the network
                         self._too_slow(allowed)
+                    cause = lasting(err, url)
+                    if cause:
+                        self.fail(cause)
                     self._retry(backoff, type(err).__name__)
                     continue
             status = response.status_code
