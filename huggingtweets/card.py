@@ -30,7 +30,7 @@ from .config import TrainConfig
 from .dataset import voice_marker
 from .diskio import atomic_write_text
 from .errors import HuggingTweetsError
-from .folder import CARD
+from .folder import CARD, stopped_note
 from .language import combine, main_language
 from .manifest import cap, open_nofollow, record_edit
 from .names import initials
@@ -307,7 +307,12 @@ def _training_procedure(authors, config: TrainConfig, metrics: dict, wandb_url: 
     else:
         how = " with LoRA adapters, merged into the weights on save" if config.lora else ""
         intro = f"The model is based on the pre-trained {_base_model(config, metrics)}, fine-tuned{how} on {who}'s tweets."
-    parts = [intro, "Hyper-parameters:", _table(("Hyper-parameter", "Value"), hyperparameters(config, metrics))]
+    parts = [intro]
+    note = stopped_note(metrics)
+    if note:
+        parts.append(f"**This run was {note}**: it was interrupted before its end, so the model has had less training "
+                     "than the settings below ask for. The same training command with `--resume` finishes it.")
+    parts += ["Hyper-parameters:", _table(("Hyper-parameter", "Value"), hyperparameters(config, metrics))]
     rows = [(label, fmt(metrics[key])) for key, label, fmt in METRIC_ROWS if metrics.get(key) is not None]
     if rows:
         measured = metrics.get("eval_loss") is not None or metrics.get("eval_loss_before") is not None

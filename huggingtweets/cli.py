@@ -257,11 +257,18 @@ def _train_config(args):
 
     given = _given(args, TrainConfig)
     if args.resume:
-        if args.config:
-            raise HuggingTweetsError("--resume continues the saved run with its own config: drop --config.")
+        if args.config:  # the original command's file: fine_tune refuses any setting that would change the run
+            given = {**TrainConfig.load(args.config).to_dict(), **given}
         return resume_config(given.pop("output_dir", TrainConfig().output_dir), **given)
     base = TrainConfig.load(args.config) if args.config else TrainConfig()
     return base.replace(**given)
+
+
+def _say(line: str) -> None:
+    """A line on stderr at once, above any progress bar."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(shown(line), file=sys.stderr)
 
 
 def cmd_train(args) -> int:
@@ -277,22 +284,60 @@ def cmd_train(args) -> int:
         print(f"warning: {shown(line)}", file=sys.stderr)
     bar = TqdmTraining()
     try:
-        result = train(config, dataset, callbacks=[bar], resume=args.resume, overwrite=args.overwrite)
+        result = train(config, dataset, callbacks=[bar], resume=args.resume, overwrite=args.overwrite, said=_say,
+                       origin=None if args.resume else _origin(args))
     finally:
         bar.close()
-    _print_result(result)
+    _print_result(result, _resume_command(args))
     return _exit_code(result)
+
+
+# What a run's data came from, as typed: kept with the run, so the same command plus --resume
+# can be told apart from one that names other sources (SOURCE words and the flags that change the tweets).
+ORIGIN_FLAGS = {"sample": "--sample", "keep_contacts": "--keep-contacts", "exclude_retweets": "--exclude-retweets",
+                "exclude_replies": "--exclude-replies", "author": "--author"}
+
+
+def _origin(args) -> dict:
+    return {"sources": list(args.sources), **{name: getattr(args, name, None) for name in ORIGIN_FLAGS}}
+
+
+def _resume_command(args) -> str:
+    """The command that finishes this run: the one typed, plus --resume."""
+    import shlex
+
+    typed = list(getattr(args, "argv", None) or ["train", "--output", str(getattr(args, "output_dir", None) or "huggingtweets-model")])
+    typed = [word for word in typed if word != "--overwrite"]  # the run to finish is the one it made
+    return shlex.join(["huggingtweets", *typed, *([] if "--resume" in typed else ["--resume"])])
+
+
+def _check_resume_sources(args, output: str) -> None:
+    """The original command plus --resume: its sources must be the saved run's (it trains on the
+    tweets saved then, and downloads nothing); other ones are one line naming what differs."""
+    from .workflow import saved_origin
+
+    given = _origin(args)
+    if not (args.sources or any(given[name] for name in ORIGIN_FLAGS)):
+        return  # --resume alone: the saved run as it was
+    saved = saved_origin(output)
+    if saved is None:
+        raise HuggingTweetsError("--resume trains on the run's saved tweets, and this run did not record its sources: drop the sources.")
+    differ = []
+    if saved.get("sources") != given["sources"]:
+        differ.append(f"sources ({' '.join(given['sources']) or 'none'} here, {' '.join(saved.get('sources') or []) or 'none'} in the run)")
+    differ += [ORIGIN_FLAGS[name] for name in ORIGIN_FLAGS if (saved.get(name) or None) != (given[name] or None)]
+    if differ:
+        raise HuggingTweetsError(f"--resume continues the run in {output} on the tweets it saved, and these differ from it: "
+                                 f"{'; '.join(differ)}. Give the original command, or --resume alone, or start over with --overwrite.")
 
 
 def _train_inputs(args):
     """The run's config and dataset, every check made before any download or write."""
     from .workflow import fetch, model_language_note, preflight, prepare
 
-    if args.resume and (args.sources or args.sample):
-        raise HuggingTweetsError("--resume trains on the run's saved tweets: drop the sources.")
-    if args.resume and args.keep_contacts:
-        raise HuggingTweetsError("--resume trains on the run's saved tweets, cleaned as they were: drop --keep-contacts.")
     config = _train_config(args)
+    if args.resume:
+        _check_resume_sources(args, config.output_dir)
     progress = TqdmProgress()
     try:
         preflight(config, resume=args.resume, overwrite=args.overwrite, progress=progress)  # before any (paid) download or write
@@ -315,11 +360,14 @@ def _exit_code(result) -> int:
     return STOPPED_EXIT if result.stopped else 0
 
 
-def _print_result(result) -> None:
+def _print_result(result, resume_command: str = "") -> None:
+    from .folder import stopped_note
+
     m = result.metrics
     where = shown(result.output_dir)
     if result.stopped:
-        print(f"Stopped at step {m['global_step']}: add --resume (with --output {where}) to finish the run.", file=sys.stderr)
+        finish = f"run: {shown(resume_command)}" if resume_command else f"add --resume (with --output {where})"
+        print(f"{(stopped_note(m) or 'stopped').capitalize()}, saved in {where}. To finish it, {finish}", file=sys.stderr)
     if m.get("eval_tweets") == 0:
         from .workflow import NO_HELD_OUT
 
@@ -437,10 +485,19 @@ def _size(path) -> str:
     return size_text(os.path.getsize(path))
 
 
+def _say_if_stopped(folder) -> None:
+    from .folder import ModelFolder
+
+    line = ModelFolder(folder).stopped_line()
+    if line:
+        print(f"note: {shown(line)}", file=sys.stderr)
+
+
 def cmd_push(args) -> int:
     from .workflow import push_to_hub
 
     # The token comes from HF_TOKEN, a Colab secret or `hf auth login`: never a flag (shell history).
+    _say_if_stopped(args.folder)
     result = push_to_hub(args.folder, args.repo_id, private=args.private, include_dataset=args.include_dataset, overwrite=args.overwrite)
     print(f"Pushed {len(result.files)} files to {result.url}{' (private)' if args.private else ''}")
     if result.removed:
@@ -479,6 +536,7 @@ EXPORTS = {"zip": _export_zip, "gguf": _export_gguf}  # --format: one line per k
 
 
 def cmd_export(args) -> int:
+    _say_if_stopped(args.folder)
     return EXPORTS[args.format](args)
 
 
@@ -587,6 +645,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _replace_unprintable()
     parser = build_parser()
     args = _parse(parser, argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed: the stop message repeats it with --resume
     quiet_libraries()
     try:
         return args.func(args)

@@ -134,6 +134,10 @@ class _JsonConfig:
         except OSError as err:
             raise HuggingTweetsError(f"Cannot read config file {path}: {err.strerror or err}.") from None
         _check(isinstance(data, dict), f"Config file {path} must hold a JSON object of TrainConfig fields.")
+        from .folder import STOPPED_KEY
+
+        if isinstance(data.get(STOPPED_KEY), str):  # a stopped model's note beside its settings (training.py)
+            data = {k: v for k, v in data.items() if k != STOPPED_KEY}
         return cls.from_dict(data)
 
     def validate(self) -> None:  # pragma: no cover - overridden

@@ -53,6 +53,8 @@ CHECKPOINT_PREFIX = "checkpoint-"
 TRAINER_STATE = "trainer_state.json"
 TRAIN_SECONDS = "huggingtweets_time.json"  # in a checkpoint: seconds trained up to it
 PREVIEW = "preview.png"
+SOURCES = "sources.json"  # in the run area: the sources a run was started with, as typed (resume compares them)
+STOPPED_KEY = "stopped"  # in a stopped model's train_config.json: "stopped at step N of M"
 VOICE = "voice.json"
 BEST_WEIGHTS = "best.safetensors"  # in the run area: the weights of the lowest held-out loss so far (best.py)
 BEST_STATE = "best.json"  # ... and its loss, step and epoch
@@ -143,6 +145,17 @@ def check_folder(path: Union[str, Path], flag: str) -> None:
     for parent in where.parents:
         if parent.exists() and not parent.is_dir():
             raise HuggingTweetsError(f"{where} is inside {parent}, which is a file: choose another {flag}.")
+
+
+def stopped_note(metrics: dict) -> Optional[str]:
+    """"stopped at step N of M" for a run's metrics when it was stopped before its end, else None."""
+    if metrics.get("stopped") is not True:
+        return None
+    step, total = metrics.get("global_step"), metrics.get("max_steps")
+    if not isinstance(step, int) or isinstance(step, bool):
+        return "stopped before its end"
+    return f"stopped at step {step:,} of {total:,}" if isinstance(total, int) and not isinstance(total, bool) and total > 0 \
+        else f"stopped at step {step:,}"
 
 
 class ModelFolder:
@@ -249,6 +262,16 @@ class ModelFolder:
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
+
+    def stopped(self) -> Optional[str]:
+        """"stopped at step N of M" when the saved model is a run stopped before its end, else None."""
+        return stopped_note(self.metrics())
+
+    def stopped_line(self) -> Optional[str]:
+        """What a view says before it uses a stopped model (generation, export, push), or None."""
+        note = self.stopped()
+        return None if note is None else (f"{self.path.name} was {note}: it has had less training than its settings ask for "
+                                          "(the same training command with --resume finishes it).")
 
     def voices(self) -> list[str]:
         """The handles whose posts carried a voice marker in training (a model of several authors)."""

@@ -441,7 +441,7 @@ def load_generator(folder: Union[str, Path], device: Optional[str] = None) -> Ge
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model, tokenizer = load_causal_lm(str(folder), "train it again with 'huggingtweets train --overwrite'", inference_dtype(device))
-    notes = _honoured_generation_config(model)
+    notes = [line for line in (model_folder.stopped_line(),) if line] + _honoured_generation_config(model)
     model.to(device)
     model.eval()
     tweets: list[str] = []

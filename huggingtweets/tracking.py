@@ -222,12 +222,12 @@ def _start(config: TrainConfig, name: str):
 
 
 def run_training(config: TrainConfig, dataset: Optional[TweetDataset], callbacks: Sequence[TrainCallback],
-                 stop: StopSignal, resume: bool, overwrite: bool) -> TrainResult:
+                 stop: StopSignal, resume: bool, overwrite: bool, origin: Optional[dict] = None) -> TrainResult:
     """``fine_tune`` inside its W&B run: one run holds the data, the training and, after it, the
     predictions and the model; without tracking ``track`` does nothing."""
     with track(config, dataset, resume) as tracker:
         # looked up at call time: one name for the training, whoever wraps or replaces it
-        result = training.fine_tune(config, dataset, callbacks, stop, resume, overwrite, finish_tracking=False)
+        result = training.fine_tune(config, dataset, callbacks, stop, resume, overwrite, finish_tracking=False, origin=origin)
         if config.voice_score and not result.stopped and distributed.is_main():
             result.voice = score_voice(result.output_dir, callbacks, stop)
         tracker.log_result(result)

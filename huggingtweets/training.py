@@ -31,7 +31,8 @@ from .folder import DATASET as DATASET_FILE
 from .folder import METRICS as METRICS_FILE
 from .folder import STAGING as STAGING_NAME
 from .folder import TRAIN_CONFIG as TRAIN_CONFIG_NAME
-from .folder import ModelFolder, check_folder
+from .folder import SOURCES as SOURCES_NAME
+from .folder import STOPPED_KEY, ModelFolder, check_folder, stopped_note
 from .distributed import cpu_has_bf16
 from .distributed import has_accelerator as _has_accelerator
 from .language import main_language
@@ -347,6 +348,7 @@ def fine_tune(
     resume: bool = False,
     overwrite: bool = False,
     finish_tracking: bool = True,
+    origin: Optional[dict] = None,
 ) -> TrainResult:
     """Train, evaluate on held-out tweets, and save a folder ``pipeline()`` can load.
 
@@ -381,7 +383,7 @@ def fine_tune(
 
             before = distributed.on_main(claim)  # a refusal reaches every process
             try:
-                result = _fine_tune(folder, config, dataset, callbacks if main else (), stop, resume, overwrite, finish_tracking)
+                result = _fine_tune(folder, config, dataset, callbacks if main else (), stop, resume, overwrite, finish_tracking, origin)
                 finished = True
                 return result
             except BaseException:
@@ -396,13 +398,13 @@ def fine_tune(
             folder.path.rmdir()  # a failed first run leaves no empty folder behind
 
 
-def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, finish_tracking) -> TrainResult:
+def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, finish_tracking, origin=None) -> TrainResult:
     from transformers import PrinterCallback, Trainer, default_data_collator
 
     # 1. data: the run's tweets, split into training and held-out with this config's
     #    fraction and seed, saved with the run before anything trains (by the main
     #    process, whose dataset and checkpoint every process then uses).
-    dataset, resume_from = distributed.on_main(lambda: _run_data(folder, config, dataset, resume, overwrite))
+    dataset, resume_from = distributed.on_main(lambda: _run_data(folder, config, dataset, resume, overwrite, origin))
 
     # 2. model. A resumed tiny model starts from its checkpoint: its tokenizer was trained on the fly.
     if config.model == "tiny" and resume_from is not None:
@@ -494,7 +496,8 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
         final.save_pretrained(stage)
         tokenizer.save_pretrained(stage)
         _carry_licence(base, stage)
-        config.save(stage / TRAIN_CONFIG_NAME)
+        note = stopped_note(metrics)
+        atomic_write_json(stage / TRAIN_CONFIG_NAME, {**config.to_dict(), **({STOPPED_KEY: note} if note else {})})
         dataset.save(stage)
         atomic_write_json(stage / METRICS_FILE, metrics)
         _write_card(stage, folder.path, dataset, config, metrics, wandb_url)
@@ -558,8 +561,10 @@ def _check_state_files(checkpoint: Path) -> None:
                 f"delete {checkpoint.name} to resume from an earlier checkpoint, or start over with --overwrite.") from None
 
 
-def _run_data(folder: ModelFolder, config: TrainConfig, dataset: Optional[TweetDataset], resume: bool, overwrite: bool):
-    """The run's split dataset and the checkpoint to resume from, its files written (main process)."""
+def _run_data(folder: ModelFolder, config: TrainConfig, dataset: Optional[TweetDataset], resume: bool, overwrite: bool,
+              origin: Optional[dict] = None):
+    """The run's split dataset and the checkpoint to resume from, its files written (main process);
+    ``origin`` (the sources as the user gave them) is kept beside them for ``--resume`` to compare."""
     resume_from = None
     if resume:
         saved = TrainConfig.load(folder.run_dir / TRAIN_CONFIG_NAME)
@@ -587,6 +592,8 @@ def _run_data(folder: ModelFolder, config: TrainConfig, dataset: Optional[TweetD
         folder.run_dir.mkdir(parents=True, exist_ok=True)
         dataset.save(folder.run_dir)
         config.save(folder.run_dir / TRAIN_CONFIG_NAME)
+        if origin is not None:
+            atomic_write_json(folder.run_dir / SOURCES_NAME, origin)
     return dataset, resume_from
 
 
@@ -638,6 +645,7 @@ def _run_metrics(trainer, bridge, dataset: TweetDataset, precision: str, block_s
         "block_size": block_size,
         "precision": precision,
         "stopped": stopped,
+        "max_steps": trainer.state.max_steps,
         "world_size": trainer.args.world_size,
         "effective_batch": trainer.args.per_device_train_batch_size * trainer.args.gradient_accumulation_steps * trainer.args.world_size,
     }

@@ -14,11 +14,12 @@ same background training with a stop signal, the same cached generator.
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 from . import launch
 from .cleaning import KEEP_CONTACTS_HELP, TABLE_ROWS, AuthorStats, check_enough, stats_table, table_rows
@@ -27,7 +28,7 @@ from .config import demo_config as _demo_config
 from .dataset import TweetDataset, build_dataset, load_sources
 from .distributed import device_count, is_main, lost_peer, on_main
 from .errors import HuggingTweetsError
-from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
+from .folder import CARD, DATASET, MODEL_CONFIG, SOURCES, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
 from .folder import VOICE as VOICE_FILE
 from .generation import GeneratedTweet, Generator, generate, load_generator
 from .gguf_export import QUANTIZE as GGUF_TYPES
@@ -148,6 +149,17 @@ def resume_config(output_dir: Union[str, Path], **given) -> TrainConfig:
     return saved.replace(**{k: v for k, v in given.items() if k != "output_dir"}).replace(output_dir=str(output_dir))
 
 
+def saved_origin(output_dir: Union[str, Path]) -> Optional[dict]:
+    """The sources the run in progress in ``output_dir`` was started with, as given to ``train``
+    (``origin``), or None (none recorded, or unreadable)."""
+    folder = ModelFolder(output_dir)
+    try:
+        data = json.loads((folder.run_dir / SOURCES).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def saved_run_config(output_dir: Union[str, Path]) -> Optional[TrainConfig]:
     """The config of the run in progress in ``output_dir``, or None (no run, or unreadable)."""
     folder = ModelFolder(output_dir)
@@ -176,9 +188,10 @@ class TrainingRun:
         resume: bool = False,
         overwrite: bool = False,
         processes: int = 1,
+        origin: Optional[dict] = None,
     ):
         self.config, self.dataset, self.callbacks = config, dataset, list(callbacks)
-        self.resume, self.overwrite, self.processes = resume, overwrite, processes
+        self.resume, self.overwrite, self.processes, self.origin = resume, overwrite, processes, origin
         self.signal = StopSignal()
         self._launch: Optional[launch.Launch] = None
         self.result: Optional[TrainResult] = None
@@ -206,7 +219,7 @@ class TrainingRun:
                     self._launch.stop()
                 self.result = self._launch.run(self.config, self.dataset, self.resume, self.overwrite)
             else:
-                self.result = run_training(self.config, self.dataset, self.callbacks, self.signal, self.resume, self.overwrite)
+                self.result = run_training(self.config, self.dataset, self.callbacks, self.signal, self.resume, self.overwrite, self.origin)
         except BaseException as err:  # the caller decides how to show it
             self.error = _tracking_error(err) or err
         finally:
@@ -228,16 +241,25 @@ class TrainingRun:
         return not self.running
 
 
+# Said at once on the first Ctrl-C or SIGTERM: the step, the evaluation and the save that follow
+# take a while (35 s for SmolLM2 on 2 cores), and silence reads as a hang.
+STOPPING = "Stopping after this step, then saving (Ctrl-C again to quit without saving)."
+
+
 def train(
     config: TrainConfig,
     dataset: Optional[TweetDataset],
     callbacks: Sequence[TrainCallback] = (),
     resume: bool = False,
     overwrite: bool = False,
+    said: Optional[Callable[[str], None]] = None,
+    origin: Optional[dict] = None,
 ) -> TrainResult:
     """Train and wait. Ctrl-C, or SIGTERM (a job scheduler, ``timeout``, a container stopping),
-    asks the run to save a checkpoint and stop; a second one aborts."""
-    run = TrainingRun(config, dataset, callbacks, resume, overwrite)
+    asks the run to save a checkpoint and stop, and ``said(STOPPING)`` tells the user at once;
+    a second one aborts. ``origin``: the sources as the user gave them, kept with the run so
+    that the same command with ``--resume`` can be checked against it (``saved_origin``)."""
+    run = TrainingRun(config, dataset, callbacks, resume, overwrite, origin=origin)
     with _sigterm_as_interrupt():
         try:
             run.start()
@@ -245,6 +267,8 @@ def train(
                 pass
         except KeyboardInterrupt:
             run.stop()
+            if said is not None:
+                said(STOPPING)
             run.wait()
     if run.error is not None:
         if lost_peer(run.error):  # not this process's fault: one line, not the stack of a collective

@@ -162,6 +162,12 @@ class ShareStep(Step):
             raise HuggingTweetsError(f"Train a model in {self.ref('train')} first.")
         return folder.path
 
+    @staticmethod
+    def _stopped(folder: Path) -> str:
+        """A warning when the model is a run stopped before its end, named before it is used."""
+        line = ModelFolder(folder).stopped_line()
+        return render.message("warning", line) if line else ""
+
     # --- callbacks: preview ----------------------------------------------------------------
     def picked(self) -> list:
         return [tweet for box, tweet in self._picks if box.value]
@@ -222,7 +228,8 @@ class ShareStep(Step):
             self.push_result = result
             visibility = "private " if private else ""
             removed = f" Removed {', '.join(result.removed)}, which an earlier push sent." if result.removed else ""
-            self._push_message.value = render.message("success", f"Pushed {len(result.files)} files to the {visibility}repo {result.repo_id}.{removed}") + link(result.url, result.url)
+            pushed = render.message("success", f"Pushed {len(result.files)} files to the {visibility}repo {result.repo_id}.{removed}")
+            self._push_message.value = self._stopped(folder) + pushed + link(result.url, result.url)
 
         try:
             worked = self.attempt("The push failed", push, self._push_message, secret=token or "")
@@ -250,7 +257,7 @@ class ShareStep(Step):
         def run() -> None:
             folder = self._model_folder()
             self._session.check_room("exporting")
-            message.value = write(folder, Path(self._session.downloads))
+            message.value = self._stopped(folder) + write(folder, Path(self._session.downloads))
 
         message.value = ""
         button.disabled = True
