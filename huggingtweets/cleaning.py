@@ -27,7 +27,10 @@ from .errors import NotEnoughTweets
 from .language import describe
 from .language import measure as measure_languages
 from .names import visible
+from .sources import words_for
 from .sources.base import Author, AuthorTweets, is_retweet_text
+from .sources.networks import X as X_WORDS
+from .sources.networks import Words
 
 # Below this many characters of kept text there is nothing to learn a voice from;
 # below the warning level the model will mostly repeat itself (original thresholds).
@@ -286,6 +289,7 @@ class AuthorStats:
     contacts_masked: int = 0
     contacts: str = ""
     languages: str = ""  # the kept text's languages, "ru:0.902,en:0.039" (``language.measure``); "" unmeasured
+    source: str = ""  # the author's ``Author.source`` (their network's words: ``sources.words_for``); "" saved before it was kept
 
     @property
     def language(self) -> str:
@@ -307,7 +311,8 @@ def clean_author(raw: AuthorTweets, keep_newlines: bool = False, keep_contacts: 
     """Sort every tweet into retweet / short / kept and return the kept texts with the counts;
     email addresses and phone numbers in kept tweets are masked unless ``keep_contacts``.
     Whether a tweet is short is decided before masking, so the counts are the same either way."""
-    stats = AuthorStats(handle=raw.author.handle, name=raw.author.name, contacts="kept" if keep_contacts else "masked")
+    stats = AuthorStats(handle=raw.author.handle, name=raw.author.name, contacts="kept" if keep_contacts else "masked",
+                        source=raw.author.source)
     kept: list[str] = []
     for tweet in raw.tweets:
         stats.downloaded += 1
@@ -347,15 +352,29 @@ def check_enough(stats: list[AuthorStats]) -> list[str]:
     return warnings
 
 
-TABLE_ROWS = (("Tweets downloaded", "downloaded"), ("Retweets", "retweets"), ("Short tweets", "short"), ("Tweets kept", "kept"))
-MASKED_ROW = ("Tweets with emails/phones masked", "contacts_masked")  # kept tweets: not a fifth category
+def count_rows(words: Words) -> tuple[tuple[str, str], ...]:
+    """The four counts in a network's words; X's are the published card's rows, exactly."""
+    return ((f"{words.posts.capitalize()} downloaded", "downloaded"), (words.reposts.capitalize(), "retweets"),
+            (f"Short {words.posts}", "short"), (f"{words.posts.capitalize()} kept", "kept"))
+
+
+TABLE_ROWS = count_rows(X_WORDS)  # ("Tweets downloaded", ...): the published huggingtweets rows
 LANGUAGE_ROW = ("Language", "language")
 
 
+def masked_row(words: Words) -> tuple[str, str]:
+    return (f"{words.posts.capitalize()} with emails/phones masked", "contacts_masked")  # kept posts: not a fifth category
+
+
+MASKED_ROW = masked_row(X_WORDS)
+
+
 def table_rows(stats: list[AuthorStats]) -> tuple[tuple[str, str], ...]:
-    """The data table's (label, AuthorStats field) rows: ``TABLE_ROWS``, then ``MASKED_ROW``
-    when any author had contacts masked, and ``LANGUAGE_ROW`` when the languages were measured. Every view of the table (card, CLI, app) asks here."""
-    return (TABLE_ROWS + ((MASKED_ROW,) if any(s.contacts_masked for s in stats) else ())
+    """The data table's (label, AuthorStats field) rows, in the authors' networks' words: the
+    counts, then the masked row when any author had contacts masked, and ``LANGUAGE_ROW`` when
+    the languages were measured. Every view of the table (card, CLI, app) asks here."""
+    words = words_for(s.source for s in stats)
+    return (count_rows(words) + ((masked_row(words),) if any(s.contacts_masked for s in stats) else ())
             + ((LANGUAGE_ROW,) if any(s.languages for s in stats) else ()))
 
 

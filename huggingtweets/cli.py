@@ -317,11 +317,13 @@ def _check_resume_sources(args, output: str) -> None:
     from .workflow import saved_origin
 
     given = _origin(args)
-    if not (args.sources or any(given[name] for name in ORIGIN_FLAGS)):
+    typed = (["the sources"] if args.sources else []) + [flag for name, flag in ORIGIN_FLAGS.items() if given[name]]
+    if not typed:
         return  # --resume alone: the saved run as it was
     saved = saved_origin(output)
     if saved is None:
-        raise HuggingTweetsError("--resume trains on the run's saved tweets, and this run did not record its sources: drop the sources.")
+        raise HuggingTweetsError(f"--resume trains on the run's saved tweets, and this run did not record what it was started "
+                                 f"with: drop {' and '.join(typed)}.")
     differ = []
     if saved.get("sources") != given["sources"]:
         differ.append(f"sources ({' '.join(given['sources']) or 'none'} here, {' '.join(saved.get('sources') or []) or 'none'} in the run)")

@@ -41,7 +41,7 @@ from .pretrained import AUTO_MODEL, GEMMA3, GPU_DEFAULT, SMOLLM2, default_model,
 from .preview import notes as preview_notes, render_preview
 from .share import TOKEN_NAME as HF_TOKEN_NAME
 from .share import export_zip, push_to_hub
-from .sources import Author, AuthorTweets, FetchOptions, NoToken, Progress, SourceKind, avatar_url, kinds, token_for
+from .sources import Author, AuthorTweets, FetchOptions, NoToken, Progress, SourceKind, avatar_url, kinds, token_for, words_for
 from .tracking import _tracking_error, check_tracking, run_training
 from .training import NO_HELD_OUT, StopSignal, TrainCallback, TrainResult, resolve_precision
 from .training import _check_target
@@ -106,6 +106,15 @@ def preflight(config: TrainConfig, resume: bool = False, overwrite: bool = False
     (the offline one converted once, with ``progress``). The CLI and the app both call it."""
     check_training(config, resume=resume, overwrite=overwrite)
     check_model(config.model, progress)
+
+
+def share_link(text: str, authors: Sequence[Author]) -> tuple[str, str]:
+    """``(address, network)`` of the page that shares ``text`` on the authors' network (X's
+    intent, Bluesky's compose, the Mastodon author's server's share page), or ``("", "")``
+    where there is none (several networks, a text file)."""
+    words = words_for(a.source for a in authors)
+    url = words.share_url(text, authors[0].handle if len(authors) == 1 else "") if authors else ""
+    return (url, words.network) if url else ("", "")
 
 
 def model_for(dataset: Optional[TweetDataset]) -> str:

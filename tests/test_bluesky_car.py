@@ -235,7 +235,7 @@ def test_cli_data(tmp_path, monkeypatch, capsys):
 
     out = tmp_path / "ds"
     assert main(["data", str(path), "--out", str(out), "--author", "wren.bsky.social"]) == 0
-    assert "| Tweets downloaded | 158 |" in capsys.readouterr().out
+    assert "| Posts downloaded | 158 |" in capsys.readouterr().out  # Bluesky's words
     files = [f for f in out.rglob("*") if f.is_file()]
     assert files
     for f in files:

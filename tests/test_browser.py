@@ -383,7 +383,7 @@ def test_four_steps_in_a_browser(voila, tmp_path):
             download.click()
             table = page.locator("table.ht-data", has_text="@wren.bsky.social").first
             table.wait_for(timeout=DATA_S * 1000)
-            assert re.search(r"Tweets downloaded\s+150\b", table.inner_text()), table.inner_text()
+            assert re.search(r"Posts downloaded\s+150\b", table.inner_text()), table.inner_text()  # Bluesky's words
             shoot(page, 1, "step1-bluesky.png")
             networks = voila["networks"]
             assert networks.count("getAuthorFeed") == 2 and networks.count("getProfile") == 1

@@ -33,7 +33,7 @@ def test_table_and_tweets(txt, capsys):
     assert main(["data", str(txt)]) == 0
     out = capsys.readouterr().out
     assert "| Data | Quantity |" in out
-    assert "| Tweets downloaded | 202 |" in out and "| Tweets kept | 200 |" in out
+    assert "| Posts downloaded | 202 |" in out and "| Posts kept | 200 |" in out  # a text file: no network's words
     assert "@wren" in out and "the keeper says 0" in out
 
 

@@ -185,7 +185,7 @@ def test_cli_data_counts_masked_posts(posts, capsys):
     assert json.loads(capsys.readouterr().out)["authors"][0]["contacts_masked"] == 3
     assert main(["data", str(posts)]) == 0
     out = capsys.readouterr().out
-    assert "| Tweets kept | 200 |" in out and "| Tweets with emails/phones masked | 3 |" in out
+    assert "| Posts kept | 200 |" in out and "| Posts with emails/phones masked | 3 |" in out
     assert "[phone]" in out and "020 7946" not in out
 
 
@@ -204,8 +204,24 @@ def test_cli_help_names_the_flag(capsys):
 
 
 def test_resume_keeps_the_saved_choice_and_refuses_the_flag(tmp_path, capsys):
-    assert main(["train", "--resume", "--keep-contacts", "--output", str(tmp_path / "m")]) == 1
-    assert "drop --keep-contacts" in capsys.readouterr().err
+    """A run started without --keep-contacts (masked) is not resumed with it: one line naming it."""
+    from conftest import tweet_dataset
+    from huggingtweets.config import TrainConfig
+    from huggingtweets.training import StopSignal, TrainCallback, fine_tune
+
+    stop = StopSignal()
+
+    class StopAt1(TrainCallback):
+        def on_step(self, state):
+            stop.request()
+
+    out = tmp_path / "m"
+    origin = {"sources": ["posts.txt"], "sample": None, "keep_contacts": None, "exclude_retweets": None, "exclude_replies": None, "author": None}
+    config = TrainConfig(model="tiny", output_dir=str(out), block_size=32, max_steps=4)
+    assert fine_tune(config, tweet_dataset(), callbacks=[StopAt1()], stop=stop, origin=origin).stopped
+    assert main(["train", "posts.txt", "--resume", "--keep-contacts", "--model", "tiny", "--output", str(out)]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the training's own warnings above
+    assert last.startswith("error: --resume continues the run in") and "these differ from it: --keep-contacts." in last
 
 
 def test_train_records_the_choice_in_the_model_folder_and_its_card(posts, tmp_path):

@@ -49,7 +49,7 @@ def test_x_archive_bluesky_and_mastodon_in_one_model(net, tmp_path, capsys):
     assert f"](http://{host}/@gull)" in card
     assert "🤖 AI CYBORG 🤖" in card
     table = re.search(r"\| Data \|.*?\n\n", card, re.S).group(0)
-    assert "| Tweets downloaded |" in table and table.count("|") > 20
+    assert "| Posts downloaded |" in table and "| Reposts |" in table and table.count("|") > 20  # three networks: one neutral word
     written = written_text(out, tmp_path / "cache")
     for text in NEVER:
         assert text not in written, text

@@ -175,7 +175,7 @@ def test_uploaded_text_file_is_written_then_counted(app, tmp_path, monkeypatch):
     assert "kelp_notes.txt" in app.data.files._listed.value
     app.data.button.click()
     assert app.data.button.button_style == "success", app.data._message.value
-    assert table_numbers(app.data._table.value)["Tweets downloaded"] == [400]
+    assert table_numbers(app.data._table.value)["Posts downloaded"] == [400]
     assert app.dataset.handles == ["kelp_notes"]
 
 
@@ -185,12 +185,12 @@ def test_emails_and_phones_are_masked_unless_the_tick_keeps_them(app, tmp_path, 
     lines[:3] = [f"{line} write to wren@example.org or call +44 20 7946 0958" for line in lines[:3]]
     upload(app, "notes.txt", "\n".join(lines).encode(), monkeypatch)
     app.data.button.click()
-    assert table_numbers(app.data._table.value)["Tweets with emails/phones masked"] == [3]
+    assert table_numbers(app.data._table.value)["Posts with emails/phones masked"] == [3]
     texts = [t for a in app.dataset.authors for t in a.train + a.valid]
     assert not any("wren@example.org" in t or "7946" in t for t in texts) and sum("[email]" in t for t in texts) == 3
     app.data._keep_contacts.value = True
     app.data.button.click()
-    assert "Tweets with emails/phones masked" not in app.data._table.value
+    assert "Posts with emails/phones masked" not in app.data._table.value
     assert sum("wren@example.org" in t for a in app.dataset.authors for t in a.train + a.valid) == 3
 
 
@@ -203,7 +203,7 @@ def test_too_little_text_shows_counts_and_an_error(app, monkeypatch):
     app.data._sample.value = False
     upload(app, "thin.txt", tweet_lines(20).encode(), monkeypatch)
     app.data.button.click()
-    assert table_numbers(app.data._table.value)["Tweets kept"] == [20]
+    assert table_numbers(app.data._table.value)["Posts kept"] == [20]
     assert "Not enough tweets" in app.data._message.value
     assert app.data.button.button_style == "danger" and app.dataset is None
 
@@ -406,7 +406,9 @@ def test_avatars_only_take_web_urls():
 
 
 def test_share_link_and_empty_plot():
-    assert render.share_url("a & b") == "https://twitter.com/intent/tweet?text=a%20%26%20b%20%23huggingtweets"
+    from huggingtweets.sources.networks import X
+
+    assert X.share_url("a & b") == "https://twitter.com/intent/tweet?text=a%20%26%20b%20%23huggingtweets"
     assert "<svg" not in plot.loss_svg([], [])
     assert plot.progress_line(3, 10, 0.5, None, 75) == "step 3/10 · epoch 0.50 · loss – · ETA 1:15"
     assert plot.progress_line(3, 10, 0.5, 2.5, 75, elapsed=42) == "step 3/10 · epoch 0.50 · loss 2.500 · elapsed 0:42 · ETA 1:15"
@@ -530,7 +532,7 @@ def test_colab_uses_its_own_upload_and_drive(monkeypatch, tmp_path):
     files.drive_button.click()
     assert colab.mounted == ["/content/drive"] and "Drive is mounted" in files.message.value
     app.data.button.click()
-    assert table_numbers(app.data._table.value)["Tweets downloaded"] == [300]
+    assert table_numbers(app.data._table.value)["Posts downloaded"] == [300]
     # the Train button says what a disconnect keeps and how to resume
     note = html.unescape(app.train._keep_note.value)
     every = app.train._fields["save_steps"].value

@@ -15,10 +15,12 @@ from __future__ import annotations
 import importlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from ..errors import HuggingTweetsError
+from . import networks
 from .base import Author, AuthorTweets, FetchOptions, NoToken, Progress, Source, SourceKind, TokenSpec, Tweet
+from .networks import Words, common
 
 __all__ = [
     "Author",
@@ -38,6 +40,8 @@ __all__ = [
     "profile_url",
     "avatar_url",
     "sample_archive_path",
+    "words_for",
+    "Words",
 ]
 
 # The registry, in the order detect() asks. Files first (recognised by content, so an X
@@ -63,6 +67,13 @@ def kinds() -> tuple[SourceKind, ...]:
 def kind_named(name: str) -> Optional[SourceKind]:
     """The kind whose ``name`` is ``name`` (``Author.source``), or None."""
     return next((k for k in kinds() if k.name == name), None)
+
+
+def words_for(sources: Iterable[str]) -> Words:
+    """The words of the networks that ``sources`` (``Author.source`` names) come from: one
+    network's own, or "posts"/"reposts" for several (``networks``). A source not named (a
+    dataset saved before sources were recorded) counts as X's, the words its card had."""
+    return common((kind.words if kind else networks.X) for kind in map(kind_named, sources))
 
 
 def sample_archive_path() -> Path:

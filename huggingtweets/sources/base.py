@@ -13,6 +13,7 @@ from typing import Callable, Optional, Protocol
 from ..errors import HuggingTweetsError
 from ..posts import Tweet, is_retweet_text  # noqa: F401  (the post type lives below the cache and the sources)
 from .limits import scrub
+from .networks import ANY, Words
 
 
 @dataclass
@@ -125,3 +126,4 @@ class SourceKind:
     limits: str = ""  # what it cannot do, for README's table and help
     # Whether an avatar URL is the network's own (else nothing is fetched: a placeholder shows).
     avatar_ok: Optional[Callable[[Author, str], bool]] = None
+    words: Words = ANY  # the network's words for a post and a repost, and its share page

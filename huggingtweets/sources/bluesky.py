@@ -26,6 +26,7 @@ from .base import Author, SourceKind, Tweet
 from .bluesky_text import post_text
 from .feed import FeedSource
 from .http import HttpStatus
+from . import networks
 
 API_ENV = "HUGGINGTWEETS_BLUESKY_API"
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
@@ -179,4 +180,5 @@ KIND = SourceKind(
     profile_url=profile_url,
     avatar_ok=avatar_ok,
     limits="no login; public posts only; accounts that hide from logged-out people are refused",
+    words=networks.BLUESKY,
 )

@@ -25,6 +25,7 @@ from .base import Author, SourceKind, Tweet
 from .feed import FeedSource
 from .http import HttpStatus
 from .mastodon_text import status_text
+from . import networks
 
 PAGE_SIZE = 40  # the statuses endpoint's maximum limit
 READABLE = ("public", "unlisted")  # followers-only ("private") and direct posts are never read
@@ -194,4 +195,5 @@ KIND = SourceKind(
     profile_url=profile_url,
     avatar_ok=avatar_ok,
     limits="no token; public and unlisted posts only; servers that require a login (401) need the archive",
+    words=networks.MASTODON,
 )

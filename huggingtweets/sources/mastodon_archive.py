@@ -34,6 +34,7 @@ from .archive import ZIP_ERRORS, _damage
 from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, apply_options
 from .mastodon import avatar_ok, profile_url
 from .mastodon_text import fold, remove_shortcodes, status_text
+from . import networks
 
 OUTBOX, ACTOR = "outbox.json", "actor.json"
 PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
@@ -107,6 +108,7 @@ KIND = SourceKind(
     avatar_ok=avatar_ok,
     limits="public and unlisted posts only (followers-only posts and direct messages are never read into the data); "
     "no media; the handle comes from actor.json, else --author",
+    words=networks.MASTODON,
 )
 
 

@@ -18,7 +18,7 @@ from ..config import SamplingConfig
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
-from ..workflow import Generators, avatar_url, saved_voice, voice_lines
+from ..workflow import Generators, avatar_url, saved_voice, share_link, voice_lines
 from . import render
 from .step import Step, row
 
@@ -158,9 +158,13 @@ class GenerateStep(Step):
         pictures = self._session.avatars
         people = {a.handle: (a.handle, a.name, pictures.get(a.handle.lower()) or avatar_url(a)) for a in authors}
 
+        by_handle = {a.handle: a for a in authors}
+
         def card(t, label="AI") -> str:  # a post written as one author shows that author
-            who = [people[t.author]] if t.author in people and len(people) > 1 else list(people.values())
-            return render.tweet_card(t.text, t.nearest, t.similarity, t.near_copy, who, t.voice, t.passes, label)
+            one = t.author in people and len(people) > 1
+            who = [people[t.author]] if one else list(people.values())
+            share = share_link(t.text, [by_handle[t.author]] if one else authors)
+            return render.tweet_card(t.text, t.nearest, t.similarity, t.near_copy, who, t.voice, t.passes, label, share)
 
         self._cards = ([card(t) for t in tweets] + self._cards)[:MAX_CARDS]
         self._base_cards = ([card(t, "base model") for t in base] + self._base_cards)[:MAX_CARDS] if base else []

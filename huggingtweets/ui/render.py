@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import html
 import re
-import urllib.parse
 from typing import Iterable, Optional, Sequence
 
 from .. import errors, names
 from ..workflow import AuthorStats, table_rows
 
-SHARE_URL = "https://twitter.com/intent/tweet?text="
 ICONS = {"error": "✖", "warning": "⚠", "success": "✔", "info": "ℹ"}
 DATA_PICTURE = re.compile(r"data:image/(?:jpeg|png);base64,[A-Za-z0-9+/]+={0,2}")
 # The copy button's whole script: it reads the card's own text from the page, so no
@@ -202,10 +200,6 @@ def avatar(name: str, src: str = "", small: bool = False) -> str:
     return f'<span class="ht-avatar ht-initials{size}" title="{esc(name)}">{esc(initials(name))}{picture}</span>'
 
 
-def share_url(text: str) -> str:
-    return SHARE_URL + urllib.parse.quote(text + " #huggingtweets")
-
-
 def voice_badge(voice: Optional[int], passes: Optional[bool], handle: str = "") -> str:
     """A post's voice (voice.py) as a small badge: its 0-100, and whether it passes as ``handle``."""
     if voice is None:
@@ -222,10 +216,11 @@ def voice_summary(lines: Sequence[str]) -> str:
 
 
 def tweet_card(text: str, nearest: str, similarity: float, near_copy: bool, authors: Sequence[tuple[str, str, str]],
-               voice: Optional[int] = None, passes: Optional[bool] = None, label: str = "AI") -> str:
+               voice: Optional[int] = None, passes: Optional[bool] = None, label: str = "AI", share: tuple[str, str] = ("", "")) -> str:
     """One generated tweet; ``authors`` is ``[(handle, display name, picture), ...]`` (the one it was
     written as, or all of them). ``voice``/``passes``: its voice badge, when judged; ``label``: the
-    badge after the names ("AI", or "base model" for the untuned model's posts).
+    badge after the names ("AI", or "base model" for the untuned model's posts); ``share``: the
+    ``(address, network)`` of the authors' network's share page (``workflow.share_link``), or none.
 
     The nearest training tweet is one click away (a ``<details>``), open already
     when the tweet is a near copy of it.
@@ -244,8 +239,15 @@ def tweet_card(text: str, nearest: str, similarity: float, near_copy: bool, auth
         f'<span class="ht-names"><b>{names}</b> <span class="ht-badge">{esc(label)}</span><br><span class="ht-handle">{handles}</span></span></div>'
         f'<div class="ht-text">{esc(text)}</div>{flag}{nearest_box}'
         f'<div class="ht-actions"><button type="button" class="ht-copy" title="Copy the tweet\'s text" onclick="{esc(COPY_JS)}">Copy</button>'
-        f'<a class="ht-share" href="{esc(share_url(text))}" target="_blank" rel="noopener">Share on X</a>{badge}</div></div>'
+        f'{share_anchor(*share)}{badge}</div></div>'
     )
+
+
+def share_anchor(url: str, network: str) -> str:
+    """"Share on NETWORK", linking its share page; nothing when there is none."""
+    if not url or not network:
+        return ""
+    return f'<a class="ht-share" href="{esc(url)}" target="_blank" rel="noopener">Share on {esc(network)}</a>'
 
 
 def tweet_list(cards: Sequence[str]) -> str:
