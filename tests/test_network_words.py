@@ -3,7 +3,6 @@ say posts and boosts (no X link), a Bluesky one reposts, a model of several netw
 text file says posts and reposts; an X model keeps the published huggingtweets rows exactly."""
 
 import html
-import re
 
 import pytest
 
