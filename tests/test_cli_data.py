@@ -154,3 +154,30 @@ def test_author_names_an_archive_without_account_js_and_the_guess_is_said(tmp_pa
     assert main(["data", str(path), "--json", "--author", "@smithjd"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["authors"][0]["handle"] == "smithjd" and "taken from" not in err
+
+
+def test_a_tweets_js_given_alone_says_its_handle_comes_from_the_folder(tmp_path, capsys):
+    """data/tweets.js of an archive without account.js: the guess is the archive's folder name,
+    and the note says so (not "the file name 'tweets.js'")."""
+    from archive_fixtures import archive_members, make_tweets, write_members
+
+    members = {k: v for k, v in archive_members("2022", make_tweets(150)).items() if not k.endswith("account.js")}
+    path = write_members(tmp_path, members, form="js", name="jack-archive")
+    assert path.name == "tweets.js"
+    assert main(["data", str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["authors"][0]["handle"] == "jack-archive"
+    assert "@jack-archive is taken from the folder name 'jack-archive' (the archive has no account.js)" in err
+    assert "file name 'tweets.js'" not in err
+
+
+def test_another_file_of_the_archive_says_what_it_holds(tmp_path, capsys):
+    """like.js is not empty: it holds likes. One line says so and which file to give."""
+    from archive_fixtures import js_text
+
+    likes = tmp_path / "like.js"
+    likes.write_text(js_text("like.part0", [{"like": {"tweetId": str(i), "fullText": f"a liked post {i}"}} for i in range(40)]))
+    assert main(["data", str(likes)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert err == ("error: No tweets in like.js: it holds 40 'like' records, not tweets. "
+                   "Give the archive's data/tweets.js, or the whole archive (its zip or folder).")

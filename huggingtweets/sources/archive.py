@@ -148,12 +148,16 @@ class ArchiveSource:
             if posts.skipped:
                 what = f"all {posts.skipped} of its posts are over {limits.MAX_POST_CHARS:,} characters"
                 what += ", more than X allows"
+            elif posts.other:  # like.js, follower.js, ...: another part of the archive, not its tweets
+                kind, n = max(posts.other.items(), key=lambda kv: kv[1])
+                raise HuggingTweetsError(f"No tweets in {store.label}: it holds {n:,} {kind!r} records, not tweets. "
+                                         "Give the archive's data/tweets.js, or the whole archive (its zip or folder).")
             raise HuggingTweetsError(f"No tweets in {store.label}: {what}. Check it is the right account's archive.")
         found = _author(store, kind, folder)
         notes: list = []
         if found is None or self.options.author:  # no account.js, or the person named the author
-            found, notes = named_by_file(found or Author(handle=_handle_from_path(self.path)), self.options,
-                                         f"the file name {self.path.name!r} (the archive has no account.js)")
+            handle, where = _handle_from_path(self.path)
+            found, notes = named_by_file(found or Author(handle=handle), self.options, f"{where} (the archive has no account.js)")
         if posts.kept.left_out:
             notes.append(posts.kept.note(store.label, len(tweets)))
             if progress:
@@ -425,11 +429,14 @@ def _plain(value, limit: int = 200) -> str:
     return limits.scrub(value).strip()[:limit] if isinstance(value, str) else ""
 
 
-def _handle_from_path(path: Path) -> str:
-    """Best guess at a handle when the archive has no account.js: the zip or folder name."""
+def _handle_from_path(path: Path) -> tuple[str, str]:
+    """Best guess at a handle when the archive has no account.js: the zip or folder name, and
+    where it came from, as the note that asks the person to check it says."""
+    what = "folder" if path.is_dir() else "file"
     if path.is_file() and TWEETS_JS.match(path.name):
         # .../jack-archive/data/tweets.js -> jack-archive
         parents = [p for p in path.resolve().parents if p.name and p.name.lower() != "data"]
-        path = parents[0] if parents else path
+        path, what = (parents[0], "folder") if parents else (path, "file")
     stem = path.stem if path.is_file() else path.name
-    return "archive" if X_DOWNLOAD_NAME.match(stem) or not stem else stem
+    handle = "archive" if X_DOWNLOAD_NAME.match(stem) or not stem else stem
+    return handle, f"the {what} name {path.name!r}"

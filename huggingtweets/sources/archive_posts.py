@@ -98,6 +98,7 @@ class ArchivePosts:
     def __init__(self):
         self.kept = limits.Newest()  # post -> its (first version, editTweetIds) or None
         self.skipped = 0  # posts over MAX_POST_CHARS
+        self.other: dict[str, int] = {}  # records of another kind ({"like": ...} in like.js), by kind: not posts
         self._place = 0
         self._notes: Optional[_NoteMatcher] = None
 
@@ -116,6 +117,9 @@ class ArchivePosts:
             text = note if isinstance(note, str) and note.strip() and not post_too_long(note) else None
             text = text or t.get("full_text") or t.get("text")
             if not isinstance(text, str):
+                if "tweet" not in item and len(item) == 1:  # {"like": {...}}: another file of the archive
+                    kind = str(next(iter(item)))[:40]
+                    self.other[kind] = self.other.get(kind, 0) + 1
                 continue
             self._add(
                 Tweet(
