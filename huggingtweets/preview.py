@@ -222,7 +222,7 @@ def notes(tweets: Sequence, authors: Sequence[Author] = ()) -> list[str]:
     out = [gap] if (gap := fonts.gaps(texts)) else []
     if not _raqm() and any(direction(t) == "rtl" for t in texts):
         out.append("This Pillow has no libraqm: right-to-left posts are drawn unjoined and in stored order. "
-                   "For them: pip install --force-reinstall Pillow (its wheels carry libraqm).")
+                   "For them: reinstall Pillow (its wheels carry libraqm).")
     return out
 
 

@@ -175,7 +175,7 @@ CASES = [
     Case("data --out under a file", ["data", "--sample", "--out", "afile/ds"], 1, "is inside afile, which is a file", "choose another --out", write("afile", "mine")),
     Case("output holds other files", ["train", "--sample", *TINY, "--output", "photos"], 1, "holds other files and is not a huggingtweets model folder", "choose a new or empty folder", write("photos/cat.jpg", "meow")),
     Case("resume with nothing to resume", ["train", "--output", "nothing", "--resume"], 1, "Nothing to resume in nothing", "no run in progress"),
-    Case("resume with sources", ["train", "--sample", "--resume"], 1, "--resume trains on the run's saved tweets", "drop the sources"),
+    Case("resume with sources, no run", ["train", "--sample", "--resume"], 1, "Nothing to resume in huggingtweets-model", "no run in progress"),
     Case("resume damaged dataset.json (texts)", ["train", "--output", "run", "--resume"], 1, "run/checkpoints/dataset.json is damaged", "train again with --overwrite", unfinished_run(DAMAGED_TEXTS)),
     Case("resume damaged dataset.json (author)", ["train", "--output", "run", "--resume"], 1, "dataset.json is damaged", "train again with --overwrite", unfinished_run(DAMAGED_AUTHOR)),
     Case("resume dataset.json not JSON", ["train", "--output", "run", "--resume"], 1, "dataset.json is damaged (JSONDecodeError)", "--overwrite", unfinished_run("{not json")),
