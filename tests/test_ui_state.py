@@ -329,3 +329,20 @@ def test_stop_then_resume_keeps_every_logged_step(app):
             current, of = int(m.group(1)), int(m.group(3) or m.group(1))
             assert of in logged and 0 <= current - of <= FAST["logging_steps"], line
     assert "(step" not in app.train._status.value and app.train._status.value.startswith("step 6/6")
+
+
+def test_a_refused_run_leaves_the_plot_and_no_stale_status(app):
+    """The training checks run before anything changes on screen: a refusal (here a precision
+    this machine may lack, or a folder in the way) is one line, the earlier plot stays, and no
+    "Preparing the model and data…" is left beside it."""
+    app.data.button.click()
+    fast(app)
+    app.train.button.click()
+    assert app.wait(timeout=600) and app.train.result is not None
+    plot_before = app.train._plot.value
+    assert train_points(plot_before)
+    app.train._overwrite.value = False  # the folder holds the model just trained: training again must be asked for
+    app.train.button.click()
+    shown = app.train._message.value
+    assert "ht-error" in shown and "--overwrite" not in shown, shown
+    assert app.train._plot.value == plot_before and "Preparing" not in app.train._status.value

@@ -27,7 +27,8 @@ from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
 from ..workflow import (AUTO_MODEL, GEMMA3, GPU_DEFAULT, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
-                        demo_config, device_count, folder_for, has_gpu, model_for, model_language_note, saved_run_config)
+                        check_training, demo_config, device_count, folder_for, has_gpu, model_for, model_language_note,
+                        saved_run_config)
 from . import plot, render
 from .run_log import RunLog, read_log, trained_on
 from .step import Step, row
@@ -415,9 +416,12 @@ class TrainStep(Step):
         resume = self._resume.value and not self._resume.disabled
         if not resume and self._session.dataset is None:
             raise HuggingTweetsError(f"Download tweets in {self.ref('data')} first.")
+        overwrite = self._overwrite.value and not resume
+        check_training(config, resume=resume, overwrite=overwrite)  # a refusal comes now, before anything changes on screen
         self.result, self.error = None, None
         log = read_log(config.output_dir) if resume else RunLog()  # Resume: the plot carries on from the saved run
         progress = WidgetProgress(self, log)
+        before = self._plot.value  # put back if the run is refused before its first step
         self.reset_progress("Preparing the model and data…", visible=True)
         note = "" if resume else model_language_note(config.model, self._session.dataset)
         if note:
@@ -429,12 +433,12 @@ class TrainStep(Step):
         quiet_libraries()
         processes = device_count() if self._all_gpus.value and device_count() > 1 else 1
         run = TrainingRun(config, None if resume else self._session.dataset, [progress], resume=resume,
-                          overwrite=self._overwrite.value and not resume, processes=processes)
+                          overwrite=overwrite, processes=processes)
         self._set_running(True)
         self._run = run
-        self._watch(run, progress)
+        self._watch(run, progress, before)
 
-    def _watch(self, run: TrainingRun, progress: "WidgetProgress") -> None:
+    def _watch(self, run: TrainingRun, progress: "WidgetProgress", before: str = "") -> None:
         """Start the run; a helper thread shows its end (result or one-line error)."""
 
         def finish() -> None:
@@ -450,6 +454,9 @@ class TrainStep(Step):
                 self.error = run.error
                 self.fail(render.error_text(run.error, "Training failed"))
                 self._progress.bar_style = "danger"
+                if progress.last is None:  # refused before a step: no "Preparing…" left, the earlier plot back
+                    self.reset_progress()
+                    self._plot.value = before
             else:
                 self.result = run.result
                 self._show_result(run.result, progress)
