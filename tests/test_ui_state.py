@@ -346,3 +346,20 @@ def test_a_refused_run_leaves_the_plot_and_no_stale_status(app):
     shown = app.train._message.value
     assert "ht-error" in shown and "--overwrite" not in shown, shown
     assert app.train._plot.value == plot_before and "Preparing" not in app.train._status.value
+
+
+def test_advanced_is_grouped_with_a_line_that_says_why(app):
+    import dataclasses
+
+    from huggingtweets.config import TrainConfig
+    from huggingtweets.ui.train_step import BASIC, advanced_groups
+
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    groups = advanced_groups(names)
+    placed = [n for _, _, fields in groups for n in fields]
+    assert sorted(placed) == sorted(n for n in names if n not in BASIC) and len(placed) == len(set(placed))
+    assert all(why.endswith(".") and len(why) > 20 for _, why, _ in groups)
+    assert [t for t, _, _ in groups][:2] == ["Schedule", "Memory and speed"] and "Other" not in [t for t, _, _ in groups]
+    assert advanced_groups(names + ["a_new_setting"])[-1] == ("Other", "Settings without a group yet.", ["a_new_setting"])
+    shown = [w for w in walk(app.train) if isinstance(w, widgets.HTML) and "ht-why" in w.value]
+    assert len(shown) == len(groups)

@@ -47,7 +47,7 @@ HELP = (
     "Help: settings, the loss plot, stopping and resuming",
     "<b>Settings</b>: the model (a Hub name or a local folder; <code>tiny</code> is built from scratch, for a quick look only), "
     "the model folder, epochs, learning rate, batch size and LoRA (small adapters: less memory for bigger models). "
-    "<i>Advanced</i> holds the rest; each box's tooltip says what it does.",
+    "<i>Advanced</i> holds the rest, in groups that say what each is for; each box's tooltip says what it does.",
     "<b>While it trains</b> the bar, the status line and the plot of training and held-out loss move; "
     "the held-out loss is measured on tweets the model never trains on, so a rising one means it is memorising. "
     "The training loss is logged every <i>Logging steps</i> steps: the status line says which step it is from.",
@@ -85,6 +85,29 @@ def model_choices(gpu: bool) -> list[str]:
 
 
 BASIC = ("model", "output_dir", "epochs", "learning_rate", "batch_size", "lora")
+# Advanced, in groups, each with the one line that says why one would touch it. A setting no
+# group names (a new TrainConfig field) shows under "Other", so none is ever hidden.
+ADVANCED = (
+    ("Schedule", "How the learning rate moves and when the run ends: the recipe's figures came from these.",
+     ("lr_scheduler", "warmup", "weight_decay", "max_steps", "seed")),
+    ("Memory and speed", "What fits this machine: longer blocks and bigger batches cost memory, bf16 saves time where the CPU or GPU has it.",
+     ("block_size", "gradient_accumulation", "precision", "gradient_checkpointing")),
+    ("What is trained", "Fewer trained weights: less memory, and less copying of a small archive.",
+     ("freeze_embeddings", "lora_rank", "lora_alpha", "lora_dropout", "lora_targets")),
+    ("Held-out posts and the model kept", "How quality is measured, and which weights are saved.",
+     ("validation_fraction", "evals_per_epoch", "eval_steps", "keep_best", "within_post", "voices", "voice_score")),
+    ("Checkpoints and tracking", "What a stop or a disconnect keeps, and where the run is logged.",
+     ("save_steps", "save_total_limit", "keep_checkpoints", "logging_steps", "report_to", "wandb_project")),
+)
+
+
+def advanced_groups(names) -> list[tuple[str, str, list[str]]]:
+    """``ADVANCED``'s groups holding ``names`` (the fields not in ``BASIC``), then "Other"."""
+    names = [n for n in names if n not in BASIC]
+    groups = [(title, why, [n for n in fields if n in names]) for title, why, fields in ADVANCED]
+    placed = {n for _, _, fields in groups for n in fields}
+    rest = [n for n in names if n not in placed]
+    return [g for g in groups if g[2]] + ([("Other", "Settings without a group yet.", rest)] if rest else [])
 LABELS = {
     "model": "Model",
     "output_dir": "Model folder",
@@ -245,9 +268,12 @@ class TrainStep(Step):
 
     def _layout(self) -> None:
         f = self._fields
-        advanced = [w for name, w in f.items() if name not in BASIC]
-        grid = widgets.GridBox(advanced, layout=widgets.Layout(grid_template_columns="repeat(auto-fill, minmax(240px, 1fr))", grid_gap="4px 12px"))
-        accordion = widgets.Accordion([grid], titles=("Advanced",), selected_index=None)
+        sections = []
+        for title, why, names in advanced_groups(f):
+            grid = widgets.GridBox([f[n] for n in names], layout=widgets.Layout(
+                grid_template_columns="repeat(auto-fill, minmax(240px, 1fr))", grid_gap="4px 12px"))
+            sections += [widgets.HTML(f"<b>{render.esc(title)}</b> · <span class='ht-why'>{render.esc(why)}</span>").add_class("ht-line"), grid]
+        accordion = widgets.Accordion([widgets.VBox(sections)], titles=("Advanced",), selected_index=None)
         self.frame([
             row(f["model"], f["output_dir"]),
             row(f["epochs"], f["learning_rate"], f["batch_size"], f["lora"]),
