@@ -108,6 +108,12 @@ def preflight(config: TrainConfig, resume: bool = False, overwrite: bool = False
     check_model(config.model, progress)
 
 
+def words_of(dataset: Optional[TweetDataset]):
+    """The network words (``sources.networks.Words``: post, repost, ...) of the dataset's authors;
+    X's (the published huggingtweets words) before any is loaded."""
+    return words_for([a.author.source for a in dataset.authors] if dataset is not None else ["x"])
+
+
 def share_link(text: str, authors: Sequence[Author]) -> tuple[str, str]:
     """``(address, network)`` of the page that shares ``text`` on the authors' network (X's
     intent, Bluesky's compose, the Mastodon author's server's share page), or ``("", "")``

@@ -79,3 +79,19 @@ def test_share_links_go_to_the_authors_network():
 
 def test_the_words():
     assert (X.posts, X.reposts, MASTODON.reposts, BLUESKY.reposts, ANY.posts) == ("tweets", "retweets", "boosts", "reposts", "posts")
+
+
+def test_the_apps_boxes_follow_the_authors_network(tmp_path):
+    pytest.importorskip("ipywidgets")
+    from huggingtweets.sources.base import AuthorTweets, Tweet
+    from huggingtweets.ui.app import App
+    from huggingtweets.workflow import prepare
+
+    app = App(demo="tiny", output_dir=tmp_path)
+    assert app.generate._prompt.description == "Start of the tweet" and app.generate._n.description == "Tweets"
+    posts = [Tweet(id=str(i), text=f"the harbour lamp was lit again tonight and the gulls were loud {i}") for i in range(200)]
+    app.session.dataset = prepare([AuthorTweets(Author("wren@lamp.example", "Wren", source="mastodon"), posts)])
+    assert app.generate._prompt.description == "Start of the post" and app.generate._n.description == "Posts"
+    assert app.share._include_dataset.description == "Include my cleaned posts (dataset.json)"
+    app.session.dataset = None
+    assert app.generate._prompt.description == "Start of the tweet"

@@ -18,7 +18,7 @@ from ..config import SamplingConfig
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
-from ..workflow import Generators, avatar_url, saved_voice, share_link, voice_lines
+from ..workflow import Generators, avatar_url, saved_voice, share_link, voice_lines, words_of
 from . import render
 from .step import Step, row
 
@@ -78,7 +78,14 @@ class GenerateStep(Step):
         self.button.on_click(self._on_run)
         self._clear.on_click(self._on_clear)
         self._session.observe(self._on_model, names=["folder", "trained"])
+        self._session.observe(self._on_words, names="dataset")
         self._show_model()
+
+    def _on_words(self, _=None) -> None:
+        """The authors' network's words: a tweet on X, a post on Mastodon and Bluesky."""
+        words = words_of(self._session.dataset)
+        self._prompt.description = f"Start of the {words.post}"
+        self._n.description, self._n.tooltip = words.posts.capitalize(), f"How many {words.posts} to write"
 
     # --- callbacks --------------------------------------------------------------------------
     def _on_model(self, _=None) -> None:

@@ -18,7 +18,8 @@ import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder, slug
-from ..workflow import GGUF_TYPES, HF_TOKEN_NAME, export_gguf, export_zip, folder_authors, preview_notes, push_to_hub, render_preview
+from ..workflow import (GGUF_TYPES, HF_TOKEN_NAME, export_gguf, export_zip, folder_authors, preview_notes, push_to_hub, render_preview,
+                        words_of)
 from . import render
 from .hand_over import hand_over, link
 from .step import Step, row
@@ -123,7 +124,12 @@ class ShareStep(Step):
         self._include_dataset.observe(self._on_include_dataset, names="value")
         self._session.observe(self._on_folder, names=["folder", "trained"])
         self._session.observe(self._on_tweets, names="tweets")
+        self._session.observe(self._on_words, names="dataset")
         self._on_folder()
+
+    def _on_words(self, _=None) -> None:
+        """The authors' network's words in the dataset box."""
+        self._include_dataset.description = f"Include my cleaned {words_of(self._session.dataset).posts} (dataset.json)"
         self._on_tweets()
 
     # --- callbacks: state -------------------------------------------------------------------
