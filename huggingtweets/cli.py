@@ -12,6 +12,7 @@ import math
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Optional, Sequence
 
 from .diskio import size_text
@@ -333,9 +334,22 @@ def _check_resume_sources(args, output: str) -> None:
                                  f"{'; '.join(differ)}. Give the original command, or --resume alone, or start over with --overwrite.")
 
 
+def _chosen(args) -> set:
+    """The TrainConfig fields a person set: by flag, or in the --config file."""
+    from .config import TrainConfig
+
+    names = set(_given(args, TrainConfig))
+    if args.config:
+        try:
+            names |= set(json.loads(Path(args.config).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            pass  # TrainConfig.load has refused it already, in its own words
+    return names
+
+
 def _train_inputs(args):
     """The run's config and dataset, every check made before any download or write."""
-    from .workflow import fetch, model_language_note, preflight, prepare
+    from .workflow import fetch, model_language_note, preflight, prepare, with_model_recipe
 
     config = _train_config(args)
     if args.resume:
@@ -348,6 +362,8 @@ def _train_inputs(args):
         note = model_language_note(config.model, dataset)
         if note:
             dataset.warnings.append(note)
+        if dataset is not None:  # the model's own recipe (Gemma 3: one epoch), where no flag or file set it
+            config = with_model_recipe(config, dataset, _chosen(args))
     finally:
         progress.close()
     return config, dataset

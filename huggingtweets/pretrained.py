@@ -281,6 +281,22 @@ def resolve_gemma3(cache_dir: Optional[Path] = None, progress: Optional[Progress
 
 # Named models: each resolves to something from_pretrained loads.
 NAMED = {SMOLLM2: resolve_smollm2, GEMMA3: resolve_gemma3}
+# A named model's own recipe: TrainConfig fields that differ from the shipped defaults for it,
+# applied where a person did not set them (the CLI's flags and config file, the app's boxes).
+# Gemma 3 270M: one epoch (on the Chinese archive its held-out loss was lowest at epoch 1 of 3,
+# then rose past where it started; one epoch, its schedule decayed, scored 5.47 bits/char
+# against 5.67 for the best epoch of three), its 168M embedding weights (262,144 rows) kept
+# as pretrained: the same 5.47, and no gradients or optimizer state for 63% of the model
+# (benchmarks/README.md, 2026-12-07).
+RECIPES = {GEMMA3: {"epochs": 1.0, "freeze_embeddings": True}}
+
+
+def recipe_for(model: str) -> dict:
+    """The TrainConfig fields ``model`` trains with unless a person set them ({}: the defaults)."""
+    key = str(model).strip().lower()
+    if key == GEMMA3_HUB.lower():
+        key = GEMMA3
+    return dict(RECIPES.get(key, {}))
 
 
 def knows_only_english(model: str) -> bool:

@@ -19,7 +19,7 @@ import signal
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence, Union
+from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from . import launch
 from .cleaning import KEEP_CONTACTS_HELP, TABLE_ROWS, AuthorStats, check_enough, stats_table, table_rows
@@ -37,7 +37,7 @@ from .language import main_language
 from .language import name as language_name
 from .language import shares as language_shares
 from .models import check_model
-from .pretrained import AUTO_MODEL, GEMMA3, GPU_DEFAULT, SMOLLM2, default_model, has_gpu, language_warning
+from .pretrained import AUTO_MODEL, GEMMA3, GPU_DEFAULT, SMOLLM2, default_model, has_gpu, language_warning, recipe_for
 from .preview import notes as preview_notes, render_preview
 from .share import TOKEN_NAME as HF_TOKEN_NAME
 from .share import export_zip, push_to_hub
@@ -50,7 +50,7 @@ from .voice import NotMeasured, VoiceReport, judge_posts, load_voices, saved_rep
 __all__ = [
     # data
     "FetchOptions", "source_kinds", "token_for", "NoToken", "avatar_url", "fetch", "prepare", "check_enough",
-    "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP", "language_shares", "model_language_note", "model_for", "GEMMA3",
+    "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP", "language_shares", "model_language_note", "model_for", "recipe_for", "with_model_recipe", "words_of", "share_link", "GEMMA3",
     # training
     "demo_config", "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "check_model", "resume_config",
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
@@ -126,6 +126,15 @@ def share_link(text: str, authors: Sequence[Author]) -> tuple[str, str]:
 def model_for(dataset: Optional[TweetDataset]) -> str:
     """What ``--model auto`` picks for these posts on this machine (their language, then the machine)."""
     return default_model(language=main_language(dataset.languages) if dataset is not None else "")
+
+
+def with_model_recipe(config: TrainConfig, dataset: Optional[TweetDataset], chosen: Iterable[str] = ()) -> TrainConfig:
+    """``config`` with its model's own recipe (``pretrained.RECIPES``: Gemma 3 trains one epoch)
+    for every field not in ``chosen`` (the ones a person set); ``auto`` is the model it picks
+    for these posts."""
+    model = model_for(dataset) if str(config.model).strip().lower() == AUTO_MODEL else config.model
+    keep = set(chosen)
+    return config.replace(**{k: v for k, v in recipe_for(model).items() if k not in keep})
 
 
 def model_language_note(model: str, dataset: Optional[TweetDataset]) -> str:

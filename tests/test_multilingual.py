@@ -160,6 +160,32 @@ def test_the_app_picks_the_model_for_the_posts_language_unless_chosen_by_hand(no
     assert box.value == pretrained.SMOLLM2
 
 
+def test_gemma_trains_its_own_recipe_unless_a_person_set_it(no_gpu, monkeypatch, tmp_path):
+    """One epoch, embeddings kept (pretrained.RECIPES): in the CLI where no flag or file set them,
+    in the app's boxes where a person has not changed them."""
+    from huggingtweets.ui import App
+    from huggingtweets.workflow import with_model_recipe
+
+    monkeypatch.setattr(pretrained, "gemma3_installed", lambda: True)
+    dataset = russian_dataset()
+    auto = with_model_recipe(TrainConfig(), dataset)  # "auto" picks Gemma for these posts
+    assert (auto.epochs, auto.freeze_embeddings) == (1.0, True)
+    assert with_model_recipe(TrainConfig(epochs=2.0), dataset, chosen={"epochs"}).epochs == 2.0
+    assert with_model_recipe(TrainConfig(model=pretrained.SMOLLM2), dataset) == TrainConfig(model=pretrained.SMOLLM2)
+    english = with_model_recipe(TrainConfig(), prepare([AuthorTweets(Author("gull"), [Tweet(str(i), f"the gulls are loud at the harbour again today {i}") for i in range(200)])]))
+    assert english.epochs == TrainConfig().epochs  # auto picks SmolLM2 for English
+
+    app = App(output_dir=tmp_path)
+    f = app.train._fields
+    assert (f["epochs"].value, f["freeze_embeddings"].value) == (3.0, False)
+    app.session.dataset = dataset  # auto switches to Gemma, and to its recipe
+    assert f["model"].value == pretrained.GEMMA3 and (f["epochs"].value, f["freeze_embeddings"].value) == (1.0, True)
+    assert app.train.config_from_widgets().epochs == 1.0
+    f["epochs"].value = 2.0  # a person's choice stays; the rest of the recipe goes with the model
+    f["model"].value = pretrained.SMOLLM2
+    assert (f["epochs"].value, f["freeze_embeddings"].value) == (2.0, False)
+
+
 def test_a_big_vocabulary_samples_its_nucleus_without_sorting_it_whole():
     """Gemma's 262,144 tokens: top-p among the 1,024 likeliest, the same tokens as top-k then top-p."""
     import torch
@@ -186,3 +212,17 @@ def test_a_big_vocabulary_samples_its_nucleus_without_sorting_it_whole():
     ref = TopPLogitsWarper(0.95)(None, TopKLogitsWarper(NUCLEUS_CAP)(None, scores.clone() / 0.8))
     assert torch.equal(torch.isfinite(mine), torch.isfinite(ref))
     assert torch.allclose(mine[torch.isfinite(mine)], ref[torch.isfinite(ref)])
+
+
+@pytest.mark.parametrize("flags, epochs", [([], 2.0), (["--epochs", "5"], 5.0)])
+def test_the_cli_applies_a_models_recipe_where_no_flag_set_it(tmp_path, monkeypatch, flags, epochs):
+    import json
+
+    from huggingtweets.cli import main
+
+    monkeypatch.setattr(pretrained, "RECIPES", {"tiny": {"epochs": 2.0}})
+    posts = tmp_path / "posts.txt"
+    posts.write_text("\n".join(f"the lamp on the pier burned all night and the gulls said so {i}" for i in range(200)))
+    out = tmp_path / "m"
+    assert main(["train", str(posts), "--model", "tiny", "--max-steps", "1", "--block-size", "32", "--output", str(out), *flags]) == 0
+    assert json.loads((out / "train_config.json").read_text())["epochs"] == epochs

@@ -28,7 +28,7 @@ from ..folder import ModelFolder
 from ..quiet import quiet_libraries
 from ..workflow import (AUTO_MODEL, GEMMA3, GPU_DEFAULT, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
                         check_training, demo_config, device_count, folder_for, has_gpu, model_for, model_language_note,
-                        saved_run_config)
+                        recipe_for, saved_run_config)
 from . import plot, render
 from .run_log import RunLog, read_log, trained_on
 from .step import Step, row
@@ -294,6 +294,9 @@ class TrainStep(Step):
         self._overwrite.observe(self._on_overwrite, names="value")
         self._session.observe(self._on_dataset, names="dataset")
         self._session.observe(self._show_folder, names="folder")
+        self._applied: dict = {}  # the model's own recipe as set in the boxes, until a person changes one
+        self._fields["model"].observe(self._on_model_box, names="value")
+        self._on_model_box()
         self._show_folder()
 
     # --- the config ----------------------------------------------------------------------
@@ -318,6 +321,22 @@ class TrainStep(Step):
 
     def show_saved(self, text: str) -> None:
         self._saved.value = text
+
+    def _on_model_box(self, _=None) -> None:
+        """The model's own recipe (Gemma 3: one epoch, embeddings kept) in the boxes a person has
+        not changed; the last model's recipe taken back from them first."""
+        defaults = TrainConfig()
+        for name, value in self._applied.items():
+            box = self._fields[name]
+            if box.value == value:  # still as the recipe set it
+                box.value = getattr(defaults, name)
+        self._applied = {}
+        if self._session.demo:
+            return  # the demo's recipe is its own
+        for name, value in recipe_for(str(self._fields["model"].value)).items():
+            box = self._fields.get(name)
+            if box is not None and box.value == getattr(defaults, name):
+                box.value = self._applied[name] = value
 
     def _on_folder_box(self, change) -> None:
         typed, refused = change["new"].strip(), ""
