@@ -253,7 +253,7 @@ def _given(args, cls) -> dict:
 
 
 def _train_config(args):
-    from .config import TrainConfig
+    from .config import PRESETS, TrainConfig
     from .workflow import resume_config
 
     given = _given(args, TrainConfig)
@@ -261,8 +261,10 @@ def _train_config(args):
         if args.config:  # the original command's file: fine_tune refuses any setting that would change the run
             given = {**TrainConfig.load(args.config).to_dict(), **given}
         return resume_config(given.pop("output_dir", TrainConfig().output_dir), **given)
+    preset = PRESETS[args.preset] if getattr(args, "preset", None) else {}
     base = TrainConfig.load(args.config) if args.config else TrainConfig()
-    return base.replace(**given)
+    file_fields = _chosen(args) - set(given)
+    return base.replace(**{k: v for k, v in preset.items() if k not in file_fields}).replace(**given)
 
 
 def _say(line: str) -> None:
@@ -567,7 +569,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .config import SamplingConfig, TrainConfig
+    from .config import PRESET_TRADES, PRESETS, SamplingConfig, TrainConfig
 
     parser = _Parser(prog="huggingtweets", description="Turn someone's tweets into a language model that writes like them.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -583,6 +585,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_args(p)
     _add_dataclass_args(p, TrainConfig)
     p.add_argument("--config", metavar="FILE.json", help="a TrainConfig JSON file; flags override it")
+    trades = "; ".join(f"{k}: {v}" for k, v in PRESET_TRADES.items())
+    p.add_argument("--preset", choices=list(PRESETS), help=f"{trades} (a --config file and flags override it)".replace("%", "%%"))
     p.add_argument("--resume", action="store_true", help="continue the unfinished run in --output with its own settings and tweets")
     p.add_argument("--overwrite", action="store_true", help="replace the model (or unfinished run) in --output; it stays until the new one is saved")
     p.set_defaults(func=cmd_train)

@@ -266,6 +266,25 @@ DEMO_PRESET_FP32 = dict(model="smollm2-135m", learning_rate=3e-4, epochs=1, batc
                         lr_scheduler="constant_with_warmup", warmup=0.05, within_post=False)
 DEMO_OUTPUT = "huggingtweets-demo"
 
+# Presets, named by what they trade: time against how closely the model fits the person's
+# posts. Each is the recipe's fields that differ from TrainConfig's (which is "best"), measured
+# on the real English X archive with SmolLM2-135M, bf16, same held-out split (AMX Xeon, 2 cores;
+# benchmarks/results/bench_recipe-amx.json rows default, p2e-4-b4, p2e-4-b4-2ep):
+#   best      1.711 held-out bits/char, 161 s of training (165 steps)
+#   balanced  1.717 (+0.3 %), 114 s (-29 %)
+#   quick     1.741 (+1.7 %), 78 s (-51 %)
+# A named model's own recipe (pretrained.RECIPES: Gemma 3 trains one epoch) goes over a preset.
+PRESETS = {
+    "quick": dict(learning_rate=2e-4, epochs=2.0, batch_size=4),
+    "balanced": dict(learning_rate=2e-4, epochs=3.0, batch_size=4),
+    "best": {},
+}
+PRESET_TRADES = {  # what each preset trades, for --help and the app's list
+    "quick": "about half the time, held-out bits/char 1.7 % higher",
+    "balanced": "about 30 % less time, 0.3 % higher",
+    "best": "the recipe that fits the posts best (the default)",
+}
+
 
 def demo_config(tiny: bool = False, fp32: bool = False, **changes) -> TrainConfig:
     """The demo's TrainConfig: the pretrained model (or ``tiny``, under a minute) on the sample;

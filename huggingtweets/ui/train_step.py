@@ -22,7 +22,7 @@ from typing import Optional
 
 import ipywidgets as widgets
 
-from ..config import PRECISIONS, SCHEDULERS, TrainConfig, field_help
+from ..config import PRECISIONS, PRESET_TRADES, PRESETS, SCHEDULERS, TrainConfig, field_help
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
@@ -244,6 +244,9 @@ class TrainStep(Step):
             tracker = self._fields["report_to"]
             tracker.value, tracker.disabled = False, True
             tracker.tooltip = "Off on a shared server: runs would be logged to the server's own W&B account."
+        self._preset = widgets.Dropdown(options=[(f"{name}: {trade}", name) for name, trade in PRESET_TRADES.items()], value="best",
+                                        description="Preset", tooltip="What the recipe trades: time against how closely it fits the posts",
+                                        style=WIDE, layout=widgets.Layout(width="470px", display="none" if self._session.demo else ""))
         self._resume = widgets.Checkbox(description="Resume the unfinished run", indent=False, disabled=True, layout=widgets.Layout(width="auto"))
         self._resume.tooltip = "Continue the run saved in the folder, with its own settings and tweets."
         self._overwrite = widgets.Checkbox(description="Replace what is in the folder", indent=False, disabled=True, layout=widgets.Layout(width="auto"))
@@ -276,6 +279,7 @@ class TrainStep(Step):
         accordion = widgets.Accordion([widgets.VBox(sections)], titles=("Advanced",), selected_index=None)
         self.frame([
             row(f["model"], f["output_dir"]),
+            self._preset,
             row(f["epochs"], f["learning_rate"], f["batch_size"], f["lora"]),
             accordion,
             row(self._resume, self._overwrite, self._resume_note),
@@ -296,6 +300,7 @@ class TrainStep(Step):
         self._session.observe(self._show_folder, names="folder")
         self._applied: dict = {}  # the model's own recipe as set in the boxes, until a person changes one
         self._fields["model"].observe(self._on_model_box, names="value")
+        self._preset.observe(self._on_preset, names="value")
         self._on_model_box()
         self._show_folder()
 
@@ -322,20 +327,38 @@ class TrainStep(Step):
     def show_saved(self, text: str) -> None:
         self._saved.value = text
 
+    def _baseline(self) -> TrainConfig:
+        """The settings the preset gives, before the model's own recipe."""
+        return TrainConfig().replace(**PRESETS[self._preset.value])
+
+    def _on_preset(self, _=None) -> None:
+        """The preset's settings in their boxes, then the model's own recipe over them."""
+        base = self._baseline()
+        preset_fields = {k for preset in PRESETS.values() for k in preset}
+        for name in preset_fields:
+            value = getattr(base, name)
+            self._fields[name].value = f"{value:g}" if name == "learning_rate" else value
+        self._applied = {k: v for k, v in self._applied.items() if k not in preset_fields}  # those were just set again
+        self._apply_recipe()
+
     def _on_model_box(self, _=None) -> None:
         """The model's own recipe (Gemma 3: one epoch, embeddings kept) in the boxes a person has
         not changed; the last model's recipe taken back from them first."""
-        defaults = TrainConfig()
+        base = self._baseline()
         for name, value in self._applied.items():
             box = self._fields[name]
             if box.value == value:  # still as the recipe set it
-                box.value = getattr(defaults, name)
+                box.value = getattr(base, name)
         self._applied = {}
+        self._apply_recipe()
+
+    def _apply_recipe(self) -> None:
         if self._session.demo:
             return  # the demo's recipe is its own
+        base = self._baseline()
         for name, value in recipe_for(str(self._fields["model"].value)).items():
             box = self._fields.get(name)
-            if box is not None and box.value == getattr(defaults, name):
+            if box is not None and name not in self._applied and box.value == getattr(base, name):
                 box.value = self._applied[name] = value
 
     def _on_folder_box(self, change) -> None:
