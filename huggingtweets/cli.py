@@ -285,6 +285,8 @@ def cmd_train(args) -> int:
         return _exit_code(result)
     for line in dataset.warnings if dataset else ():
         print(f"warning: {shown(line)}", file=sys.stderr)
+    if dataset is not None:
+        _say_estimate(config, dataset)
     bar = TqdmTraining()
     try:
         result = train(config, dataset, callbacks=[bar], resume=args.resume, overwrite=args.overwrite, said=_say,
@@ -293,6 +295,19 @@ def cmd_train(args) -> int:
         bar.close()
     _print_result(result, _resume_command(args))
     return _exit_code(result)
+
+
+def _say_estimate(config, dataset) -> None:
+    """The run's estimated time, before any long work (a probe of a few steps when this machine
+    has not trained these settings yet)."""
+    from .workflow import estimate_time
+
+    if config.model == "tiny":
+        return  # built during the run, and quick
+    print("Estimating the training time (a few steps)...", file=sys.stderr, flush=True)
+    found = estimate_time(config, dataset)
+    if found is not None:
+        print(shown(found.line()), file=sys.stderr, flush=True)
 
 
 # What a run's data came from, as typed: kept with the run, so the same command plus --resume

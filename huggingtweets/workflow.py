@@ -21,11 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
-from . import launch
+from . import estimate, launch
 from .cleaning import KEEP_CONTACTS_HELP, TABLE_ROWS, AuthorStats, check_enough, stats_table, table_rows
 from .config import SamplingConfig, TrainConfig
 from .config import demo_config as _demo_config
 from .dataset import TweetDataset, build_dataset, load_sources
+from .cache import default_cache_dir
 from .distributed import device_count, is_main, lost_peer, on_main
 from .errors import HuggingTweetsError
 from .folder import CARD, DATASET, MODEL_CONFIG, SOURCES, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
@@ -244,6 +245,7 @@ class TrainingRun:
                 self.result = self._launch.run(self.config, self.dataset, self.resume, self.overwrite)
             else:
                 self.result = run_training(self.config, self.dataset, self.callbacks, self.signal, self.resume, self.overwrite, self.origin)
+            _record_rate(self.config, self.result)
         except BaseException as err:  # the caller decides how to show it
             self.error = _tracking_error(err) or err
         finally:
@@ -268,6 +270,23 @@ class TrainingRun:
 # Said at once on the first Ctrl-C or SIGTERM: the step, the evaluation and the save that follow
 # take a while (35 s for SmolLM2 on 2 cores), and silence reads as a hang.
 STOPPING = "Stopping after this step, then saving (Ctrl-C again to quit without saving)."
+
+
+def _record_rate(config: TrainConfig, result: Optional[TrainResult]) -> None:
+    """A finished run's seconds per step, for the next estimate on this machine (``estimate``)."""
+    m = result.metrics if result is not None else {}
+    if m.get("stopped") or not isinstance(m.get("base_model"), str) or not is_main():
+        return
+    try:
+        estimate.record(default_cache_dir(), config, m["base_model"], str(m.get("precision")), int(m.get("block_size") or 0), m)
+    except Exception:  # a figure for next time never fails this run
+        pass
+
+
+def estimate_time(config: TrainConfig, dataset: TweetDataset) -> Optional[estimate.Estimate]:
+    """How long training ``config`` on ``dataset`` will take here (``estimate``: this machine's
+    last run of these settings, else a probe of a few steps); None for the tiny model."""
+    return estimate.estimate(config, dataset, default_cache_dir())
 
 
 def train(

@@ -26,7 +26,7 @@ LAYERS = [
     {"pretrained", "models", "distributed", "quality", "imitation"},
     {"card", "preview", "fonts"},
     {"best", "training"},
-    {"generation", "share", "gguf_export", "gguf_vocab", "voice"},
+    {"generation", "share", "gguf_export", "gguf_vocab", "voice", "estimate"},
     {"tracking", "launch"},
     {"workflow"},
     {"cli", "ui", "__main__", "__init__"},

@@ -27,8 +27,8 @@ from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
 from ..workflow import (AUTO_MODEL, GEMMA3, GPU_DEFAULT, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
-                        check_training, demo_config, device_count, folder_for, has_gpu, model_for, model_language_note,
-                        recipe_for, saved_run_config)
+                        check_training, demo_config, device_count, estimate_time, folder_for, has_gpu, model_for,
+                        model_language_note, recipe_for, saved_run_config)
 from . import plot, render
 from .run_log import RunLog, read_log, trained_on
 from .step import Step, row
@@ -40,7 +40,8 @@ def cpu_note() -> str:
     epochs = demo_config(cpu=True).epochs
     full = TrainConfig().epochs
     return (f"{SMOLLM2} (pretrained, {epochs:g} epoch{'s' if epochs != 1 else ''}) learns the sample in about 2 minutes; "
-            f"your own posts train {full:g} epochs in small batches, which takes longer; tiny is faster but writes word salad.")
+            f"your own posts train {full:g} epochs in small batches, which takes longer: once they are loaded, the training "
+            "step says how long, timed on this machine; the quick preset halves it, and tiny is faster still but writes word salad.")
 
 
 HELP = (
@@ -265,6 +266,8 @@ class TrainStep(Step):
         self._plot = widgets.HTML("", layout=widgets.Layout(width="100%", max_width="780px"))
         self._summary = widgets.HTML("")
         self._keep_note = widgets.HTML("")
+        self._estimate = widgets.HTML("")  # the time the loaded posts will take with these settings
+        self._estimating = 0  # the latest estimate asked for: an older one's answer is dropped
         self._auto_model = defaults.model  # what the app picked (for the machine, then for the posts' language)
         self._auto_folder = str(Path(self._session.root) / Path(defaults.output_dir).name)  # named by the app, not by hand
         self._fields["output_dir"].value = self._session.folder = self._auto_folder
@@ -286,6 +289,7 @@ class TrainStep(Step):
             self._all_gpus,
             row(self.button, self.stop_button),
             self._keep_note,
+            self._estimate,
             row(self._progress, self._status, self._saved),
         ], [self._plot, self._summary])
 
@@ -302,6 +306,8 @@ class TrainStep(Step):
         self._fields["model"].observe(self._on_model_box, names="value")
         self._preset.observe(self._on_preset, names="value")
         self._on_model_box()
+        self._fields["model"].observe(self._ask_estimate, names="value")
+        self._preset.observe(self._ask_estimate, names="value")
         self._show_folder()
 
     # --- the config ----------------------------------------------------------------------
@@ -372,9 +378,41 @@ class TrainStep(Step):
         if refused:
             self._message.value = render.message("error", refused)
 
+    def _ask_estimate(self, _=None) -> None:
+        """How long the loaded posts will take with the settings shown, worked out in the
+        background (a probe of a few steps the first time on this machine)."""
+        self._estimating += 1
+        asked, dataset = self._estimating, self._session.dataset
+        if dataset is None or self._session.demo or self.running:
+            self._estimate.value = ""
+            return
+        try:
+            config = self.config_from_widgets()
+        except HuggingTweetsError:
+            self._estimate.value = ""
+            return
+        if config.model == "tiny":
+            self._estimate.value = ""
+            return
+        self._estimate.value = render.message("info", "Estimating the training time (a few steps)…")
+
+        def work() -> None:
+            try:
+                found = estimate_time(config, dataset)
+                text = render.message("info", found.line()) if found else ""
+            except Exception:  # an estimate is a nicety: no figure rather than an error
+                text = ""
+            if asked == self._estimating:
+                self._estimate.value = text
+
+        threading.Thread(target=work, name="huggingtweets-estimate", daemon=True).start()
+
     def _on_dataset(self, change) -> None:
+        self._use_dataset(change["new"])
+        self._ask_estimate()  # after the model box follows the posts' language
+
+    def _use_dataset(self, dataset) -> None:
         """New authors: their own folder, unless the one chosen by hand is empty or theirs already."""
-        dataset = change["new"]
         if dataset is None:
             return
         box = self._fields["model"]

@@ -1,0 +1,96 @@
+"""Time before training (issue 28): the steps an estimate counts are the steps training runs;
+the step time is probed on the run's own shape, then taken from this machine's last real run;
+the CLI says it before training. (How close the figure is to a real run's time is measured in
+benchmarks/, never asserted here.)"""
+
+import json
+
+import pytest
+
+from huggingtweets import estimate
+from huggingtweets.cli import main
+from huggingtweets.config import TrainConfig
+from huggingtweets.training import fine_tune
+
+
+@pytest.mark.parametrize("changes", [dict(), dict(batch_size=3, epochs=1.5), dict(gradient_accumulation=2), dict(max_steps=4)])
+def test_the_steps_counted_are_the_steps_trained(tmp_path, llama_folder, changes):
+    from conftest import tweet_dataset
+
+    dataset = tweet_dataset()
+    config = TrainConfig(model=llama_folder, output_dir=str(tmp_path / "m"), block_size=32, epochs=1.0, batch_size=8,
+                         save_steps=1000, voice_score=False, evals_per_epoch=1).replace(**changes)
+    found = estimate.estimate(config, dataset, tmp_path / "cache")
+    assert found is not None and found.source == "timed here just now" and found.seconds_per_step > 0 and found.eval_seconds > 0
+    result = fine_tune(config, dataset)
+    assert found.steps == result.metrics["global_step"]
+
+
+def test_a_real_run_is_the_next_estimates_step_time(tmp_path, llama_folder, monkeypatch):
+    from conftest import tweet_dataset
+
+    monkeypatch.setenv("HUGGINGTWEETS_CACHE", str(tmp_path / "cache"))
+    from huggingtweets.workflow import estimate_time, train
+
+    dataset = tweet_dataset()
+    config = TrainConfig(model=llama_folder, output_dir=str(tmp_path / "m"), block_size=32, epochs=1.0, batch_size=4,
+                         save_steps=1000, voice_score=False)
+    result = train(config, dataset)
+    rates = json.loads((tmp_path / "cache" / estimate.RATES_FILE).read_text())
+    (key, rate), = rates.items()
+    assert rate == pytest.approx(result.metrics["train_runtime"] / result.metrics["global_step"], rel=1e-3)
+    again = estimate_time(config.replace(output_dir=str(tmp_path / "m2")), dataset)
+    assert again.source == "this machine's last run of these settings" and again.seconds_per_step == rate
+    assert estimate_time(config.replace(batch_size=2), dataset).source == "timed here just now"  # other settings: probed
+
+
+def test_the_line_reads_as_time():
+    line = estimate.Estimate(144, 45.0, 120.0, "timed here just now").line()
+    assert line == "Estimated training time: about 1 h 50 min (144 steps at 45.0 s each, timed here just now), then the voice score."
+    assert estimate.duration(30) == "about 30 s" and estimate.duration(600) == "about 10 min"
+
+
+def test_the_cli_says_it_before_training(tmp_path, llama_folder, capsys):
+    posts = tmp_path / "posts.txt"
+    posts.write_text("\n".join(f"the lamp on the pier burned all night and the gulls said so {i}" for i in range(200)))
+    assert main(["train", str(posts), "--model", llama_folder, "--max-steps", "3", "--block-size", "32", "--output", str(tmp_path / "m"),
+                 "--no-voice-score"]) == 0
+    err = capsys.readouterr().err
+    assert "Estimated training time: about" in err and "(3 steps at" in err
+    assert err.index("Estimated training time") < err.index("Held-out loss") if "Held-out loss" in err else True
+
+
+def test_the_app_says_how_long_the_loaded_posts_take(tmp_path, llama_folder, monkeypatch):
+    """Not a fixed sentence: worked out from the loaded data and the settings shown, again when they change."""
+    pytest.importorskip("ipywidgets")
+    import time
+
+    from conftest import tweet_dataset
+    from huggingtweets.ui import App
+
+    monkeypatch.setenv("HUGGINGTWEETS_CACHE", str(tmp_path / "cache"))
+    app = App(output_dir=tmp_path)
+    assert app.train._estimate.value == ""
+    app.train._fields["model"].value = llama_folder
+    app.train._fields["block_size"].value = 32
+    app.session.dataset = tweet_dataset()
+
+    def steps(text):
+        return int(text.split(" steps at")[0].rsplit("(", 1)[1].replace(",", "")) if " steps at" in text else None
+
+    def shown(other_than=None, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = app.train._estimate.value
+            if "Estimated training time" in value and steps(value) != other_than:
+                return value
+            time.sleep(0.1)
+        return app.train._estimate.value
+
+    first = shown()
+    assert "Estimated training time: about" in first and "timed here just now" in first
+    app.train._preset.value = "quick"  # 2 epochs in batches of 4: fewer steps
+    second = shown(other_than=steps(first))
+    assert steps(second) < steps(first), second
+    app.session.dataset = None
+    assert app.train._estimate.value == ""
