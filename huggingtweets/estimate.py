@@ -85,7 +85,7 @@ def record(cache_dir: Path, config: TrainConfig, base: str, precision: str, bloc
     if not isinstance(steps, int) or steps < 5 or not isinstance(seconds, (int, float)) or seconds <= 0:
         return  # too short to say anything
     rates = _rates(cache_dir)
-    rates[_key(config, base, precision, block_size)] = round(seconds / steps, 4)
+    rates[_key(config, base, precision, block_size)] = round(seconds / steps, 6)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_json(cache_dir / RATES_FILE, rates)
