@@ -206,3 +206,15 @@ def test_sweep_voice_measures_the_classifier_and_the_gate(wren_model, tmp_path):
     assert gates[("order_gain", 0.2)]["shuffled"] < gates[("order_gain", 0.2)]["real"]  # the gate sees word order
     assert len(d["classifier"]) == 8 and all(0.5 <= r["auc"] <= 1 for r in d["classifier"])
     assert results_files() == before
+
+
+def test_bench_estimate_reads_the_clis_line():
+    """The benchmark parses the line the CLI prints (estimate.Estimate.line): a change of either shows here."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_estimate import said_seconds
+
+    from huggingtweets.estimate import Estimate
+
+    for est in (Estimate(144, 45.0, 120.0, "timed here just now"), Estimate(12, 0.5, 0.0, "this machine's last run of these settings")):
+        said, steps, how = said_seconds("noise\n" + est.line() + "\nmore")
+        assert (said, steps, how) == (est.steps * est.seconds_per_step, est.steps, est.source)
