@@ -286,7 +286,7 @@ def cmd_train(args) -> int:
     for line in dataset.warnings if dataset else ():
         print(f"warning: {shown(line)}", file=sys.stderr)
     if dataset is not None:
-        _say_estimate(config, dataset)
+        _say_estimate(config, dataset, getattr(args, "preset", None))
     bar = TqdmTraining()
     try:
         result = train(config, dataset, callbacks=[bar], resume=args.resume, overwrite=args.overwrite, said=_say,
@@ -297,7 +297,7 @@ def cmd_train(args) -> int:
     return _exit_code(result)
 
 
-def _say_estimate(config, dataset) -> None:
+def _say_estimate(config, dataset, preset: Optional[str] = None) -> None:
     """The run's estimated time, before any long work (a probe of a few steps when this machine
     has not trained these settings yet)."""
     from .workflow import estimate_time
@@ -307,7 +307,8 @@ def _say_estimate(config, dataset) -> None:
     print("Estimating the training time (a few steps)...", file=sys.stderr, flush=True)
     found = estimate_time(config, dataset)
     if found is not None:
-        print(shown(found.line()), file=sys.stderr, flush=True)
+        offer = found.offer(preset or "best")
+        print(shown(found.line() + (f" {offer[:-1]}: add --preset quick." if offer else "")), file=sys.stderr, flush=True)
 
 
 # What a run's data came from, as typed: kept with the run, so the same command plus --resume

@@ -31,6 +31,7 @@ RATES_FILE = "step_rates.json"
 PROBE_STEPS = 3  # timed after one warm-up step
 EVAL_SHARE = 0.35  # a held-out batch (forward only) against a training step, when no real run was timed
 MAX_EVAL_BLOCKS = 256  # as training.held_out_blocks
+OFFER_AFTER_S = 15 * 60  # past this, the faster preset is offered with what it trades
 
 
 @dataclass
@@ -47,6 +48,14 @@ class Estimate:
     def line(self) -> str:
         return (f"Estimated training time: {duration(self.seconds)} ({self.steps:,} steps at {self.seconds_per_step:.1f} s each, "
                 f"{self.source}), then the voice score.")
+
+    def offer(self, preset: str) -> str:
+        """Past ``OFFER_AFTER_S``, the faster preset and what it trades (measured: config.PRESET_TRADES); else ""."""
+        from .config import PRESET_TRADES
+
+        if self.seconds <= OFFER_AFTER_S or preset == "quick":
+            return ""
+        return f"The quick preset would take {PRESET_TRADES['quick']}."
 
 
 def duration(seconds: float) -> str:

@@ -399,7 +399,8 @@ class TrainStep(Step):
         def work() -> None:
             try:
                 found = estimate_time(config, dataset)
-                text = render.message("info", found.line()) if found else ""
+                offer = found.offer(self._preset.value) if found else ""
+                text = render.message("info", found.line() + (f" {offer[:-1]}: choose it in Preset." if offer else "")) if found else ""
             except Exception:  # an estimate is a nicety: no figure rather than an error
                 text = ""
             if asked == self._estimating:
