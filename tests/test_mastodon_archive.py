@@ -194,8 +194,9 @@ def test_only_outbox_and_actor_are_opened(tmp_path, monkeypatch):
     real_open = zipfile.ZipFile.open
     monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(
         getattr(name, "filename", name)) or real_open(self, name, *a, **k))
-    fetch(path)
-    assert sorted(opened) == ["actor.json", "outbox.json"]
+    got = fetch(path)
+    assert sorted(opened) == ["actor.json", "avatar.png", "outbox.json"]  # the avatar actor.json names, nothing else
+    assert got.picture == PNG
 
 
 def test_archive_one_folder_down(tmp_path):
@@ -462,3 +463,17 @@ def test_an_outbox_split_anywhere_reads_the_same(tmp_path, monkeypatch):
     monkeypatch.setattr(limits, "READ_CHUNK", 7)
     (tmp_path / "small").mkdir()
     assert [(t.id, t.text) for t in fetch(write_export(tmp_path / "small")).tweets] == whole
+
+
+@pytest.mark.parametrize("form", ["zip", "folder", "outbox"])
+def test_the_archives_own_avatar_is_used(tmp_path, form):
+    got = fetch(write_export(tmp_path, form))
+    assert got.picture == (PNG if form != "outbox" else b"")  # outbox.json alone: no actor.json, no picture
+
+
+@pytest.mark.parametrize("icon", ["../../etc/passwd.png", "/etc/hosts.png", "https://tracker.example/a.png", "sub/avatar.png", "avatar.exe"])
+def test_an_avatar_elsewhere_is_never_followed(tmp_path, icon):
+    actor = json.loads(ACTOR_JSON)
+    actor["icon"]["url"] = icon
+    got = fetch(write_export(tmp_path, "folder", **{"actor.json": json.dumps(actor)}))
+    assert got.picture == b""

@@ -1,9 +1,10 @@
 """The Mastodon data export ("Request your archive") as a post source.
 
 Accepts the archive zip (members read straight out of it, never extracted), the
-folder it unzips to, or its ``outbox.json`` alone. Only ``outbox.json`` and
-``actor.json`` are ever opened, each through a size cap from ``limits``; never
-the media, likes or bookmarks. ``outbox.json`` is read as a stream, one activity at a
+folder it unzips to, or its ``outbox.json`` alone. Only ``outbox.json``,
+``actor.json`` and the avatar file ``actor.json``'s ``icon`` names (a plain file name beside
+it, at most ``MAX_AVATAR_BYTES``, shown in the app as the X archive's is) are ever opened,
+each through a size cap from ``limits``; never the media, likes or bookmarks. ``outbox.json`` is read as a stream, one activity at a
 time (``limits.JsonStream``), never whole: parsed at once, a 500 MiB outbox took
 2.9 GB. What is kept is bounded too (``limits.Newest``): the newest ``limits.MAX_POSTS_PER_AUTHOR``
 posts within ``limits.MAX_AUTHOR_BYTES`` of text, the rest left out with a note. Shapes::
@@ -37,6 +38,8 @@ from .mastodon_text import fold, remove_shortcodes, status_text
 from . import networks
 
 OUTBOX, ACTOR = "outbox.json", "actor.json"
+MAX_AVATAR_BYTES = 4 * limits.MiB  # Mastodon resizes avatars to 400x400: well under this
+_AVATAR_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}\.(?:png|jpe?g|gif|webp)", re.I)
 PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
 POST_TYPES = ("Note", "Question")  # a poll's question is its author's words too
 SNIFF_BYTES = 64 << 10  # how much of a .json is read to recognise an outbox
@@ -186,7 +189,7 @@ class MastodonArchiveSource:
             for line in notes:
                 progress(len(tweets), len(tweets), line)
         author = _author(actor, first_actor, self.options, self.path)
-        return AuthorTweets(author=author, tweets=apply_options(tweets, self.options), notes=notes)
+        return AuthorTweets(author=author, tweets=apply_options(tweets, self.options), notes=notes, picture=_picture(opener, actor))
 
 
 def _activities(stream: BinaryIO, label: str) -> Iterator:
@@ -235,8 +238,9 @@ class _NotAnOutbox(Exception):
 def _files(outbox: Path, folder: str):
     """(opener, where, has_actor) for an outbox.json file and the actor.json beside it."""
     paths = {OUTBOX: outbox, ACTOR: outbox.parent / ACTOR}
-    where = lambda n: paths[n].name + folder  # noqa: E731
-    return (lambda n, cap, hint: limits.open_file(paths[n], cap, hint, where(n))), where, paths[ACTOR].is_file()
+    path = lambda n: paths.get(n) or outbox.parent / n  # noqa: E731  (the avatar: a plain name, _AVATAR_NAME)
+    where = lambda n: path(n).name + folder  # noqa: E731
+    return (lambda n, cap, hint: limits.open_file(path(n), cap, hint, where(n))), where, paths[ACTOR].is_file()
 
 
 @contextmanager
@@ -271,6 +275,21 @@ def _load(opener, where, name: str, cap: int, hint: str):
         raise HuggingTweetsError(f"{where(name)} is damaged (not UTF-8 at byte {e.start}): {REQUEST}.") from None
     except limits.BadJson as e:
         raise HuggingTweetsError(f"{where(name)} is damaged ({e}): {REQUEST}.") from None
+
+
+def _picture(opener, actor: dict) -> bytes:
+    """The archive's copy of the avatar ``actor.json`` names (``icon.url``, a file beside it), or
+    b"": a picture is a nicety, so a missing, damaged or oversized one means initials."""
+    icon = actor.get("icon")
+    name = icon.get("url") if isinstance(icon, dict) else None
+    if not isinstance(name, str) or not _AVATAR_NAME.fullmatch(name):
+        return b""  # a URL or a path elsewhere: never followed
+    try:
+        with opener(name, MAX_AVATAR_BYTES, "not an avatar") as stream:
+            data = stream.read(MAX_AVATAR_BYTES + 1)
+    except (HuggingTweetsError, OSError, KeyError):
+        return b""
+    return data if 0 < len(data) <= MAX_AVATAR_BYTES else b""
 
 
 def _actor(opener, where) -> dict:
