@@ -51,7 +51,7 @@ from .voice import NotMeasured, VoiceReport, judge_posts, load_voices, saved_rep
 __all__ = [
     # data
     "FetchOptions", "source_kinds", "token_for", "NoToken", "avatar_url", "fetch", "prepare", "check_enough",
-    "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP", "language_shares", "model_language_note", "model_for", "recipe_for", "with_model_recipe", "words_of", "share_link", "GEMMA3",
+    "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP", "language_shares", "model_language_note", "model_for", "recipe_for", "with_model_recipe", "words_of", "words_of_typed", "share_link", "GEMMA3",
     # training
     "demo_config", "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "check_model", "resume_config",
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
@@ -113,6 +113,14 @@ def words_of(dataset: Optional[TweetDataset]):
     """The network words (``sources.networks.Words``: post, repost, ...) of the dataset's authors;
     X's (the published huggingtweets words) before any is loaded."""
     return words_for([a.author.source for a in dataset.authors] if dataset is not None else ["x"])
+
+
+def words_of_typed(texts: Iterable[str]):
+    """The network words of the handles typed (by their shape alone: no file or server is looked
+    at); X's, the sample's network, when none is typed."""
+    typed = [t.strip() for t in texts if t and t.strip()]
+    found = [next((k.name for k in kinds() if k.match_text and k.match_text(t) is not None), "file") for t in typed]
+    return words_for(found) if found else words_for(["x"])
 
 
 def share_link(text: str, authors: Sequence[Author]) -> tuple[str, str]:

@@ -95,3 +95,20 @@ def test_the_apps_boxes_follow_the_authors_network(tmp_path):
     assert app.share._include_dataset.description == "Include my cleaned posts (dataset.json)"
     app.session.dataset = None
     assert app.generate._prompt.description == "Start of the tweet"
+
+
+def test_the_download_button_says_the_typed_networks_word(tmp_path):
+    pytest.importorskip("ipywidgets")
+    from huggingtweets.ui.app import App
+
+    app = App(output_dir=tmp_path)
+    data = app.data
+    assert data.button.description == "Download tweets" and data._no_retweets.description == "Exclude retweets"
+    data._handles[0].value = "@wren@lamp.example"
+    assert data.button.description == "Download posts" and data._no_retweets.description == "Exclude boosts"
+    data._handles[0].value = "wren.bsky.social"
+    assert data._no_retweets.description == "Exclude reposts"
+    data._handles[1].value = "@dril"  # two networks: the neutral words
+    assert (data.button.description, data._no_retweets.description) == ("Download posts", "Exclude reposts")
+    data._handles[0].value = data._handles[1].value = ""
+    assert data.button.description == "Download tweets"

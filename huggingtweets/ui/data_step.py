@@ -16,7 +16,8 @@ from typing import Optional
 import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
-from ..workflow import KEEP_CONTACTS_HELP, FetchOptions, NoToken, avatar_url, check_enough, fetch, prepare, source_kinds, token_for
+from ..workflow import (KEEP_CONTACTS_HELP, FetchOptions, NoToken, avatar_url, check_enough, fetch, prepare, source_kinds, token_for,
+                        words_of_typed)
 from . import render
 from .avatars import to_data_uri
 from .files_box import AUTHOR_BOX, FilesBox
@@ -107,7 +108,11 @@ class DataStep(Step):
         self.files.set_disabled(busy)
 
     def _on_handles(self, _=None) -> None:
-        """Show the token box only while a typed handle's source needs one, labelled for it."""
+        """The typed handles' network's words on the button and the reposts box; the token box
+        only while a typed handle's source needs one, labelled for it."""
+        words = words_of_typed(h.value for h in self._handles)
+        self.button.description = f"Download {words.posts}"
+        self._no_retweets.description = f"Exclude {words.reposts}"
         needed = next((t for t in (token_for(h.value) for h in self._handles if h.value.strip()) if t), None)
         if needed is None:
             self._token.layout.display = "none"
