@@ -192,7 +192,7 @@ def test_resume_refuses_a_changed_setting(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "epochs would change it" in err and "--overwrite" in err
     assert main(["train", "--output", str(out), "--resume", "--sample"]) == 1
-    assert "drop the sources" in capsys.readouterr().err
+    assert "did not record what it was started with: drop --sample" in capsys.readouterr().err
     assert main(["train", "--sample", "--output", str(out), *_flags(FAST)]) == 1
     assert "--resume to continue it, or --overwrite" in capsys.readouterr().err
 
