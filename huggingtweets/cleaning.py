@@ -29,7 +29,7 @@ from .language import measure as measure_languages
 from .names import visible
 from .sources import words_for
 from .sources.base import Author, AuthorTweets, is_retweet_text
-from .sources.networks import X as X_WORDS
+from .sources.x_names import WORDS as X_WORDS
 from .sources.networks import Words
 
 # Below this many characters of kept text there is nothing to learn a voice from;

@@ -124,9 +124,8 @@ def words_of_typed(texts: Iterable[str]):
 
 
 def share_link(text: str, authors: Sequence[Author]) -> tuple[str, str]:
-    """``(address, network)`` of the page that shares ``text`` on the authors' network (X's
-    intent, Bluesky's compose, the Mastodon author's server's share page), or ``("", "")``
-    where there is none (several networks, a text file)."""
+    """``(address, network)`` of the page that shares ``text`` on the authors' network (its
+    ``Words.share``), or ``("", "")`` where there is none (several networks, a text file)."""
     words = words_for(a.source for a in authors)
     url = words.share_url(text, authors[0].handle if len(authors) == 1 else "") if authors else ""
     return (url, words.network) if url else ("", "")

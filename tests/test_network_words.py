@@ -10,7 +10,10 @@ from huggingtweets.card import render_card
 from huggingtweets.cleaning import TABLE_ROWS, AuthorStats, stats_table, table_rows
 from huggingtweets.config import TrainConfig
 from huggingtweets.sources.base import Author
-from huggingtweets.sources.networks import ANY, BLUESKY, MASTODON, X
+from huggingtweets.sources.bluesky import WORDS as BLUESKY
+from huggingtweets.sources.mastodon import WORDS as MASTODON
+from huggingtweets.sources.networks import ANY
+from huggingtweets.sources.x_names import WORDS as X
 from huggingtweets.ui import render
 from huggingtweets.workflow import share_link
 

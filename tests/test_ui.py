@@ -406,7 +406,7 @@ def test_avatars_only_take_web_urls():
 
 
 def test_share_link_and_empty_plot():
-    from huggingtweets.sources.networks import X
+    from huggingtweets.sources.x_names import WORDS as X
 
     assert X.share_url("a & b") == "https://twitter.com/intent/tweet?text=a%20%26%20b%20%23huggingtweets"
     assert "<svg" not in plot.loss_svg([], [])

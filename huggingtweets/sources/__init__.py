@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..errors import HuggingTweetsError
-from . import networks
 from .base import Author, AuthorTweets, FetchOptions, NoToken, Progress, Source, SourceKind, TokenSpec, Tweet
 from .networks import Words, common
 
@@ -73,7 +72,9 @@ def words_for(sources: Iterable[str]) -> Words:
     """The words of the networks that ``sources`` (``Author.source`` names) come from: one
     network's own, or "posts"/"reposts" for several (``networks``). A source not named (a
     dataset saved before sources were recorded) counts as X's, the words its card had."""
-    return common((kind.words if kind else networks.X) for kind in map(kind_named, sources))
+    from .x_names import WORDS as X_WORDS
+
+    return common((kind.words if kind else X_WORDS) for kind in map(kind_named, sources))
 
 
 def sample_archive_path() -> Path:

@@ -46,7 +46,7 @@ from . import limits
 from .archive_posts import ArchivePosts
 from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, apply_options, named_by_file
 from .x_names import x_avatar_ok, x_profile_url
-from . import networks
+from .x_names import WORDS as X_WORDS
 
 # tweets.js / tweet.js and their parts, anywhere in the archive; the shallowest wins.
 # Anchored on "/" so data/deleted-tweets.js or tweet-headers.js never match.
@@ -82,7 +82,7 @@ KIND = SourceKind(
     profile_url=x_profile_url,
     avatar_ok=x_avatar_ok,
     limits="posts only (never the media); the handle comes from account.js, else --author or the file name",
-    words=networks.X,
+    words=X_WORDS,
 )
 
 

@@ -26,7 +26,7 @@ from .base import Author, SourceKind, Tweet
 from .bluesky_text import post_text
 from .feed import FeedSource
 from .http import HttpStatus
-from . import networks
+from .networks import Words
 
 API_ENV = "HUGGINGTWEETS_BLUESKY_API"
 PUBLIC_APPVIEW = "https://public.api.bsky.app"
@@ -170,6 +170,8 @@ def _to_tweet(item: dict, did: str) -> Optional[Tweet]:
                  is_reply=is_reply_to_other(record, did))
 
 
+WORDS = Words("Bluesky", "post", "repost", "https://bsky.app/intent/compose?text={text}")
+
 KIND = SourceKind(
     name="bluesky",
     label="Bluesky handle",
@@ -180,5 +182,5 @@ KIND = SourceKind(
     profile_url=profile_url,
     avatar_ok=avatar_ok,
     limits="no login; public posts only; accounts that hide from logged-out people are refused",
-    words=networks.BLUESKY,
+    words=WORDS,
 )

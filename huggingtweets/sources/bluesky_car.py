@@ -30,7 +30,7 @@ from typing import Iterator, Optional
 from ..errors import HuggingTweetsError, first_line
 from . import bluesky_text, limits
 from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, apply_options, named_by_file
-from . import networks
+from .bluesky import WORDS as BLUESKY_WORDS
 
 POST = "app.bsky.feed.post"
 REPOST = "app.bsky.feed.repost"
@@ -99,7 +99,7 @@ KIND = SourceKind(
     match_path=is_repo_car,
     profile_url=profile_url,
     limits="posts and reposts only (never images); the handle is --author, else the account's DID",
-    words=networks.BLUESKY,
+    words=BLUESKY_WORDS,
 )
 
 

@@ -92,8 +92,7 @@ def lasting(err: BaseException, url: str) -> Optional[str]:
     host = (urlsplit(url).hostname or url)[:100]
     for cause in _causes(err):
         if isinstance(cause, socket.gaierror) and cause.errno in _NO_SUCH_NAME:
-            return (f"{host} does not resolve to any server: check its spelling (a server such as "
-                    "mastodon.social or bsky.social), or this machine's DNS")
+            return f"{host} does not resolve to any server: check its spelling, or this machine's DNS"
         if isinstance(cause, ConnectionRefusedError):
             return f"{host} refused the connection: no web server answers there; check the address"
         if isinstance(cause, ssl.SSLCertVerificationError):

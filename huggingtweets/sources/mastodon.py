@@ -24,8 +24,8 @@ from . import limits
 from .base import Author, SourceKind, Tweet
 from .feed import FeedSource
 from .http import HttpStatus
+from .networks import Words
 from .mastodon_text import status_text
-from . import networks
 
 PAGE_SIZE = 40  # the statuses endpoint's maximum limit
 READABLE = ("public", "unlisted")  # followers-only ("private") and direct posts are never read
@@ -185,6 +185,8 @@ def _to_tweet(status: dict, account_id: str) -> Optional[Tweet]:
     )
 
 
+WORDS = Words("Mastodon", "post", "boost", "https://{server}/share?text={text}")  # the author's server's own share page
+
 KIND = SourceKind(
     name="mastodon",
     label="Mastodon handle",
@@ -195,5 +197,5 @@ KIND = SourceKind(
     profile_url=profile_url,
     avatar_ok=avatar_ok,
     limits="no token; public and unlisted posts only; servers that require a login (401) need the archive",
-    words=networks.MASTODON,
+    words=WORDS,
 )

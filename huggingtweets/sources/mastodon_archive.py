@@ -35,7 +35,7 @@ from .archive import ZIP_ERRORS, _damage
 from .base import Author, AuthorTweets, FetchOptions, Progress, SourceKind, Tweet, apply_options
 from .mastodon import avatar_ok, profile_url
 from .mastodon_text import fold, remove_shortcodes, status_text
-from . import networks
+from .mastodon import WORDS as MASTODON_WORDS
 
 OUTBOX, ACTOR = "outbox.json", "actor.json"
 MAX_AVATAR_BYTES = 4 * limits.MiB  # Mastodon resizes avatars to 400x400: well under this
@@ -111,7 +111,7 @@ KIND = SourceKind(
     avatar_ok=avatar_ok,
     limits="public and unlisted posts only (followers-only posts and direct messages are never read into the data); "
     "no media; the handle comes from actor.json, else --author",
-    words=networks.MASTODON,
+    words=MASTODON_WORDS,
 )
 
 

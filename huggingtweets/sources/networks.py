@@ -1,8 +1,8 @@
-"""Each network's own words, in one place: what it calls a post and a repost, and where a post
-is shared. Every view that names posts (the data table, the card's rows, the app's tweet cards)
-asks here by the authors' sources (``words_for``), so a Mastodon model says "posts" and
-"boosts", a Bluesky one "reposts", an X one keeps the published huggingtweets words ("tweets",
-"retweets"), and a model of several networks (or of a text file) says "posts" and "reposts".
+"""A network's own words: what it calls a post and a repost, and where a post is shared. Each
+network's module defines its ``Words`` (its ``SourceKind.words``); every view that names posts
+(the data table, the card's rows, the app's cards and boxes) asks by the authors' sources
+(``sources.words_for``), so each network's model speaks its own words, and a model of several
+networks (or of a text file) says "posts" and "reposts" (``ANY``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ SHARE_TAG = " #huggingtweets"  # after a shared post's text
 
 @dataclass(frozen=True)
 class Words:
-    network: str  # "X", "Bluesky", "Mastodon"; "" for posts of no one network
+    network: str  # the network's name, as its people say it; "" for posts of no one network
     post: str  # "tweet", "post"
     repost: str  # "retweet", "repost", "boost"
     share: str = ""  # the network's share page, "{text}" where the post goes ("{server}": the author's); "" none
@@ -36,9 +36,6 @@ class Words:
         return self.share.format(text=urllib.parse.quote(text + SHARE_TAG), server=urllib.parse.quote(server, safe=".-"))
 
 
-X = Words("X", "tweet", "retweet", "https://twitter.com/intent/tweet?text={text}")
-BLUESKY = Words("Bluesky", "post", "repost", "https://bsky.app/intent/compose?text={text}")
-MASTODON = Words("Mastodon", "post", "boost", "https://{server}/share?text={text}")  # Mastodon's own share page
 ANY = Words("", "post", "repost")
 
 

@@ -38,7 +38,7 @@ from ..errors import HuggingTweetsError
 from . import http, limits, watchdog
 from .base import Author, AuthorTweets, FetchOptions, NoToken, Progress, SourceKind, TokenSpec, Tweet, is_retweet_text
 from .x_names import x_avatar_ok, x_handle, x_profile_url
-from . import networks
+from .x_names import WORDS as X_WORDS
 
 __all__ = ["XApiSource", "NoToken", "find_bearer_token", "KIND"]
 
@@ -447,5 +447,5 @@ KIND = SourceKind(
     avatar_ok=x_avatar_ok,
     token=TOKEN,
     limits="the X API bills per post read; the latest 3,200 posts at most",
-    words=networks.X,
+    words=X_WORDS,
 )

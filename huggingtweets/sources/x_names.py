@@ -6,6 +6,10 @@ import re
 
 from ..errors import HuggingTweetsError
 from .base import Author
+from .networks import Words
+
+# X's words: the published huggingtweets card's ("Tweets downloaded", "Retweets", ...), and its share page.
+WORDS = Words("X", "tweet", "retweet", "https://twitter.com/intent/tweet?text={text}")
 
 # X handles: 1 to 15 letters, digits or underscores.
 X_HANDLE = re.compile(r"^@?([A-Za-z0-9_]{1,15})$")

@@ -82,7 +82,7 @@ class GenerateStep(Step):
         self._show_model()
 
     def _on_words(self, _=None) -> None:
-        """The authors' network's words: a tweet on X, a post on Mastodon and Bluesky."""
+        """The authors' network's words ("Start of the tweet", "Start of the post", ...)."""
         words = words_of(self._session.dataset)
         self._prompt.description = f"Start of the {words.post}"
         self._n.description, self._n.tooltip = words.posts.capitalize(), f"How many {words.posts} to write"
