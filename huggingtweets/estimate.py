@@ -15,6 +15,7 @@ The voice score after training is not in the figure (about a minute or two on a 
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -173,10 +174,14 @@ def estimate(config: TrainConfig, dataset: TweetDataset, cache_dir: Path, load=N
     evals = held_out and (1 + math.ceil(config.epochs * config.evals_per_epoch))
     eval_batches = evals * math.ceil(held_out / config.batch_size)
     known = _rates(cache_dir).get(_key(config, ref.base, precision, block_size))
-    if isinstance(known, (int, float)) and known > 0:
-        before = math.ceil(held_out / config.batch_size) if held_out else 0  # the one evaluation before training
-        return Estimate(steps, float(known), before * known * EVAL_SHARE, "this machine's last run of these settings")
-    if config.freeze_embeddings:
-        model.get_input_embeddings().weight.requires_grad_(False)
-    step, forward = probe(model, block_size, config.batch_size * config.gradient_accumulation, precision)
-    return Estimate(steps, step, eval_batches * forward, "timed here just now")
+    try:
+        if isinstance(known, (int, float)) and known > 0:
+            before = math.ceil(held_out / config.batch_size) if held_out else 0  # the one evaluation before training
+            return Estimate(steps, float(known), before * known * EVAL_SHARE, "this machine's last run of these settings")
+        if config.freeze_embeddings:
+            model.get_input_embeddings().weight.requires_grad_(False)
+        step, forward = probe(model, block_size, config.batch_size * config.gradient_accumulation, precision)
+        return Estimate(steps, step, eval_batches * forward, "timed here just now")
+    finally:  # the probe's copy of the model (and its gradients) is gone before training loads its own
+        del model
+        gc.collect()
