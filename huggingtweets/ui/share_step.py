@@ -126,11 +126,11 @@ class ShareStep(Step):
         self._session.observe(self._on_tweets, names="tweets")
         self._session.observe(self._on_words, names="dataset")
         self._on_folder()
+        self._on_tweets()
 
     def _on_words(self, _=None) -> None:
         """The authors' network's words in the dataset box."""
         self._include_dataset.description = f"Include my cleaned {words_of(self._session.dataset).posts} (dataset.json)"
-        self._on_tweets()
 
     # --- callbacks: state -------------------------------------------------------------------
     def set_busy(self, busy: bool) -> None:

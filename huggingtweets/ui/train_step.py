@@ -267,6 +267,8 @@ class TrainStep(Step):
         self._summary = widgets.HTML("")
         self._keep_note = widgets.HTML("")
         self._estimate = widgets.HTML("")  # the time the loaded posts will take with these settings
+        self.estimate_button = widgets.Button(description="How long will it take?", icon="clock-o", layout=widgets.Layout(width="auto", display="none"),
+                                              tooltip="Times a few training steps on this machine (the first time), then says how long these posts take")
         self._estimating = 0  # the latest estimate asked for: an older one's answer is dropped
         self._auto_model = defaults.model  # what the app picked (for the machine, then for the posts' language)
         self._auto_folder = str(Path(self._session.root) / Path(defaults.output_dir).name)  # named by the app, not by hand
@@ -287,7 +289,7 @@ class TrainStep(Step):
             accordion,
             row(self._resume, self._overwrite, self._resume_note),
             self._all_gpus,
-            row(self.button, self.stop_button),
+            row(self.button, self.stop_button, self.estimate_button),
             self._keep_note,
             self._estimate,
             row(self._progress, self._status, self._saved),
@@ -306,6 +308,7 @@ class TrainStep(Step):
         self._fields["model"].observe(self._on_model_box, names="value")
         self._preset.observe(self._on_preset, names="value")
         self._on_model_box()
+        self.estimate_button.on_click(lambda _: self.attempt("The estimate failed", self._on_estimate, self._estimate))
         self._fields["model"].observe(self._ask_estimate, names="value")
         self._preset.observe(self._ask_estimate, names="value")
         self._show_folder()
@@ -379,34 +382,31 @@ class TrainStep(Step):
             self._message.value = render.message("error", refused)
 
     def _ask_estimate(self, _=None) -> None:
-        """How long the loaded posts will take with the settings shown, worked out in the
-        background (a probe of a few steps the first time on this machine)."""
+        """Posts, model or preset changed: the last figure no longer holds."""
         self._estimating += 1
-        asked, dataset = self._estimating, self._session.dataset
-        if dataset is None or self._session.demo or self.running:
-            self._estimate.value = ""
+        ready = self._session.dataset is not None and not self._session.demo
+        self.estimate_button.layout.display = "" if ready else "none"
+        self._estimate.value = ""
+
+    def _on_estimate(self, _=None) -> None:
+        """How long the loaded posts will take with the settings shown: worked out here, in the
+        kernel's own thread (a probe of a few steps the first time on this machine). Never in a
+        thread beside another: loading a model patches torch globally while it runs."""
+        dataset = self._session.dataset
+        if dataset is None or self.running:
             return
-        try:
-            config = self.config_from_widgets()
-        except HuggingTweetsError:
-            self._estimate.value = ""
-            return
+        config = self.config_from_widgets()
         if config.model == "tiny":
-            self._estimate.value = ""
+            self.say("info", "The tiny model trains in moments: nothing to estimate.", self._estimate)
             return
         self._estimate.value = render.message("info", "Estimating the training time (a few steps)…")
-
-        def work() -> None:
-            try:
-                found = estimate_time(config, dataset)
-                offer = found.offer(self._preset.value) if found else ""
-                text = render.message("info", found.line() + (f" {offer[:-1]}: choose it in Preset." if offer else "")) if found else ""
-            except Exception:  # an estimate is a nicety: no figure rather than an error
-                text = ""
-            if asked == self._estimating:
-                self._estimate.value = text
-
-        threading.Thread(target=work, name="huggingtweets-estimate", daemon=True).start()
+        self.estimate_button.disabled = True
+        try:
+            found = estimate_time(config, dataset)
+        finally:
+            self.estimate_button.disabled = False
+        offer = found.offer(self._preset.value) if found else ""
+        self._estimate.value = render.message("info", found.line() + (f" {offer[:-1]}: choose it in Preset." if offer else "")) if found else ""
 
     def _on_dataset(self, change) -> None:
         self._use_dataset(change["new"])
