@@ -31,7 +31,6 @@ from .diskio import atomic_write_json
 RATES_FILE = "step_rates.json"
 PROBE_STEPS = 3  # timed after one warm-up step
 EVAL_SHARE = 0.35  # a held-out batch (forward only) against a training step, when no real run was timed
-MAX_EVAL_BLOCKS = 256  # as training.held_out_blocks
 OFFER_AFTER_S = 15 * 60  # past this, the faster preset is offered with what it trades
 
 
@@ -116,6 +115,8 @@ def blocks(config: TrainConfig, dataset: TweetDataset, tokenizer, block_size: in
     marked = config.voices and len(split.authors) > 1
     train = pack_blocks(split.balanced_train(marked), tokenizer, block_size, within_post)
     held_out = pack_blocks(split.valid_texts(marked), tokenizer, block_size, within_post)
+    from .training import MAX_EVAL_BLOCKS  # held_out_blocks' cap
+
     return len(train), min(len(held_out), MAX_EVAL_BLOCKS)
 
 
