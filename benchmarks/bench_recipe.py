@@ -53,6 +53,12 @@ RECIPES = {
     "1ep-frozen": {"epochs": 1, "freeze_embeddings": True},  # 168M of its 268M weights are the embeddings
     "1ep-lr2e-4": {"epochs": 1, "learning_rate": 2e-4},
     "1ep-lr5e-5": {"epochs": 1, "learning_rate": 5e-5},
+    # the Chinese archive: does a calmer or a bolder step beat one epoch at 1e-4 (held-out lowest where the rate decays)?
+    "1ep-frozen-lr2e-4": {"epochs": 1, "freeze_embeddings": True, "learning_rate": 2e-4},
+    "1ep-frozen-lr5e-5": {"epochs": 1, "freeze_embeddings": True, "learning_rate": 5e-5},
+    "2ep-frozen-lr5e-5": {"epochs": 2, "freeze_embeddings": True, "learning_rate": 5e-5},
+    "1ep-frozen-b4-lr2e-4": {"epochs": 1, "freeze_embeddings": True, "batch_size": 4, "learning_rate": 2e-4},
+    "1ep-frozen-wd": {"epochs": 1, "freeze_embeddings": True, "weight_decay": 0.1},
     # the CLI's recipe before the real-archive tuning: the original's rate, 4 epochs, one
     # evaluation an epoch, the last weights saved
     "today": dict(BEFORE, evals_per_epoch=1, keep_best=False),

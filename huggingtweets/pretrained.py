@@ -314,6 +314,27 @@ def resolve(name: str, cache_dir: Optional[Path] = None, progress: Optional[Prog
     return ModelRef(str(name), str(name))
 
 
+# The models a view offers by name, each with what it trades: the built-in names, then the Hub
+# models whose cards this tool writes (the original's GPT-2 family, the offline models' Hub copies).
+CHOICES = {
+    SMOLLM2: "SmolLM2-135M: offline, English",
+    GEMMA3: "Gemma 3 270M: offline, 140 languages",
+    "tiny": "tiny: seconds, word salad (a quick look)",
+    GPU_DEFAULT: "gpt2: the original (Hub; a GPU)",
+    "distilgpt2": "distilgpt2: smaller gpt2 (Hub)",
+    "gpt2-medium": "gpt2-medium: bigger, slower (Hub; a GPU)",
+    SMOLLM2_HUB: f"{SMOLLM2_HUB} (Hub)",
+    GEMMA3_HUB: f"{GEMMA3_HUB} (Hub)",
+}
+
+
+def model_choices(gpu: bool) -> list[tuple[str, str]]:
+    """(name, what it trades) for every model offered by name, the best for this machine first."""
+    order = ([GPU_DEFAULT, SMOLLM2, GEMMA3, "distilgpt2", "gpt2-medium", SMOLLM2_HUB, GEMMA3_HUB, "tiny"] if gpu
+             else [SMOLLM2, GEMMA3, "tiny", GPU_DEFAULT, "distilgpt2", SMOLLM2_HUB, GEMMA3_HUB])
+    return [(name, CHOICES[name]) for name in order]
+
+
 def has_gpu() -> bool:
     import torch
 

@@ -38,7 +38,7 @@ from .language import main_language
 from .language import name as language_name
 from .language import shares as language_shares
 from .models import check_model
-from .pretrained import AUTO_MODEL, GEMMA3, GPU_DEFAULT, SMOLLM2, default_model, has_gpu, language_warning, recipe_for
+from .pretrained import AUTO_MODEL, GEMMA3, GPU_DEFAULT, SMOLLM2, default_model, has_gpu, language_warning, model_choices, recipe_for
 from .preview import notes as preview_notes, render_preview
 from .share import TOKEN_NAME as HF_TOKEN_NAME
 from .share import export_zip, push_to_hub
@@ -55,7 +55,7 @@ __all__ = [
     # training
     "demo_config", "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "check_model", "resume_config",
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
-    "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu",
+    "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu", "model_choices",
     # generation and sharing
     "Generators", "load_generator", "generate", "score", "voice_lines", "saved_voice", "export_zip", "export_gguf", "GgufExport", "GGUF_TYPES", "push_to_hub", "render_preview", "preview_notes",
     "HF_TOKEN_NAME",

@@ -123,6 +123,32 @@ def test_demo_comes_from_the_environment(monkeypatch, tmp_path):
         App(output_dir=tmp_path)
 
 
+def test_the_model_is_a_list_of_what_each_trades_then_other_for_a_name(monkeypatch, tmp_path):
+    """Built-in names and the Hub models the card knows, labelled; "Other..." opens a box for
+    any name or folder; the picker's value is the name however it was chosen."""
+    from huggingtweets import pretrained
+    from huggingtweets.ui.model_picker import OTHER
+
+    monkeypatch.setattr(pretrained, "has_gpu", lambda: False)
+    app = App(output_dir=tmp_path)
+    box = app.train._fields["model"]
+    labels = dict((name, text) for text, name in box.list.options)
+    assert {"smollm2-135m", "gemma3-270m", "tiny", "gpt2", "HuggingFaceTB/SmolLM2-135M", "google/gemma-3-270m"} <= set(box.options)
+    assert "offline, English" in labels["smollm2-135m"] and "word salad" in labels["tiny"] and labels[OTHER] == "Other..."
+    assert box.other.layout.display == "none"  # a listed model: no text box
+    box.list.value = "gemma3-270m"
+    assert box.value == "gemma3-270m" and app.train.config_from_widgets().epochs == 1.0  # Gemma's own recipe followed
+    box.list.value = OTHER
+    assert box.other.layout.display != "none" and box.value == ""
+    box.other.value = "  my/model  "
+    assert box.value == "my/model" and app.train.config_from_widgets().model == "my/model"
+    box.value = str(tmp_path / "base")  # set from code (a folder): Other..., with the folder typed
+    assert box.list.value == OTHER and box.other.value == str(tmp_path / "base")
+    box.value = "tiny"  # a listed name: the list shows it and the text box goes
+    assert box.list.value == "tiny" and box.other.layout.display == "none"
+    assert app.train.config_from_widgets().model == "tiny"
+
+
 def test_header_in_colab_without_gpu(monkeypatch, tmp_path):
     import torch
 
@@ -256,7 +282,7 @@ def test_token_box_shows_only_for_a_handle_that_needs_one(app, monkeypatch):
 # --- step 2 ------------------------------------------------------------------------------
 def test_train_before_data(app):
     app.train.button.click()
-    assert "Download tweets in step 1 first" in app.train._message.value
+    assert "Download the posts in step 1 first" in app.train._message.value
     assert not app.train.running and not app.train.button.disabled
 
 

@@ -17,7 +17,7 @@ import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
 from ..workflow import (KEEP_CONTACTS_HELP, FetchOptions, NoToken, avatar_url, check_enough, fetch, prepare, source_kinds, token_for,
-                        words_of_typed)
+                        words_of, words_of_typed)
 from . import render
 from .avatars import to_data_uri
 from .files_box import AUTHOR_BOX, FilesBox
@@ -69,7 +69,7 @@ class DataStep(Step):
     def _build(self) -> None:
         # from the registry of sources, as it is when the step is built
         self.hint = (f"Type up to three handles: {_handle_kinds()}; or give an archive, an export or a text file, "
-                     "or use the sample; then press Download tweets.")
+                     "or use the sample; then press Download.")
         self.help = ("Help: which handles need no key, archives and exports of any size, the table", *_help())
         self._handles = [
             widgets.Text(description=label, placeholder=example, style=WIDE, layout=widgets.Layout(width="250px"))
@@ -112,6 +112,7 @@ class DataStep(Step):
         only while a typed handle's source needs one, labelled for it."""
         words = words_of_typed(h.value for h in self._handles)
         self.button.description = f"Download {words.posts}"
+        self.retitle(self.button.description)
         self._no_retweets.description = f"Exclude {words.reposts}"
         needed = next((t for t in (token_for(h.value) for h in self._handles if h.value.strip()) if t), None)
         if needed is None:
@@ -166,7 +167,10 @@ class DataStep(Step):
         self._session.avatars = pictures
         self._session.dataset = dataset
         self._progress.bar_style, self._progress.value = "success", self._progress.max
-        self._status.value = f"{sum(s.kept for s in dataset.stats):,} tweets kept from {len(dataset.authors)} author(s)"
+        words = words_of(dataset)
+        self.button.description = f"Download {words.posts}"
+        self.retitle(self.button.description)
+        self._status.value = f"{sum(s.kept for s in dataset.stats):,} {words.posts} kept from {len(dataset.authors)} author(s)"
         kept = render.message("success", f"Ready: {', '.join('@' + h for h in dataset.handles)}. Go on to {self.ref('train')}.")
         few = [render.in_app(w) for w in dataset.warnings[len(guessed):]]
         self._message.value = kept + render.messages([("info", n) for n in guessed] + [("warning", w) for w in few])

@@ -86,6 +86,7 @@ class GenerateStep(Step):
         words = words_of(self._session.dataset)
         self._prompt.description = f"Start of the {words.post}"
         self._n.description, self._n.tooltip = words.posts.capitalize(), f"How many {words.posts} to write"
+        self.retitle(f"Write {words.posts}")
 
     # --- callbacks --------------------------------------------------------------------------
     def _on_model(self, _=None) -> None:

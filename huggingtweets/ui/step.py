@@ -70,10 +70,17 @@ class Step(widgets.VBox):
     def frame(self, controls: Sequence[widgets.Widget], results: Sequence[widgets.Widget] = ()) -> None:
         """The step's children: the style, the title and hint, the help box, the controls,
         the message area, then what the step produced."""
-        head: list[widgets.Widget] = [style_widget(), widgets.HTML(render.step_title(self.number, self.title, self.hint))]
+        self._title = widgets.HTML(render.step_title(self.number, self.title, self.hint))
+        head: list[widgets.Widget] = [style_widget(), self._title]
         if self.help:
             head.append(widgets.HTML(render.help_box(self.help[0], self.help[1:])))
         self.children = head + list(controls) + [self._message] + list(results)
+
+    def retitle(self, title: str) -> None:
+        """A new title (the data step's follows the network's words: "Download posts")."""
+        self.title = title
+        if getattr(self, "_title", None) is not None:
+            self._title.value = render.step_title(self.number, title, self.hint)
 
     def ref(self, name: str) -> str:
         """How this step names another (``name`` in ``app.STEPS``): "step 2", as the App numbers them."""

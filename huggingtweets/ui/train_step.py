@@ -26,11 +26,12 @@ from ..config import PRECISIONS, PRESET_TRADES, PRESETS, SCHEDULERS, TrainConfig
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
-from ..workflow import (AUTO_MODEL, GEMMA3, GPU_DEFAULT, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
-                        check_training, demo_config, device_count, estimate_time, folder_for, has_gpu, model_for,
+from ..workflow import (AUTO_MODEL, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
+                        check_training, demo_config, device_count, estimate_time, folder_for, has_gpu, model_choices, model_for,
                         model_language_note, recipe_for, saved_run_config)
 from . import plot, render
 from .run_log import RunLog, read_log, trained_on
+from .model_picker import ModelPicker
 from .step import Step, row
 
 
@@ -46,7 +47,8 @@ def cpu_note() -> str:
 
 HELP = (
     "Help: settings, the loss plot, stopping and resuming",
-    "<b>Settings</b>: the model (a Hub name or a local folder; <code>tiny</code> is built from scratch, for a quick look only), "
+    "<b>Settings</b>: the model (each in the list says what it trades; <i>Other...</i> takes a Hub name or a local folder; "
+    "<code>tiny</code> is built from scratch, for a quick look only), the preset, "
     "the model folder, epochs, learning rate, batch size and LoRA (small adapters: less memory for bigger models). "
     "<i>Advanced</i> holds the rest, in groups that say what each is for; each box's tooltip says what it does.",
     "<b>While it trains</b> the bar, the status line and the plot of training and held-out loss move; "
@@ -76,13 +78,6 @@ def train_defaults(demo: str) -> TrainConfig:
     defaults = TrainConfig()
     model = default_model() if defaults.model == AUTO_MODEL else defaults.model
     return defaults.replace(model=model)
-
-
-def model_choices(gpu: bool) -> list[str]:
-    """The model box's suggestions, the best for this machine first."""
-    if gpu:
-        return [GPU_DEFAULT, SMOLLM2, GEMMA3, "distilgpt2", "gpt2-medium", "tiny"]
-    return [SMOLLM2, GEMMA3, "tiny", GPU_DEFAULT, "distilgpt2"]
 
 
 BASIC = ("model", "output_dir", "epochs", "learning_rate", "batch_size", "lora")
@@ -138,7 +133,7 @@ def field_widget(name: str, default, kind, tip: str) -> widgets.Widget:
     """The widget for one TrainConfig field, holding its default."""
     common = dict(description=_label(name), tooltip=tip, style=WIDE)
     if name == "model":
-        return widgets.Combobox(value=default, options=model_choices(has_gpu()), ensure_option=False, placeholder="Hub name or folder", layout=SHORT, **common)
+        return ModelPicker(default, model_choices(has_gpu()), layout=widgets.Layout(width="360px"), **common)
     if name in ("lr_scheduler", "precision"):
         return widgets.Dropdown(value=default, options=list(SCHEDULERS if name == "lr_scheduler" else PRECISIONS), layout=SHORT, **common)
     if name == "report_to":
@@ -522,7 +517,7 @@ class TrainStep(Step):
         check_model(config.model)
         resume = self._resume.value and not self._resume.disabled
         if not resume and self._session.dataset is None:
-            raise HuggingTweetsError(f"Download tweets in {self.ref('data')} first.")
+            raise HuggingTweetsError(f"Download the posts in {self.ref('data')} first.")
         overwrite = self._overwrite.value and not resume
         check_training(config, resume=resume, overwrite=overwrite)  # a refusal comes now, before anything changes on screen
         self.result, self.error = None, None
