@@ -54,8 +54,8 @@ else
 fi
 
 if [ "$what" = test ]; then
-  say "Installing huggingtweets with its test tools"
-  python -m pip install -q -e ".[dev]"
+  say "Installing huggingtweets with its test tools (and Ray, for the batch's cluster test)"
+  python -m pip install -q -e ".[dev,ray]"
 else
   say "Installing huggingtweets"
   python -m pip install -q -e .

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .arguments import add_dataclass_args, add_source_args, add_train_args, fetch_options, given, origin, train_inputs
 from .diskio import size_text
 from .errors import Elsewhere, HuggingTweetsError
 from .names import visible
@@ -67,40 +67,12 @@ class TqdmProgress:
             self.bar = None
 
 
-def _fetch_options(args):
-    from .workflow import FetchOptions
-
-    return FetchOptions(
-        exclude_retweets=args.exclude_retweets,
-        exclude_replies=args.exclude_replies,
-        cache_dir=args.cache_dir,
-        refresh=args.refresh,
-        author=getattr(args, "author", None),
-    )
-
-
-def _add_source_args(p: argparse.ArgumentParser) -> None:
-    from .workflow import KEEP_CONTACTS_HELP, source_kinds
-
-    handles = ", ".join(k.example for k in source_kinds() if k.match_text and k.example)
-    files = "; ".join(f"{k.label} ({k.takes})" for k in source_kinds() if k.match_path)
-    p.add_argument("sources", nargs="*", metavar="SOURCE",
-                   help=f"up to three: a handle or profile URL ({handles}), or a file: {files}".replace("%", "%%"))
-    p.add_argument("--sample", action="store_true", help="use the bundled sample archive (a fictional account)")
-    p.add_argument("--exclude-retweets", action="store_true", help="leave out retweets, reposts and boosts (not downloaded where the network can filter them)")
-    p.add_argument("--exclude-replies", action="store_true", help="do not download or keep replies")
-    p.add_argument("--cache-dir", metavar="DIR", help="where downloads are cached (default ~/.cache/huggingtweets)")
-    p.add_argument("--refresh", action="store_true", help="look profiles up again, and where a network bills per post, also download posts newer than the cache holds (free networks always ask for newer posts)")
-    p.add_argument("--author", metavar="HANDLE", help="the author's handle for a file that does not name one: a text/CSV/JSONL file (default: its file name) or an export without a handle")
-    p.add_argument("--keep-contacts", action="store_true", help=f"{KEEP_CONTACTS_HELP}; by default they become [email] and [phone]")
-
-
 def _load_dataset(args, require_enough: bool):
     from .workflow import fetch, prepare
 
     progress = TqdmProgress()
     try:
-        raw = fetch(args.sources, _fetch_options(args), sample=args.sample, progress=progress)
+        raw = fetch(args.sources, fetch_options(args), sample=args.sample, progress=progress)
     finally:
         progress.close()
     return prepare(raw, require_enough=require_enough, keep_contacts=args.keep_contacts)
@@ -194,77 +166,12 @@ class TqdmTraining:
             self.after.close()
 
 
-# Config fields whose flag differs from the field's name.
-FLAG_NAMES = {"output_dir": "--output", "n": "--num"}
-SHORT_FLAGS = {"n": "-n"}
-
-
-def _add_dataclass_args(p: argparse.ArgumentParser, cls, skip: Sequence[str] = ()) -> None:
-    """One flag per field of ``cls`` (``--learning-rate`` for ``learning_rate``), help from the
-    field's metadata, every default None so that "not given" can be told from a value."""
-    import dataclasses
-    import typing
-
-    from .config import field_help
-
-    helps = {name: text.replace("%", "%%") for name, text in field_help(cls).items()}  # argparse formats help with %
-    hints = typing.get_type_hints(cls)
-    defaults = cls()
-    for f in dataclasses.fields(cls):
-        if f.name in skip:
-            continue
-        flags = [SHORT_FLAGS[f.name]] if f.name in SHORT_FLAGS else []
-        flags.append(FLAG_NAMES.get(f.name, "--" + f.name.replace("_", "-")))
-        default = getattr(defaults, f.name)
-        kind = hints[f.name]
-        base = next((a for a in typing.get_args(kind) if a is not type(None)), kind)
-        if kind is bool and default:  # on unless turned off: --keep-best / --no-keep-best
-            p.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=f"{helps[f.name]} (default: on)")
-        elif kind is bool:
-            p.add_argument(*flags, dest=f.name, action="store_true", default=None, help=f"{helps[f.name]} (default: off)")
-        elif typing.get_origin(base) is list:
-            p.add_argument(*flags, dest=f.name, nargs="+", metavar="NAME", help=f"{helps[f.name]}")
-        else:
-            p.add_argument(*flags, dest=f.name, type=_value_of(base), metavar=f.name.split("_")[-1].upper(), help=f"{helps[f.name]} (default: {default})")
-
-
-def _value_of(kind):
-    """argparse type for a field of type ``kind``: a whole number for ints, a finite number for
-    floats (inf and nan are refused), the text itself for strings; the error says which."""
-    if kind is not int and kind is not float:
-        return kind
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:  # also int() of more than 4,300 digits
-            raise argparse.ArgumentTypeError(f"must be {'a whole number' if kind is int else 'a number'}, got {text[:40]!r}") from None
-        if kind is float and not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be a finite number, got {text[:40]!r}")
-        return value
-
-    return parse
-
-
-def _given(args, cls) -> dict:
-    import dataclasses
-
-    return {f.name: getattr(args, f.name, None) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
-
-
-def _train_config(args):
-    from .config import PRESETS, TrainConfig
-    from .workflow import resume_config
-
-    given = _given(args, TrainConfig)
-    if args.resume:
-        if args.config:  # the original command's file: fine_tune refuses any setting that would change the run
-            given = {**TrainConfig.load(args.config).to_dict(), **given}
-        return resume_config(given.pop("output_dir", TrainConfig().output_dir), **given)
-    preset = PRESETS[args.preset] if getattr(args, "preset", None) else {}
-    base = TrainConfig.load(args.config) if args.config else TrainConfig()
-    file_fields = _chosen(args) - set(given)
-    return base.replace(**{k: v for k, v in preset.items() if k not in file_fields}).replace(**given)
+def _train_inputs(args):
+    progress = TqdmProgress()
+    try:
+        return train_inputs(args, progress)
+    finally:
+        progress.close()
 
 
 def _say(line: str) -> None:
@@ -290,7 +197,7 @@ def cmd_train(args) -> int:
     bar = TqdmTraining()
     try:
         result = train(config, dataset, callbacks=[bar], resume=args.resume, overwrite=args.overwrite, said=_say,
-                       origin=None if args.resume else _origin(args))
+                       origin=None if args.resume else origin(args))
     finally:
         bar.close()
     _print_result(result, _resume_command(args))
@@ -311,16 +218,6 @@ def _say_estimate(config, dataset, preset: Optional[str] = None) -> None:
         print(shown(found.line() + (f" {offer[:-1]}: add --preset quick." if offer else "")), file=sys.stderr, flush=True)
 
 
-# What a run's data came from, as typed: kept with the run, so the same command plus --resume
-# can be told apart from one that names other sources (SOURCE words and the flags that change the tweets).
-ORIGIN_FLAGS = {"sample": "--sample", "keep_contacts": "--keep-contacts", "exclude_retweets": "--exclude-retweets",
-                "exclude_replies": "--exclude-replies", "author": "--author"}
-
-
-def _origin(args) -> dict:
-    return {"sources": list(args.sources), **{name: getattr(args, name, None) for name in ORIGIN_FLAGS}}
-
-
 def _resume_command(args) -> str:
     """The command that finishes this run: the one typed, plus --resume."""
     import shlex
@@ -328,63 +225,6 @@ def _resume_command(args) -> str:
     typed = list(getattr(args, "argv", None) or ["train", "--output", str(getattr(args, "output_dir", None) or "huggingtweets-model")])
     typed = [word for word in typed if word != "--overwrite"]  # the run to finish is the one it made
     return shlex.join(["huggingtweets", *typed, *([] if "--resume" in typed else ["--resume"])])
-
-
-def _check_resume_sources(args, output: str) -> None:
-    """The original command plus --resume: its sources must be the saved run's (it trains on the
-    tweets saved then, and downloads nothing); other ones are one line naming what differs."""
-    from .workflow import saved_origin
-
-    given = _origin(args)
-    typed = (["the sources"] if args.sources else []) + [flag for name, flag in ORIGIN_FLAGS.items() if given[name]]
-    if not typed:
-        return  # --resume alone: the saved run as it was
-    saved = saved_origin(output)
-    if saved is None:
-        raise HuggingTweetsError(f"--resume trains on the run's saved tweets, and this run did not record what it was started "
-                                 f"with: drop {' and '.join(typed)}.")
-    differ = []
-    if saved.get("sources") != given["sources"]:
-        differ.append(f"sources ({' '.join(given['sources']) or 'none'} here, {' '.join(saved.get('sources') or []) or 'none'} in the run)")
-    differ += [ORIGIN_FLAGS[name] for name in ORIGIN_FLAGS if (saved.get(name) or None) != (given[name] or None)]
-    if differ:
-        raise HuggingTweetsError(f"--resume continues the run in {output} on the tweets it saved, and these differ from it: "
-                                 f"{'; '.join(differ)}. Give the original command, or --resume alone, or start over with --overwrite.")
-
-
-def _chosen(args) -> set:
-    """The TrainConfig fields a person set: by flag, or in the --config file."""
-    from .config import TrainConfig
-
-    names = set(_given(args, TrainConfig))
-    if args.config:
-        try:
-            names |= set(json.loads(Path(args.config).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
-            pass  # TrainConfig.load has refused it already, in its own words
-    return names
-
-
-def _train_inputs(args):
-    """The run's config and dataset, every check made before any download or write."""
-    from .workflow import fetch, model_language_note, preflight, prepare, with_model_recipe
-
-    config = _train_config(args)
-    if args.resume:
-        _check_resume_sources(args, config.output_dir)
-    progress = TqdmProgress()
-    try:
-        preflight(config, resume=args.resume, overwrite=args.overwrite, progress=progress)  # before any (paid) download or write
-        dataset = None if args.resume else prepare(fetch(args.sources, _fetch_options(args), sample=args.sample, progress=progress),
-                                                   keep_contacts=args.keep_contacts)
-        note = model_language_note(config.model, dataset)
-        if note:
-            dataset.warnings.append(note)
-        if dataset is not None:  # the model's own recipe (Gemma 3: one epoch), where no flag or file set it
-            config = with_model_recipe(config, dataset, _chosen(args))
-    finally:
-        progress.close()
-    return config, dataset
 
 
 # A run stopped before its end (Ctrl-C, SIGTERM) exits as an interrupted command does, so
@@ -424,11 +264,58 @@ def _print_voice(report) -> None:
         print(shown(line))
 
 
+# --- batch -------------------------------------------------------------------------
+def _line_bar() -> list:
+    """Each line's training bar (made in the line's own process)."""
+    return [TqdmTraining()]
+
+
+BATCH_COLUMNS = ("line", "status", "model", "held-out", "voice", "minutes", "why / notes")
+
+
+def cmd_batch(args) -> int:
+    from tqdm.auto import tqdm
+
+    from .batches import batch
+
+    bars = []  # over the lines, from the first line's end: a bad file is one line of error and no bar
+
+    def on_row(row, done, total):
+        if not bars:
+            bars.append(tqdm(total=total, unit="model", desc="Batch", file=sys.stderr, dynamic_ncols=True))
+        bar = bars[0]
+        bar.n = done
+        bar.set_postfix_str(f"line {row.line}: {row.status}", refresh=False)
+        bar.refresh()
+        tqdm.write(shown(f"Line {row.line} ({row.text[:60]}): {row.status}" + (f": {row.reason}" if row.reason else "")), file=sys.stderr)
+
+    try:
+        result = batch(args.file, args.root, parallel=args.parallel, ray=args.ray, export=args.export or "", quantize=args.quantize,
+                       push=args.push, private=args.private, cache_dir=args.cache_dir, cpus_per_line=args.cpus_per_line,
+                       gpus_per_line=args.gpus_per_line, retries=args.retries, callbacks=_line_bar, said=_say, on_row=on_row)
+    finally:
+        for bar in bars:
+            bar.close()
+    rows = [tuple(shown(c) for c in (str(r.line), r.status, Path(r.folder).name if r.folder else "-",
+                                     f"{r.held_out_loss:.3f}" if r.held_out_loss is not None else "-",
+                                     f"{r.voice:g}" if r.voice is not None else "-", f"{r.minutes:.1f}",
+                                     "; ".join([r.reason] * bool(r.reason) + r.notes))) for r in result.rows]
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(BATCH_COLUMNS[:-1])]
+    for cells in [BATCH_COLUMNS, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths)) + "  " + cells[-1])
+    done = sum(r.status in ("done", "skipped") for r in result.rows)
+    print(f"{done} of {len(result.rows)} models in {shown(args.root)}; the table is in {shown(result.path)}")
+    if result.stopped:
+        print("Stopped: run the same command again to go on (finished models are skipped, unfinished ones resume).", file=sys.stderr)
+        return STOPPED_EXIT
+    return 0 if result.ok else 1
+
+
 # --- generate ----------------------------------------------------------------------
 def _sampling_config(args, prompt: Optional[str]):
     from .config import SamplingConfig
 
-    return SamplingConfig().replace(**{**_given(args, SamplingConfig), "prompt": prompt})
+    return SamplingConfig().replace(**{**given(args, SamplingConfig), "prompt": prompt})
 
 
 def _print_tweets(tweets) -> None:
@@ -585,32 +472,44 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .config import PRESET_TRADES, PRESETS, SamplingConfig, TrainConfig
+    from .config import SamplingConfig
 
     parser = _Parser(prog="huggingtweets", description="Turn someone's tweets into a language model that writes like them.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
     p = sub.add_parser("data", help="download, clean and count tweets; optionally save the dataset")
-    _add_source_args(p)
+    add_source_args(p)
     p.add_argument("--out", metavar="DIR", help="save the dataset (dataset.json) to DIR")
     p.add_argument("--json", action="store_true", help="print the counts as JSON on stdout and nothing else there")
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("train", help="fine-tune a model on the sources' tweets (flags map to TrainConfig fields)")
-    _add_source_args(p)
-    _add_dataclass_args(p, TrainConfig)
-    p.add_argument("--config", metavar="FILE.json", help="a TrainConfig JSON file; flags override it")
-    trades = "; ".join(f"{k}: {v}" for k, v in PRESET_TRADES.items())
-    p.add_argument("--preset", choices=list(PRESETS), help=f"{trades} (a --config file and flags override it)".replace("%", "%%"))
-    p.add_argument("--resume", action="store_true", help="continue the unfinished run in --output with its own settings and tweets")
-    p.add_argument("--overwrite", action="store_true", help="replace the model (or unfinished run) in --output; it stays until the new one is saved")
+    add_train_args(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("batch", help="train a model per line of FILE (each line: what `train` takes), here or on a Ray cluster")
+    p.add_argument("file", metavar="FILE", help="one model per line: 1-3 sources and any of train's flags (`@jack --epochs 2`); # comments")
+    p.add_argument("--root", default="huggingtweets-models", metavar="DIR",
+                   help="each line's model goes to DIR/NAME (its authors' published name), the summary to DIR/batch.json (default: ./huggingtweets-models)")
+    p.add_argument("--parallel", type=int, default=1, metavar="N", help="lines at once on this machine (default 1: a fine-tune uses every core already)")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="one Ray task per line: on the cluster at ADDRESS, or without one on RAY_ADDRESS's or a Ray started here (needs ray)")
+    p.add_argument("--cpus-per-line", type=float, default=1.0, metavar="N", help="with --ray: CPUs each line's task asks for (default 1)")
+    p.add_argument("--gpus-per-line", type=float, default=None, metavar="N",
+                   help="with --ray: GPUs each line's task asks for, a fraction shares one (default: 1 on a cluster with GPUs, else 0)")
+    p.add_argument("--retries", type=int, default=2, metavar="N", help="with --ray: how often a line whose worker died runs again (default 2)")
+    p.add_argument("--export", choices=["gguf"], help="also write DIR/NAME.gguf and its Ollama Modelfile for each model")
+    p.add_argument("--quantize", default="f16", metavar="TYPE", help="with --export gguf: f16 (default) or q8_0")
+    p.add_argument("--push", action="store_true", help="also push each model to the Hub as NAME (token: HF_TOKEN or `hf auth login`)")
+    p.add_argument("--private", action="store_true", help="with --push: new repos are private")
+    p.add_argument("--cache-dir", metavar="DIR", help="where downloads are cached (default ~/.cache/huggingtweets); shared by the lines")
+    p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("generate", help="generate tweets with a trained model folder")
     p.add_argument("folder", metavar="DIR", help="a model folder written by 'huggingtweets train'")
     p.add_argument("prompt", nargs="?", default=None, metavar="PROMPT", help='the start of the tweet (default: "My dream is")')
-    _add_dataclass_args(p, SamplingConfig, skip=("prompt",))
+    add_dataclass_args(p, SamplingConfig, skip=("prompt",))
     p.add_argument("--json", action="store_true", help='print [{"text", "nearest", "similarity", "near_copy", "author", "voice", "passes"}, ...]')
     p.add_argument("--no-voice", action="store_true", help="do not judge each post's voice (which loads the base model; only for a folder whose voice was scored)")
     p.set_defaults(func=cmd_generate)

@@ -53,7 +53,7 @@ __all__ = [
     "FetchOptions", "source_kinds", "token_for", "NoToken", "avatar_url", "fetch", "prepare", "check_enough",
     "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP", "language_shares", "model_language_note", "model_for", "recipe_for", "with_model_recipe", "words_of", "words_of_typed", "share_link", "GEMMA3",
     # training
-    "demo_config", "folder_for", "check_folder", "preflight", "check_training", "check_tracking", "check_model", "resume_config",
+    "demo_config", "folder_for", "check_folder", "preflight", "check_training", "check_settings", "check_tracking", "check_model", "resume_config",
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
     "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu", "model_choices",
     # generation and sharing
@@ -159,10 +159,16 @@ def check_training(config: TrainConfig, resume: bool = False, overwrite: bool = 
     """What a run can be refused for before a tweet is downloaded or a file written: its
     settings, its folder (``fine_tune`` checks that again under the folder's lock), a
     precision this machine lacks, and a W&B login."""
-    config.validate()
+    check_settings(config)
     folder = ModelFolder(config.output_dir)
     check_folder(folder.path, "--output")
     _check_target(folder, resume, overwrite)
+
+
+def check_settings(config: TrainConfig) -> None:
+    """``check_training`` without the folder, for a run whose folder is named after the tweets
+    it downloads (a batch's line): the settings, a precision this machine lacks, a W&B login."""
+    config.validate()
     resolve_precision(config.precision, config.model)
     check_tracking(config)
 
