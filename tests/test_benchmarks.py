@@ -218,3 +218,18 @@ def test_bench_estimate_reads_the_clis_line():
     for est in (Estimate(144, 45.0, 120.0, "timed here just now"), Estimate(12, 0.5, 0.0, "this machine's last run of these settings")):
         said, steps, how = said_seconds("noise\n" + est.line() + "\nmore")
         assert (said, steps, how) == (est.steps * est.seconds_per_step, est.steps, est.source)
+
+
+def test_bench_batch_smoke_times_each_way(tmp_path):
+    corpora = BENCH.parent.parent / "shared" / "corpora"
+    if not (corpora / "x-archive-en-tweets.js").is_file():
+        pytest.skip("no real archives in ../shared/corpora")
+    before = results_files()
+    out = tmp_path / "batch.json"
+    done = run_script("bench_batch.py", "--model", "tiny", "--steps", "2", "--ways", "--parallel 2", "--out", str(out))
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["way"] for r in rows] == ["--parallel 2"]
+    for row in rows:
+        assert row["lines"] == 4 and row["statuses"] == ["done"] and positive(row["wall_s"]) and positive(row["models_per_hour"])
+        assert 0 < row["train_s_sum"] <= row["line_s_sum"] + 1
+    assert "models_per_hour" in done.stdout and results_files() == before
