@@ -56,6 +56,8 @@ RECIPES = {
     # the Chinese archive: does a calmer or a bolder step beat one epoch at 1e-4 (held-out lowest where the rate decays)?
     "1ep-frozen-lr2e-4": {"epochs": 1, "freeze_embeddings": True, "learning_rate": 2e-4},
     "1ep-frozen-lr5e-5": {"epochs": 1, "freeze_embeddings": True, "learning_rate": 5e-5},
+    "1ep-frozen-lr3e-5": {"epochs": 1, "freeze_embeddings": True, "learning_rate": 3e-5},
+    "1ep-frozen-lr2e-5": {"epochs": 1, "freeze_embeddings": True, "learning_rate": 2e-5},
     "2ep-frozen-lr5e-5": {"epochs": 2, "freeze_embeddings": True, "learning_rate": 5e-5},
     "1ep-frozen-b4-lr2e-4": {"epochs": 1, "freeze_embeddings": True, "batch_size": 4, "learning_rate": 2e-4},
     "1ep-frozen-wd": {"epochs": 1, "freeze_embeddings": True, "weight_decay": 0.1},

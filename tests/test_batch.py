@@ -230,3 +230,26 @@ def test_the_same_batch_on_a_local_ray_with_a_worker_killed_mid_line(tmp_path):
     assert killed and "Ray: 3 line(s) as tasks of 1 CPU each" in err
     assert_summary(root, resumed=False)
     assert any(n.startswith("resumed from step ") for n in rows(root)[4]["notes"]), rows(root)[4]  # its retry resumed
+
+
+def test_each_model_exported_and_pushed_as_asked_and_the_token_never_written(tmp_path, monkeypatch, capsys):
+    """--export gguf --push: each line's model also becomes ROOT/NAME.gguf and a Hub repo NAME
+    (a local stand-in for the Hub, reached from the line's own process)."""
+    from fake_hub import TOKEN, FakeHub
+
+    with FakeHub() as hub:
+        for name, value in (("HF_ENDPOINT", hub.url), ("HF_TOKEN", TOKEN), ("HF_HUB_OFFLINE", "0"), ("HF_HUB_DISABLE_XET", "1"),
+                            ("HF_HOME", str(tmp_path / "hf-home"))):
+            monkeypatch.setenv(name, value)
+        (tmp_path / "lines.txt").write_text(f"--sample {TINY} --max-steps 2\n", encoding="utf-8")
+        code = main(["batch", str(tmp_path / "lines.txt"), "--root", str(tmp_path / "out"), "--export", "gguf", "--push",
+                     "--cache-dir", str(tmp_path / "cache")])
+        out = capsys.readouterr()
+        assert code == 0, out.err[-3000:]
+        row = rows(tmp_path / "out")[1]
+        gguf = tmp_path / "out" / "wren_lighthouse.gguf"
+        assert row["status"] == "done" and f"GGUF: {gguf}" in row["notes"] and gguf.read_bytes()[:4] == b"GGUF"
+        assert (tmp_path / "out" / "wren_lighthouse.Modelfile").is_file()
+        assert [c.repo for c in hub.commits] == ["me/wren_lighthouse"] and "model.safetensors" in hub.commits[0].files
+        assert any(n.startswith("Hub: ") and "me/wren_lighthouse" in n for n in row["notes"])
+    assert TOKEN not in out.out + out.err + (tmp_path / "out" / "batch.json").read_text()
