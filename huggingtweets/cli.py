@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 from .arguments import add_dataclass_args, add_source_args, add_train_args, fetch_options, given, origin, train_inputs
 from .diskio import size_text
 from .errors import Elsewhere, HuggingTweetsError
+from .folder import ModelFolder
 from .names import visible
 from .quiet import quiet_libraries
 
@@ -194,6 +195,8 @@ def cmd_train(args) -> int:
         print(f"warning: {shown(line)}", file=sys.stderr)
     if dataset is not None:
         _say_estimate(config, dataset, getattr(args, "preset", None))
+    if args.resume:
+        print(shown(ModelFolder(config.output_dir).resume_line()), file=sys.stderr, flush=True)
     bar = TqdmTraining()
     try:
         result = train(config, dataset, callbacks=[bar], resume=args.resume, overwrite=args.overwrite, said=_say,

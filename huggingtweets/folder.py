@@ -221,6 +221,17 @@ class ModelFolder:
         """The newest checkpoint that is whole; a damaged newer one is skipped."""
         return next((p for p in self.checkpoints() if checkpoint_ok(p)), None)
 
+    def resume_line(self) -> str:
+        """What a resume of the run here starts from: "Resuming the run in DIR from step N of M." """
+        latest = self.latest_checkpoint()
+        if latest is None:
+            return f"Resuming the run in {self.path} from its start (no whole checkpoint was saved)."
+        try:
+            total = int(json.loads((latest / TRAINER_STATE).read_text(encoding="utf-8"))["max_steps"])
+        except (OSError, ValueError, KeyError, TypeError):
+            total = 0
+        return f"Resuming the run in {self.path} from step {_checkpoint_step(latest)}" + (f" of {total}." if total > 0 else ".")
+
     def check_usable(self) -> None:
         """For generation: a whole model, or a one-line error that says what to do."""
         if self.incomplete():

@@ -95,8 +95,10 @@ def test_a_stop_says_so_and_the_typed_command_plus_resume_finishes_it(tmp_path, 
 
     words = shlex.split(command)
     assert words[0] == "huggingtweets"
+    stopped_step = metrics["global_step"]
     finished = subprocess.run([sys.executable, "-m", "huggingtweets", *words[1:]], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert finished.returncode == 0, finished.stderr[-2000:]
+    assert f"Resuming the run in {out} from step {stopped_step} of {STEPS}." in finished.stderr  # says it resumes, and from where
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["global_step"] == STEPS and metrics["stopped"] is False
     assert "stopped" not in json.loads((out / "train_config.json").read_text())
