@@ -238,8 +238,19 @@ class TrainingRun:
         # Waiting uses this event, not Thread.join: a Ctrl-C that interrupts join() can leave
         # CPython taking a live thread for a finished one (python/cpython#90882).
         self._done = threading.Event()
+        self._checked = False
+
+    def check(self) -> "TrainingRun":
+        """Every refusal ``check_training`` gives (settings, the folder's policy, a precision this
+        machine lacks, a W&B login), now, before any model loads: ``start`` calls it too, so no
+        view can skip it. Under a launcher the main process checks (the others train beside it)."""
+        if not self._checked and is_main():
+            check_training(self.config, resume=self.resume, overwrite=self.overwrite)
+        self._checked = True
+        return self
 
     def start(self) -> "TrainingRun":
+        self.check()
         self._thread = threading.Thread(target=self._run, name="huggingtweets-train", daemon=True)
         try:
             self._thread.start()

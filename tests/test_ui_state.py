@@ -139,11 +139,15 @@ def test_defaults_are_the_clis_recipe_and_the_header_describes_the_demos(monkeyp
     assert demo.train.config_from_widgets().epochs == recipe.epochs and demo.train._fields["model"].value == recipe.model
 
 
+# The command line's own modules: train's words, and the batch (which the app does not run).
+CLI_ONLY = {"cli.py", "arguments.py", "batch_line.py", "batch_ray.py", "batches.py"}
+
+
 def test_library_flags_are_named_as_the_apps_controls():
     """Every ``--flag`` a library message can name has the app's words (render.APP_FLAGS)."""
     flags = set()
     for path in PACKAGE.rglob("*.py"):
-        if path.name == "cli.py" or "ui" in path.relative_to(PACKAGE).parts:
+        if path.name in CLI_ONLY or "ui" in path.relative_to(PACKAGE).parts:
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip().startswith("#"):
@@ -363,3 +367,57 @@ def test_advanced_is_grouped_with_a_line_that_says_why(app):
     assert advanced_groups(names + ["a_new_setting"])[-1] == ("Other", "Settings without a group yet.", ["a_new_setting"])
     shown = [w for w in walk(app.train) if isinstance(w, widgets.HTML) and "ht-why" in w.value]
     assert len(shown) == len(groups)
+
+
+@pytest.mark.parametrize("case", ["bf16 on a CPU without it", "a folder in the way", "resume of a finished run"])
+def test_the_app_refuses_what_the_cli_refuses_before_any_model_loads(app, tmp_path, monkeypatch, case):
+    """TrainingRun checks before its thread starts, for every view: the app gets the CLI's
+    refusal in one line, and no model is loaded for it."""
+    from huggingtweets import training
+    from huggingtweets.folder import ModelFolder
+
+    loaded = []
+    monkeypatch.setattr(training, "load_model", lambda *a, **k: loaded.append(a) or (_ for _ in ()).throw(AssertionError("loaded")))
+    app.data.button.click()
+    fast(app)
+    if case == "bf16 on a CPU without it":
+        monkeypatch.setattr(training, "cpu_has_bf16", lambda: False)
+        monkeypatch.setattr(training, "_has_accelerator", lambda: False)
+        app.train._fields["precision"].value = "bf16"
+        says = "This CPU has no native bf16"
+    elif case == "a folder in the way":
+        theirs = tmp_path / "theirs"
+        theirs.mkdir()
+        (theirs / "notes.txt").write_text("mine", encoding="utf-8")
+        app.train._fields["output_dir"].value = str(theirs)
+        says = "holds other files and is not a huggingtweets model folder"
+    else:
+        folder = Path(app.train._fields["output_dir"].value)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.json").write_text('{"model_type": "gpt2"}', encoding="utf-8")  # a finished model, as far as its files say
+        (folder / "model.safetensors").write_bytes(b"x")
+        (folder / "train_config.json").write_text("{}", encoding="utf-8")
+        assert ModelFolder(folder).has_model() and not ModelFolder(folder).has_run()
+        app.train._resume.disabled, app.train._resume.value = False, True  # as a stale tick would leave it
+        says = "Nothing to resume in"
+    app.train.button.click()
+    shown = app.train._message.value
+    assert "ht-error" in shown and says in shown, shown
+    assert not loaded and not app.train.running and "Preparing" not in app.train._status.value
+    if case == "a folder in the way":
+        assert (tmp_path / "theirs" / "notes.txt").read_text() == "mine" and len(list((tmp_path / "theirs").iterdir())) == 1
+
+
+def test_a_training_run_checks_before_its_thread_starts(tmp_path, monkeypatch):
+    """Any caller of TrainingRun (a view, a batch line, a notebook) gets the refusal from start()."""
+    from huggingtweets import training
+    from huggingtweets.config import TrainConfig
+    from huggingtweets.errors import HuggingTweetsError
+    from huggingtweets.workflow import TrainingRun
+
+    monkeypatch.setattr(training, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(training, "_has_accelerator", lambda: False)
+    run = TrainingRun(TrainConfig(model="tiny", precision="bf16", output_dir=str(tmp_path / "bot")), None)
+    with pytest.raises(HuggingTweetsError, match="no native bf16"):
+        run.start()
+    assert run._thread is None and not (tmp_path / "bot").exists()

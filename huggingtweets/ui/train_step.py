@@ -27,7 +27,7 @@ from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
 from ..workflow import (AUTO_MODEL, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
-                        check_training, demo_config, device_count, estimate_time, folder_for, has_gpu, model_choices, model_for,
+                        demo_config, device_count, estimate_time, folder_for, has_gpu, model_choices, model_for,
                         model_language_note, recipe_for, saved_run_config)
 from . import plot, render
 from .run_log import RunLog, read_log, trained_on
@@ -519,7 +519,9 @@ class TrainStep(Step):
         if not resume and self._session.dataset is None:
             raise HuggingTweetsError(f"Download the posts in {self.ref('data')} first.")
         overwrite = self._overwrite.value and not resume
-        check_training(config, resume=resume, overwrite=overwrite)  # a refusal comes now, before anything changes on screen
+        processes = device_count() if self._all_gpus.value and device_count() > 1 else 1
+        run = TrainingRun(config, None if resume else self._session.dataset, [], resume=resume, overwrite=overwrite,
+                          processes=processes).check()  # a refusal comes now, before anything changes on screen
         self.result, self.error = None, None
         log = read_log(config.output_dir) if resume else RunLog()  # Resume: the plot carries on from the saved run
         progress = WidgetProgress(self, log)
@@ -533,9 +535,7 @@ class TrainStep(Step):
         self.show_loss(log.train, log.held_out, log.max_steps)
         self.button.button_style = ""
         quiet_libraries()
-        processes = device_count() if self._all_gpus.value and device_count() > 1 else 1
-        run = TrainingRun(config, None if resume else self._session.dataset, [progress], resume=resume,
-                          overwrite=overwrite, processes=processes)
+        run.callbacks.append(progress)
         self._set_running(True)
         self._run = run
         self._watch(run, progress, before)
