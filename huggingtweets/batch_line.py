@@ -38,7 +38,7 @@ class Line:
 class BatchOptions:
     root: str  # each line's model folder is ROOT/NAME
     base: str = "."  # relative paths in a line are read from here (the batch file's folder)
-    export: str = ""  # "gguf": also ROOT/NAME.gguf and its Modelfile
+    export: str = ""  # an export format's name (exports.KINDS): "gguf" also writes ROOT/NAME.gguf and its Modelfile
     quantize: str = "f16"
     push: bool = False  # also to the Hub, as NAME under the token's account (HF_TOKEN)
     private: bool = False
@@ -210,11 +210,13 @@ def run_line(line: Line, options: BatchOptions, callbacks: Sequence = (), said: 
 
 def _share(row: Row, folder: Path, options: BatchOptions) -> None:
     """The GGUF and the Hub repo, as the batch was asked (both safe to do again)."""
-    from .workflow import export_gguf, push_to_hub
+    from .workflow import export, export_formats, option_fields, push_to_hub
 
-    if options.export == "gguf":
-        made = export_gguf(folder, quantize=options.quantize, overwrite=True)
-        row.notes.append(f"GGUF: {made.gguf}")
+    if options.export:
+        kind = next(k for k in export_formats() if k.name == options.export)
+        takes = {name for name, *_ in option_fields(kind.options)}
+        made = export(folder, kind.name, None, kind.options(**({"quantize": options.quantize} if "quantize" in takes else {})), overwrite=True)
+        row.notes.append(f"{kind.name}: {', '.join(str(path) for path, _ in made.files)}")
     if options.push:
         pushed = push_to_hub(folder, folder.name, private=options.private)
         row.notes.append(f"Hub: {pushed.url}")

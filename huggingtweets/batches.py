@@ -70,8 +70,11 @@ def batch(source: Union[str, Path, Sequence[str]], root: Union[str, Path], *, pa
     runs a line again whose worker died. ``callbacks()`` makes each line's training callbacks
     (a progress bar), ``said`` gets one-line news, ``on_row(row, done, total)`` each finished line.
     """
-    if export not in ("", "gguf"):
-        raise HuggingTweetsError(f"A batch exports to gguf (or nothing), not {export!r}.")
+    if export:
+        from .workflow import export_formats
+
+        if export not in [k.name for k in export_formats()]:
+            raise HuggingTweetsError(f"Unknown export format {export[:20]!r}: use {' or '.join(k.name for k in export_formats())}.")
     if parallel < 1:
         raise HuggingTweetsError(f"--parallel must be 1 or more, got {parallel}.")
     lines = read_lines(source)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
 from .arguments import add_dataclass_args, add_source_args, add_train_args, fetch_options, given, origin, train_inputs
-from .diskio import size_text
 from .errors import Elsewhere, HuggingTweetsError
 from .folder import ModelFolder
 from .names import visible
@@ -407,10 +405,6 @@ def cmd_demo(args) -> int:
 
 
 # --- push, export -------------------------------------------------------------------
-def _size(path) -> str:
-    return size_text(os.path.getsize(path))
-
-
 def _say_if_stopped(folder) -> None:
     from .folder import ModelFolder
 
@@ -431,39 +425,45 @@ def cmd_push(args) -> int:
     return 0
 
 
-def _export_zip(args) -> int:
-    from .workflow import export_zip
+def cmd_export(args) -> int:
+    from .workflow import export, export_formats, option_fields
 
-    if args.quantize:
-        raise HuggingTweetsError("--quantize is for --format gguf: a zip holds the weights as they were saved.")
-    path = export_zip(args.folder, args.out, overwrite=args.overwrite, include_dataset=args.include_dataset)
-    print(f"Wrote {path} ({_size(path)}): unzip it and load the folder inside with pipeline('text-generation', model=...)")
-    return 0
-
-
-def _export_gguf(args) -> int:
-    from .workflow import export_gguf
-
-    if args.include_dataset:
-        raise HuggingTweetsError("--include-dataset is for --format zip: a GGUF file holds the model and its tokenizer only.")
+    _say_if_stopped(args.folder)
+    kind = next(k for k in export_formats() if k.name == args.format)
+    mine = {name for name, *_ in option_fields(kind.options)}
+    for other in export_formats():  # a flag of another format: one line naming whose it is
+        for name, *_ in option_fields(other.options):
+            if name not in mine and getattr(args, name, None) not in (None, False):
+                raise HuggingTweetsError(f"--{name.replace('_', '-')} is for --format {other.name}: a {kind.name} export does not take it.")
+    options = kind.options(**{name: getattr(args, name) for name in mine if getattr(args, name, None) is not None})
     bar = TqdmProgress()
     try:
-        result = export_gguf(args.folder, args.out, quantize=args.quantize or "f16", overwrite=args.overwrite, progress=bar)
+        result = export(args.folder, kind.name, args.out, options, overwrite=args.overwrite, progress=bar)
     finally:
         bar.close()
-    print(
-        f"Wrote {shown(result.gguf)} ({size_text(result.size)}, {result.quantize}) and {shown(result.modelfile.name)} "
-        f"in {result.seconds:.1f} s: ollama create {shown(result.name)} -f {shown(result.modelfile)}"
-    )
+    print(shown(result.summary))
     return 0
 
 
-EXPORTS = {"zip": _export_zip, "gguf": _export_gguf}  # --format: one line per kind of export
+def _add_export_args(p: argparse.ArgumentParser) -> None:
+    """--format from the registry of export formats, and one flag per option any of them takes."""
+    from .workflow import export_formats, option_fields
 
-
-def cmd_export(args) -> int:
-    _say_if_stopped(args.folder)
-    return EXPORTS[args.format](args)
+    kinds = export_formats()
+    p.add_argument("--format", choices=[k.name for k in kinds], default=kinds[0].name,
+                   help="; ".join(f"{k.name}: {k.about}" for k in kinds))
+    seen = set()
+    for kind in kinds:
+        for name, default, hint, text, _, _ in option_fields(kind.options):
+            if name in seen:
+                continue
+            seen.add(name)
+            flag = "--" + name.replace("_", "-")
+            text = f"{text} ({kind.name} only)".replace("%", "%%")
+            if hint is bool:
+                p.add_argument(flag, dest=name, action="store_true", default=None, help=text)
+            else:
+                p.add_argument(flag, dest=name, default=None, metavar=name.split("_")[-1].upper(), type=hint, help=text)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -476,6 +476,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from .config import SamplingConfig
+    from .workflow import export_formats
 
     parser = _Parser(prog="huggingtweets", description="Turn someone's tweets into a language model that writes like them.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -502,7 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus-per-line", type=float, default=None, metavar="N",
                    help="with --ray: GPUs each line's task asks for, a fraction shares one (default: 1 on a cluster with GPUs, else 0)")
     p.add_argument("--retries", type=int, default=2, metavar="N", help="with --ray: how often a line whose worker died runs again (default 2)")
-    p.add_argument("--export", choices=["gguf"], help="also write DIR/NAME.gguf and its Ollama Modelfile for each model")
+    p.add_argument("--export", choices=[k.name for k in export_formats()],
+                   help="also export each model beside its folder: gguf writes DIR/NAME.gguf and its Ollama Modelfile, zip DIR/NAME.zip")
     p.add_argument("--quantize", default="f16", metavar="TYPE", help="with --export gguf: f16 (default) or q8_0")
     p.add_argument("--push", action="store_true", help="also push each model to the Hub as NAME (token: HF_TOKEN or `hf auth login`)")
     p.add_argument("--private", action="store_true", help="with --push: new repos are private")
@@ -542,10 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", nargs="?", default=None, metavar="OUT",
                    help="the file to write, outside DIR (default: DIR.zip or DIR.gguf beside DIR); a zip unpacks to a folder "
                         "named like DIR, a GGUF gets an Ollama Modelfile beside it (OUT with .Modelfile for .gguf)")
-    p.add_argument("--format", choices=list(EXPORTS), default="zip", help="zip: the model folder's files (default); gguf: one file for llama.cpp, Ollama, LM Studio")
-    p.add_argument("--quantize", metavar="TYPE", default=None, help="GGUF weights: f16 (default; half the saved fp32 size) or q8_0 (a quarter)")
+    _add_export_args(p)
     p.add_argument("--overwrite", action="store_true", help="replace OUT (and its Modelfile) if it exists")
-    p.add_argument("--include-dataset", action="store_true", help=dataset_help + " (zip only)")
     p.set_defaults(func=cmd_export)
     return parser
 

@@ -68,8 +68,6 @@ from .manifest import Shipped, export_target, read_all, ship_list, verify
 Progress = Callable[[int, Optional[int], str], None]  # (tensors done, tensors in all, message)
 
 QUANTIZE = ("f16", "q8_0")
-# config.json's model_type -> GGUF's architecture (llama.cpp's name for it).
-ARCHITECTURES = {"gpt2": "gpt2", "llama": "llama", "gemma3_text": "gemma3"}
 SUFFIX = ".gguf"
 MODELFILE_SUFFIX = ".Modelfile"
 GENERATION_CONFIG = "generation_config.json"
@@ -183,6 +181,24 @@ MAX_CONTEXT = 1 << 20  # tokens; llama.cpp may size its cache from it (SmolLM2: 
 
 
 @dataclass(frozen=True)
+class _Arch:
+    """What one architecture's export does differently, as data: ``ARCHITECTURES`` lists them."""
+
+    gguf: str  # llama.cpp's name for it
+    names: dict  # _Sizes field -> config.json's name
+    layout: dict  # every tensor a GGUF holds: LAYOUT
+    norm_and_rope: Callable[[dict, int, int], tuple[float, float]]  # (norm epsilon, rope base) from config.json, or a refusal
+    rotary: bool = True  # rope (heads turn pairs: an even width); False: GPT-2's learned positions and LayerNorm
+    conv1d: bool = False  # GPT-2's Conv1D matrices are stored (in, out)
+    interleave_qk: bool = False  # transformers' rotate-half query/key rows -> llama.cpp's interleaved pairs
+    norms_plus_one: bool = False  # Gemma's norms scale by (1 + weight); llama.cpp's by the weight
+    writes_vocab: bool = False  # llama.cpp's Llama reads the vocabulary size from the metadata
+    sliding_window: bool = False  # Gemma 3's local layers: their window, and the heads' width always written
+    tied_default: bool = True  # transformers' tie_word_embeddings default for it
+    config_biases: bool = False  # config.json's flags add biases (LLAMA_BIASES)
+
+
+@dataclass(frozen=True)
 class _Sizes:
     """config.json's sizes, each checked once; what the metadata says and the tensors must match."""
 
@@ -215,7 +231,7 @@ class _Sizes:
 
 def _sizes(arch: str, config: dict) -> _Sizes:
     """config.json's sizes, or a one-line refusal; looked at before any tensor is."""
-    names = CONFIG_NAMES[arch]
+    names = ARCHITECTURES[arch].names
     width, heads, layers = (_int(config, names[n]) for n in ("width", "heads", "layers"))
     explicit = "head_dim" in names and config.get(names["head_dim"]) is not None  # a Llama may give its heads' width
     if not explicit and width % heads:
@@ -224,7 +240,8 @@ def _sizes(arch: str, config: dict) -> _Sizes:
     heads_kv = _int(config, names["heads_kv"], default=heads) if "heads_kv" in names else heads
     if heads % heads_kv:
         raise _bad_config(f"gives {heads:,} attention heads and {heads_kv:,} key/value heads, which do not divide them")
-    if arch != "gpt2" and head_dim % 2:
+    kind = ARCHITECTURES[arch]
+    if kind.rotary and head_dim % 2:
         raise _bad_config(f"gives heads {head_dim:,} wide, an odd number (rotary embedding turns pairs)")
     if layers > MAX_BLOCKS:  # the name map holds every block's names: a config is not trusted to size it
         raise _bad_config(f"gives {layers:,} layers, more than any model this exports ({MAX_BLOCKS:,})")
@@ -235,28 +252,12 @@ def _sizes(arch: str, config: dict) -> _Sizes:
     for what, value in (("feed-forward", ffn), ("query, key and value", 3 * width), ("attention", heads * head_dim)):
         if value > MAX_INT:
             raise _bad_config(f"makes the {what} layer {value:,} wide, more than GGUF's 32-bit fields hold ({MAX_INT:,})")
-    if arch == "gpt2":
-        if config.get("activation_function", "gelu_new") not in ("gelu_new", "gelu_pytorch_tanh"):
-            raise HuggingTweetsError(
-                "This GPT-2 uses another activation than GPT-2's (tanh GELU): llama.cpp would run it wrongly; export it as a zip instead."
-            )
-        eps, theta = _float(config, "layer_norm_epsilon", 1e-5), 0.0
-    elif arch == "gemma3_text":
-        eps, theta = _float(config, "rms_norm_eps", 1e-6), _gemma3(config, layers, head_dim)
-    else:
-        rope = config.get("rope_parameters") or config.get("rope_scaling") or {}
-        rope_type = rope.get("rope_type", rope.get("type", "default")) if isinstance(rope, dict) else "default"
-        if rope_type not in ("default", None):
-            raise HuggingTweetsError(
-                f"This Llama uses {str(rope_type)[:30]} rope scaling, which this export does not carry: export it as a zip instead."
-            )
-        eps = _float(config, "rms_norm_eps", 1e-6)
-        theta = _float(rope if isinstance(rope, dict) and "rope_theta" in rope else config, "rope_theta", 10000.0)
+    eps, theta = kind.norm_and_rope(config, layers, head_dim)
     return _Sizes(
         vocab=_int(config, "vocab_size"), width=width, layers=layers, heads=heads, heads_kv=heads_kv, head_dim=head_dim,
-        ffn=ffn, context=context, tied=config.get("tie_word_embeddings", arch != "llama") is True,  # transformers' defaults
-        eps=eps, rope_theta=theta, biases=tuple(f for f in LLAMA_BIASES if arch == "llama" and config.get(f) is True),
-        sliding_window=_int(config, "sliding_window") if arch == "gemma3_text" else 0,
+        ffn=ffn, context=context, tied=config.get("tie_word_embeddings", kind.tied_default) is True,  # transformers' defaults
+        eps=eps, rope_theta=theta, biases=tuple(f for f in LLAMA_BIASES if kind.config_biases and config.get(f) is True),
+        sliding_window=_int(config, "sliding_window") if kind.sliding_window else 0,
     )
 
 
@@ -287,9 +288,41 @@ def _gemma3(config: dict, layers: int, head_dim: int) -> float:
     return _float(full, "rope_theta", 1_000_000.0)
 
 
+def _gpt2_norm(config: dict, layers: int, head_dim: int) -> tuple[float, float]:
+    if config.get("activation_function", "gelu_new") not in ("gelu_new", "gelu_pytorch_tanh"):
+        raise HuggingTweetsError(
+            "This GPT-2 uses another activation than GPT-2's (tanh GELU): llama.cpp would run it wrongly; export it as a zip instead."
+        )
+    return _float(config, "layer_norm_epsilon", 1e-5), 0.0
+
+
+def _llama_norm(config: dict, layers: int, head_dim: int) -> tuple[float, float]:
+    rope = config.get("rope_parameters") or config.get("rope_scaling") or {}
+    rope_type = rope.get("rope_type", rope.get("type", "default")) if isinstance(rope, dict) else "default"
+    if rope_type not in ("default", None):
+        raise HuggingTweetsError(
+            f"This Llama uses {str(rope_type)[:30]} rope scaling, which this export does not carry: export it as a zip instead."
+        )
+    return _float(config, "rms_norm_eps", 1e-6), _float(rope if isinstance(rope, dict) and "rope_theta" in rope else config, "rope_theta", 10000.0)
+
+
+def _gemma3_norm(config: dict, layers: int, head_dim: int) -> tuple[float, float]:
+    return _float(config, "rms_norm_eps", 1e-6), _gemma3(config, layers, head_dim)
+
+
+# config.json's model_type -> what its export does (GGUF's name for it, sizes, tensors, conversions)
+ARCHITECTURES = {
+    "gpt2": _Arch("gpt2", CONFIG_NAMES["gpt2"], LAYOUT["gpt2"], _gpt2_norm, rotary=False, conv1d=True),
+    "llama": _Arch("llama", CONFIG_NAMES["llama"], LAYOUT["llama"], _llama_norm, interleave_qk=True, writes_vocab=True,
+                   tied_default=False, config_biases=True),
+    "gemma3_text": _Arch("gemma3", CONFIG_NAMES["gemma3_text"], LAYOUT["gemma3_text"], _gemma3_norm, norms_plus_one=True,
+                         sliding_window=True),
+}
+
+
 def _expected(arch: str, sizes: _Sizes) -> dict[str, tuple[int, ...]]:
     """Every tensor the GGUF must hold (the output matrix too, though a tied one is not written)."""
-    layout = dict(LAYOUT[arch])
+    layout = dict(ARCHITECTURES[arch].layout)
     for flag in sizes.biases:
         layout.update(LLAMA_BIASES[flag])
     out = {}
@@ -419,7 +452,7 @@ def _no_place(file: str, key: str, arch: str, sizes: _Sizes) -> HuggingTweetsErr
     if layer and int(layer[1]) >= sizes.layers:
         return _bad_weights(f"{key[:80]!r} in {file} belongs to layer {layer[1]}, but config.json declares {_layers(sizes)} (from 0)")
     return HuggingTweetsError(
-        f"{file} holds {key[:80]!r}, a tensor a {ARCHITECTURES[arch]} GGUF has no place for: "
+        f"{file} holds {key[:80]!r}, a tensor a {ARCHITECTURES[arch].gguf} GGUF has no place for: "
         "the model is not a plain GPT-2, Llama or Gemma 3; export it as a zip instead."
     )
 
@@ -455,7 +488,7 @@ def _gguf_arch(arch: str):
     """gguf's MODEL_ARCH for config.json's model_type."""
     import gguf
 
-    return gguf.MODEL_ARCH[ARCHITECTURES[arch].upper()]
+    return gguf.MODEL_ARCH[ARCHITECTURES[arch].gguf.upper()]
 
 
 def _transposed(arch: str, kind, key: str) -> bool:
@@ -463,7 +496,7 @@ def _transposed(arch: str, kind, key: str) -> bool:
     import gguf
 
     T = gguf.MODEL_TENSOR
-    return arch == "gpt2" and key.endswith(".weight") and kind in (T.ATTN_QKV, T.ATTN_OUT, T.FFN_UP, T.FFN_DOWN)
+    return ARCHITECTURES[arch].conv1d and key.endswith(".weight") and kind in (T.ATTN_QKV, T.ATTN_OUT, T.FFN_UP, T.FFN_DOWN)
 
 
 def _interleave_rope(w, heads: int):
@@ -482,9 +515,10 @@ def _load(t: _Tensor, arch: str, sizes: _Sizes):
         w = f.get_tensor(t.key).to(torch.float32).numpy()
     if _transposed(arch, t.kind, t.key):
         w = w.T
-    if arch == "llama" and t.kind in (gguf.MODEL_TENSOR.ATTN_Q, gguf.MODEL_TENSOR.ATTN_K):
+    kind = ARCHITECTURES[arch]
+    if kind.interleave_qk and t.kind in (gguf.MODEL_TENSOR.ATTN_Q, gguf.MODEL_TENSOR.ATTN_K):
         w = _interleave_rope(w, sizes.heads_kv if t.kind == gguf.MODEL_TENSOR.ATTN_K else sizes.heads)
-    if arch == "gemma3_text" and t.kind in _gemma_norms():
+    if kind.norms_plus_one and t.kind in _gemma_norms():
         w = w + 1.0  # transformers' Gemma norms scale by (1 + weight); llama.cpp's by the weight
     Q = gguf.GGMLQuantizationType
     if t.qtype == Q.Q8_0:
@@ -502,20 +536,21 @@ def _gemma_norms() -> frozenset:
 # --- metadata ---------------------------------------------------------------------------------
 def _architecture(writer, arch: str, sizes: _Sizes) -> None:
     """The sizes llama.cpp builds the graph from."""
-    if arch == "llama":
+    kind = ARCHITECTURES[arch]
+    if kind.writes_vocab:
         writer.add_vocab_size(sizes.vocab)
     writer.add_context_length(sizes.context)
     writer.add_embedding_length(sizes.width)
     writer.add_feed_forward_length(sizes.ffn)
     writer.add_block_count(sizes.layers)
     writer.add_head_count(sizes.heads)
-    if arch == "gpt2":
+    if not kind.rotary:  # GPT-2: LayerNorm, learned positions
         writer.add_layer_norm_eps(sizes.eps)
         return
     writer.add_head_count_kv(sizes.heads_kv)
     writer.add_layer_norm_rms_eps(sizes.eps)
     writer.add_rope_freq_base(sizes.rope_theta)
-    if arch == "gemma3_text":  # as Gemma's own GGUF: the heads' width always, the local layers' window
+    if kind.sliding_window:  # as Gemma's own GGUF: the heads' width always, the local layers' window
         writer.add_key_length(sizes.head_dim)
         writer.add_value_length(sizes.head_dim)
         writer.add_sliding_window(sizes.sliding_window)
@@ -630,7 +665,7 @@ def _write(path: Path, source: _Source, quantize: str, progress: Optional[Progre
     """Header, metadata and tensor infos, then each tensor as it is converted."""
     import gguf
 
-    writer = gguf.GGUFWriter(path, ARCHITECTURES[source.arch])
+    writer = gguf.GGUFWriter(path, ARCHITECTURES[source.arch].gguf)
     try:
         writer.add_type("model")
         writer.add_name(source.name)

@@ -33,6 +33,8 @@ from .folder import CARD, DATASET, MODEL_CONFIG, SOURCES, TRAIN_CONFIG, ModelFol
 from .folder import VOICE as VOICE_FILE
 from .generation import GeneratedTweet, Generator, generate, load_generator
 from .gguf_export import QUANTIZE as GGUF_TYPES
+from .exports import Exported, format_named, media_type, option_fields, option_label
+from .exports import formats as export_formats
 from .gguf_export import GgufExport, export_gguf
 from .language import main_language
 from .language import name as language_name
@@ -57,7 +59,7 @@ __all__ = [
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
     "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu", "model_choices",
     # generation and sharing
-    "Generators", "load_generator", "generate", "score", "voice_lines", "saved_voice", "export_zip", "export_gguf", "GgufExport", "GGUF_TYPES", "push_to_hub", "render_preview", "preview_notes",
+    "Generators", "load_generator", "generate", "score", "voice_lines", "saved_voice", "export_zip", "export_gguf", "GgufExport", "GGUF_TYPES", "export", "export_formats", "option_fields", "option_label", "media_type", "Exported", "push_to_hub", "render_preview", "preview_notes",
     "HF_TOKEN_NAME",
 ]
 
@@ -469,3 +471,11 @@ def _stamp(path: Path) -> tuple:
         return (None, None)
 
 
+# --- export: one call for every format (exports.KINDS) ----------------------------------------
+def export(folder: Union[str, Path], format: str, out: Optional[Union[str, Path]] = None, options=None, overwrite: bool = False,
+           progress: Optional[Progress] = None) -> Exported:
+    """The model folder written as ``format`` (``exports``' registry: "zip", "gguf", ...) to
+    ``out`` (default: beside the folder), with that format's ``options`` (its dataclass)."""
+    kind = format_named(format)
+    return kind.write(Path(folder), Path(out) if out is not None else None, options if options is not None else kind.options(),
+                      overwrite=overwrite, progress=progress)

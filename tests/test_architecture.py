@@ -27,7 +27,7 @@ LAYERS = [
     {"card", "preview", "fonts"},
     {"best", "training"},
     {"generation", "share", "gguf_export", "gguf_vocab", "voice", "estimate"},
-    {"tracking", "launch"},
+    {"tracking", "launch", "exports"},
     {"workflow"},
     {"arguments", "batch_line"},  # train's words, and one line of a batch: over the workflow
     {"batch_ray"},

@@ -248,7 +248,7 @@ def test_each_model_exported_and_pushed_as_asked_and_the_token_never_written(tmp
         assert code == 0, out.err[-3000:]
         row = rows(tmp_path / "out")[1]
         gguf = tmp_path / "out" / "wren_lighthouse.gguf"
-        assert row["status"] == "done" and f"GGUF: {gguf}" in row["notes"] and gguf.read_bytes()[:4] == b"GGUF"
+        assert row["status"] == "done" and f"gguf: {gguf}, {gguf.with_suffix('.Modelfile')}" in row["notes"] and gguf.read_bytes()[:4] == b"GGUF"
         assert (tmp_path / "out" / "wren_lighthouse.Modelfile").is_file()
         assert [c.repo for c in hub.commits] == ["me/wren_lighthouse"] and "model.safetensors" in hub.commits[0].files
         assert any(n.startswith("Hub: ") and "me/wren_lighthouse" in n for n in row["notes"])

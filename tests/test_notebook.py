@@ -103,7 +103,7 @@ app.train.button.click()
 app.wait()
 app.generate.button.click()
 app.share.preview_button.click()
-app.share.zip_button.click()
+app.share.buttons["zip"].click()
 """
 
 # Runs in the kernel after CLICK has ended (when nbclient's Output-widget updates have
@@ -155,7 +155,7 @@ print(_json.dumps({
     "generate": "\\n".join(_text(app.generate)),
     "progress": _progress(app.train),
     "buttons": {name: [getattr(app, name).button.description, getattr(app, name).button.disabled] for name in ("data", "train", "generate")},
-    "share": {"messages": app.share._preview_message.value + app.share._zip_message.value[:2000], "zip": str(app.share.zip_path)},
+    "share": {"messages": app.share._preview_message.value + app.share._messages["zip"].value[:2000], "zip": str(app.share.written["zip"][0])},
 }))
 """
 

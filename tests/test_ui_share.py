@@ -57,17 +57,17 @@ def test_contract(app):
     share = app.share
     assert isinstance(share, widgets.VBox)
     assert share.push_button.description == "Push to the Hub"
-    assert share.zip_button.description == "Download the model (zip)"
+    assert share.buttons["zip"].description == "Download the model (zip)"
     assert share.preview_button.description == "Draw the preview image"
     assert isinstance(share._token, widgets.Password) and not share._include_dataset.value and not share._private.value
     assert "Write tweets in step 3" in share._picks_box.children[0].value
 
 
-@pytest.mark.parametrize("button", ["preview_button", "zip_button", "push_button"])
+@pytest.mark.parametrize("button", ["preview_button", "zip", "push_button"])
 def test_before_training(app, button):
-    getattr(app.share, button).click()
+    (app.share.buttons[button] if button in app.share.buttons else getattr(app.share, button)).click()
     app.share.wait(timeout=30)
-    shown = app.share._preview_message.value + app.share._zip_message.value + app.share._push_message.value
+    shown = app.share._preview_message.value + app.share._messages["zip"].value + app.share._push_message.value
     assert "Train a model in step 2 first." in shown and "ht-error" in shown
 
 
@@ -119,14 +119,14 @@ def test_new_tweets_keep_earlier_choices(trained):
 # --- zip -----------------------------------------------------------------------------------------
 def test_zip_link_holds_the_model(trained):
     share = trained.share
-    share.zip_button.click()
+    share.buttons["zip"].click()
     folder = trained.train.result.output_dir
-    name, zf = zip_from_link(share._zip_message.value)
-    assert name == f"{folder.name}.zip" and share.zip_path.name == name
+    name, zf = zip_from_link(share._messages["zip"].value)
+    assert name == f"{folder.name}.zip" and share.written["zip"][0].name == name
     assert {n.split("/", 1)[1] for n in zf.namelist()} == SHARED | {"preview.png", "voice.json"}  # the voice report: "not measured" for tiny
     assert all(n.startswith(f"{folder.name}/") for n in zf.namelist())
-    share.zip_button.click()  # again: the earlier zip is ours to replace
-    assert "ht-error" not in share._zip_message.value
+    share.buttons["zip"].click()  # again: the earlier zip is ours to replace
+    assert "ht-error" not in share._messages["zip"].value
 
 
 def test_zip_in_colab_is_downloaded_by_colab(trained, monkeypatch):
@@ -135,17 +135,17 @@ def test_zip_in_colab_is_downloaded_by_colab(trained, monkeypatch):
     colab = types.ModuleType("google.colab")
     colab.files = files
     monkeypatch.setitem(sys.modules, "google.colab", colab)
-    trained.share.zip_button.click()
-    assert downloaded == [str(trained.share.zip_path)]
-    assert "Your browser is downloading" in trained.share._zip_message.value and "data:" not in trained.share._zip_message.value
+    trained.share.buttons["zip"].click()
+    assert downloaded == [str(trained.share.written["zip"][0])]
+    assert "Your browser is downloading" in trained.share._messages["zip"].value and "data:" not in trained.share._messages["zip"].value
 
 
 def test_big_zip_stays_on_disk(trained, monkeypatch):
     monkeypatch.setattr(hand_over, "INLINE_LIMIT", 1000)
-    trained.share.zip_button.click()
-    shown = html.unescape(trained.share._zip_message.value)
-    assert "too big to hand to the browser" in shown and "data:" not in shown and trained.share.zip_path.is_file()
-    assert trained.share.zip_path.parent.name == hand_over.DOWNLOADS
+    trained.share.buttons["zip"].click()
+    shown = html.unescape(trained.share._messages["zip"].value)
+    assert "too big to hand to the browser" in shown and "data:" not in shown and trained.share.written["zip"][0].is_file()
+    assert trained.share.written["zip"][0].parent.name == hand_over.DOWNLOADS
     assert "Jupyter's file browser" in shown and "Voilà" not in shown
 
 
@@ -153,8 +153,8 @@ def test_in_voila_without_the_route_a_big_zip_names_no_file_browser(trained, mon
     monkeypatch.setattr(hand_over, "INLINE_LIMIT", 1000)
     monkeypatch.setenv("VOILA_BASE_URL", "/")
     monkeypatch.setenv("VOILA_APP_PORT", "1")  # nothing answers there: the route is not offered
-    trained.share.zip_button.click()
-    shown = html.unescape(trained.share._zip_message.value)
+    trained.share.buttons["zip"].click()
+    shown = html.unescape(trained.share._messages["zip"].value)
     assert "too big to hand to the browser" in shown and "file browser" not in shown
     assert "voila.json" in shown and "href" not in shown
 
@@ -253,19 +253,19 @@ def test_gguf_links_hold_the_model_and_its_modelfile(trained):
     import gguf
 
     share = trained.share
-    share._gguf_type.value = "q8_0"
-    share.gguf_button.click()
+    share._options["gguf"]["quantize"].value = "q8_0"
+    share.buttons["gguf"].click()
     folder = trained.train.result.output_dir
-    files = files_from_links(share._gguf_message.value)
-    assert set(files) == {f"{folder.name}.gguf", f"{folder.name}.Modelfile"}, share._gguf_message.value[:500]
-    assert share.gguf_path.parent.name == hand_over.DOWNLOADS and files[f"{folder.name}.gguf"] == share.gguf_path.read_bytes()
-    reader = gguf.GGUFReader(share.gguf_path)
+    files = files_from_links(share._messages["gguf"].value)
+    assert set(files) == {f"{folder.name}.gguf", f"{folder.name}.Modelfile"}, share._messages["gguf"].value[:500]
+    assert share.written["gguf"][0].parent.name == hand_over.DOWNLOADS and files[f"{folder.name}.gguf"] == share.written["gguf"][0].read_bytes()
+    reader = gguf.GGUFReader(share.written["gguf"][0])
     assert reader.fields["general.architecture"].contents() == "gpt2"
     modelfile = files[f"{folder.name}.Modelfile"].decode()
     assert f"FROM ./{folder.name}.gguf" in modelfile and "PARAMETER stop" in modelfile
-    assert f"ollama create {folder.name} -f {folder.name}.Modelfile" in html.unescape(share._gguf_message.value)
-    share.gguf_button.click()  # again: the earlier files are ours to replace
-    assert "ht-error" not in share._gguf_message.value
+    assert f"ollama create {folder.name} -f {folder.name}.Modelfile" in html.unescape(share._messages["gguf"].value)
+    share.buttons["gguf"].click()  # again: the earlier files are ours to replace
+    assert "ht-error" not in share._messages["gguf"].value
 
 
 def test_gguf_of_a_folder_named_with_spaces(trained, tmp_path, monkeypatch):
@@ -277,15 +277,15 @@ def test_gguf_of_a_folder_named_with_spaces(trained, tmp_path, monkeypatch):
     shutil.copytree(trained.train.result.output_dir, folder)
     share = trained.share
     monkeypatch.setattr(share, "_model_folder", lambda: folder)
-    share.gguf_button.click()
-    files = files_from_links(share._gguf_message.value)
-    assert set(files) == {"my-bot.gguf", "my-bot.Modelfile"}, share._gguf_message.value[:500]
+    share.buttons["gguf"].click()
+    files = files_from_links(share._messages["gguf"].value)
+    assert set(files) == {"my-bot.gguf", "my-bot.Modelfile"}, share._messages["gguf"].value[:500]
     assert "FROM ./my-bot.gguf" in files["my-bot.Modelfile"].decode()
 
 
 def test_gguf_before_training_says_what_to_do(app):
-    app.share.gguf_button.click()
-    assert "Train a model in step 2 first." in app.share._gguf_message.value
+    app.share.buttons["gguf"].click()
+    assert "Train a model in step 2 first." in app.share._messages["gguf"].value
 
 
 # --- push ----------------------------------------------------------------------------------------
@@ -339,11 +339,11 @@ def test_push_errors_are_one_line_without_the_token(trained, hub, monkeypatch):
 
 def test_a_new_model_clears_the_results(trained):
     share = trained.share
-    share._zip_message.value = share._push_message.value = "old"
+    share._messages["zip"].value = share._push_message.value = "old"
     folder = trained.session.folder
     trained.session.folder = folder + "-next"
     try:
-        assert share._zip_message.value == share._push_message.value == "" and share._image.layout.display == "none"
+        assert share._messages["zip"].value == share._push_message.value == "" and share._image.layout.display == "none"
         assert share._repo.placeholder.endswith("-next")
     finally:
         trained.session.folder = folder

@@ -118,10 +118,10 @@ def test_a_visitor_cannot_use_another_visitors_model(served, monkeypatch):
         assert b.session.folder == "" and "inside your own workspace" in b.train._message.value, typed
         b.generate.button.click()  # Run predictions: no model of theirs to write from
         assert "Train a model in step 2 first" in b.generate._message.value and "private post" not in b.generate._results.value
-        b.share.zip_button.click()  # Download the model: nothing of theirs zipped
-        assert "Train a model in step 2 first" in b.share._zip_message.value
-        b.share.gguf_button.click()
-        assert "Train a model in step 2 first" in b.share._gguf_message.value
+        b.share.buttons["zip"].click()  # Download the model: nothing of theirs zipped
+        assert "Train a model in step 2 first" in b.share._messages["zip"].value
+        b.share.buttons["gguf"].click()
+        assert "Train a model in step 2 first" in b.share._messages["gguf"].value
         b.train._overwrite.value = True  # Replace: never over their folder
         b.train.button.click()
         assert "inside your own workspace" in b.train._message.value and not b.train.running

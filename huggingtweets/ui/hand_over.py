@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..diskio import size_text
+from ..workflow import media_type
 from . import render
 
 DOWNLOADS = "huggingtweets-downloads"  # the folder (beside the notebook) voila.json allow-lists
@@ -102,7 +103,7 @@ def hand_over(path: Path, what: str) -> str:
     if routed:
         return ready + link(routed, f"Save {path.name}", download=path.name)
     if size <= INLINE_LIMIT:
-        mime = "application/zip" if path.suffix == ".zip" else "application/octet-stream"
+        mime = media_type(path.name)
         data = f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
         return ready + link(data, f"Save {path.name}", download=path.name)
     where = (f"start Voilà with {VOILA_SETTING} to download it here, or push the model to the Hub"

@@ -1,8 +1,9 @@
-"""Step 4: share the model of step 2: a preview image, a push to the Hub, a zip to download.
+"""Step 4: share the model of step 2: a preview image, a push to the Hub, files to download.
 
 Each part calls one library function on the model folder: ``render_preview`` (from the
 tweets step 3 wrote, ticked here), ``push_to_hub`` (in a thread: an upload can take
-minutes) and ``export_zip``. The zip is written into ``hand_over.DOWNLOADS`` and reaches
+minutes) and ``export``, one button per export format (the registry in ``exports``, with its
+options' widgets). Each file is written into ``hand_over.DOWNLOADS`` and reaches
 the browser as ``hand_over`` decides (Colab's download, Voilà's file route, a ``data:`` link,
 or a message saying where it is). What it shows belongs to one model: another folder, or a
 new model in it, clears it.
@@ -18,8 +19,8 @@ import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder, slug
-from ..workflow import (GGUF_TYPES, HF_TOKEN_NAME, export_gguf, export_zip, folder_authors, preview_notes, push_to_hub, render_preview,
-                        words_of)
+from ..workflow import (HF_TOKEN_NAME, export, export_formats, folder_authors, option_fields, option_label, preview_notes, push_to_hub,
+                        render_preview, words_of)
 from . import render
 from .hand_over import hand_over, link
 from .step import Step, row
@@ -63,7 +64,6 @@ class ShareStep(Step):
     def _build(self) -> None:
         self._pusher: Optional[threading.Thread] = None
         self.push_result = None  # the last PushResult
-        self.zip_path: Optional[Path] = None  # the last zip written
 
         self._picks: list[tuple[widgets.Checkbox, object]] = []  # (checkbox, GeneratedTweet)
         self._picks_box = widgets.VBox([])
@@ -87,14 +87,16 @@ class ShareStep(Step):
         self.push_button = widgets.Button(description="Push to the Hub", icon="cloud-upload", button_style="primary", layout=widgets.Layout(width="auto"))
         self._push_message = widgets.HTML("")
 
-        self.zip_button = widgets.Button(description="Download the model (zip)", icon="download", layout=widgets.Layout(width="auto"))
-        self._zip_message = widgets.HTML("")
-
-        self.gguf_button = widgets.Button(description="Download for Ollama / llama.cpp (GGUF)", icon="download", layout=widgets.Layout(width="auto"))
-        self._gguf_type = widgets.Dropdown(options=list(GGUF_TYPES), value=GGUF_TYPES[0], description="Weights", layout=widgets.Layout(width="160px"))
-        self._gguf_type.tooltip = "f16: as trained, half the saved size; q8_0: a quarter, nearly the same tweets"
-        self.gguf_path: Optional[Path] = None  # the last GGUF written
-        self._gguf_message = widgets.HTML("")
+        # One button, its options' widgets and its message per export format (exports.KINDS)
+        self.buttons: dict[str, widgets.Button] = {}
+        self._options: dict[str, dict[str, widgets.Widget]] = {}
+        self._messages: dict[str, widgets.HTML] = {}
+        self.written: dict[str, list[Path]] = {}  # format -> the files its last export wrote
+        for kind in export_formats():
+            self.buttons[kind.name] = widgets.Button(description=kind.button, icon="download", layout=widgets.Layout(width="auto"))
+            self._options[kind.name] = {name: _option_widget(option_label(kind.options, name), default, hint, text, choices)
+                                        for name, default, hint, text, choices, shown in option_fields(kind.options) if shown}
+            self._messages[kind.name] = widgets.HTML("")
 
     def _layout(self) -> None:
         self.frame([
@@ -111,16 +113,15 @@ class ShareStep(Step):
             row(self.push_button, self._status),
             self._push_message,
             _heading("Download the model"),
-            row(self.zip_button, self.gguf_button, self._gguf_type),
-            self._zip_message,
-            self._gguf_message,
+            row(*[w for name, button in self.buttons.items() for w in (button, *self._options[name].values())]),
+            *self._messages.values(),
         ])
 
     def _wire(self) -> None:
         self.preview_button.on_click(self._on_preview)
         self.push_button.on_click(self._on_push)
-        self.zip_button.on_click(self._on_zip)
-        self.gguf_button.on_click(self._on_gguf)
+        for name, button in self.buttons.items():
+            button.on_click(lambda _, name=name: self._on_export(name))
         self._include_dataset.observe(self._on_include_dataset, names="value")
         self._session.observe(self._on_folder, names=["folder", "trained"])
         self._session.observe(self._on_tweets, names="tweets")
@@ -134,14 +135,18 @@ class ShareStep(Step):
 
     # --- callbacks: state -------------------------------------------------------------------
     def set_busy(self, busy: bool) -> None:
-        self.preview_button.disabled = self.zip_button.disabled = self.gguf_button.disabled = busy
+        self.preview_button.disabled = busy
+        for button in self.buttons.values():
+            button.disabled = busy
         self.push_button.disabled = busy or self.pushing
 
     def _on_folder(self, _=None) -> None:
         """Another model: its name is the default repo; earlier results no longer apply."""
         name = Path(self._session.folder).name if self._session.folder else ""
         self._repo.placeholder = name or "name, or account/name"
-        self._preview_message.value = self._push_message.value = self._zip_message.value = self._gguf_message.value = ""
+        self._preview_message.value = self._push_message.value = ""
+        for message in self._messages.values():
+            message.value = ""
         self._image.value, self._image.layout.display = b"", "none"
 
     def _on_tweets(self, _=None) -> None:
@@ -250,12 +255,19 @@ class ShareStep(Step):
             self._pusher.join(timeout)
         return not self.pushing
 
-    # --- callbacks: downloads (zip, GGUF) --------------------------------------------------------
-    def _on_zip(self, _=None) -> None:
-        self._download(self.zip_button, self._zip_message, "The zip failed", self._zip)
+    # --- callbacks: downloads (one per export format) ------------------------------------------
+    def _on_export(self, name: str) -> None:
+        kind = next(k for k in export_formats() if k.name == name)
 
-    def _on_gguf(self, _=None) -> None:
-        self._download(self.gguf_button, self._gguf_message, "The GGUF export failed", self._gguf)
+        def write(folder: Path, downloads: Path) -> str:
+            options = kind.options(**{k: w.value for k, w in self._options[name].items()})
+            downloads.mkdir(parents=True, exist_ok=True)
+            # slug: a folder's name may hold spaces or quotes, which a GGUF's Modelfile FROM line cannot carry
+            result = export(folder, name, downloads / f"{slug(folder.name)}{kind.suffix}", options, overwrite=True)  # ours: written again each time
+            self.written[name] = [path for path, _ in result.files]
+            return "".join(hand_over(path, what) for path, what in result.files)
+
+        self._download(self.buttons[name], self._messages[name], kind.failed, write)
 
     def _download(self, button: widgets.Button, message: widgets.HTML, failed: str, write) -> None:
         """Write a file for the browser into the downloads folder and hand it over; the button is
@@ -270,13 +282,16 @@ class ShareStep(Step):
         self.attempt(failed, run, message)
         button.disabled = self._session.busy
 
-    def _zip(self, folder: Path, downloads: Path) -> str:
-        self.zip_path = export_zip(folder, downloads / f"{folder.name}.zip", overwrite=True)  # ours: written again each time
-        return hand_over(self.zip_path, "unzip it and load the folder inside with pipeline('text-generation', model=...).")
 
-    def _gguf(self, folder: Path, downloads: Path) -> str:
-        # slug: a folder's name may hold spaces or quotes, which the Modelfile's FROM line cannot carry
-        result = export_gguf(folder, downloads / f"{slug(folder.name)}.gguf", quantize=self._gguf_type.value, overwrite=True)
-        self.gguf_path = result.gguf
-        return (hand_over(result.gguf, f"put it beside {result.modelfile.name}, then run: ollama create {result.name} -f {result.modelfile.name}")
-                + hand_over(result.modelfile, f"Ollama's recipe for {result.gguf.name} (its sampling and the end-of-tweet stop)."))
+def _option_widget(label: str, default, hint: type, text: str, choices: tuple) -> widgets.Widget:
+    """An export option's widget: a tick for a yes/no, a list for choices, a box otherwise."""
+    if hint is bool:
+        box = widgets.Checkbox(value=default, description=label, indent=False, layout=widgets.Layout(width="auto"))
+    elif choices:
+        box = widgets.Dropdown(options=list(choices), value=default, description=label, layout=widgets.Layout(width="160px"))
+    elif hint is int:
+        box = widgets.IntText(value=default, description=label, layout=widgets.Layout(width="160px"))
+    else:
+        box = widgets.Text(value=str(default), description=label, layout=widgets.Layout(width="200px"))
+    box.tooltip = text
+    return box
