@@ -130,7 +130,7 @@ def demo_env(tmp) -> dict:
     checkout = str(Path(__file__).resolve().parents[1])
     return {
         "PYTHONPATH": os.pathsep.join(p for p in (checkout, os.environ.get("PYTHONPATH", "")) if p),
-        "HUGGINGTWEETS_DEMO": "tiny",  # the pretrained demo is tested once, in test_cli_demo
+        "HUGGINGTWEETS_DEMO": "tiny",  # the pretrained demo runs once, in test_benchmarks.py (bench_demo)
         "HUGGINGTWEETS_CACHE": str(tmp / "cache"),
         "WANDB_MODE": "offline",
         "WANDB_DIR": str(tmp),
