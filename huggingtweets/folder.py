@@ -33,7 +33,7 @@ import time
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Callable, Iterator, Optional, Union
 
 from .diskio import atomic_write_json
 from .errors import HuggingTweetsError
@@ -316,13 +316,11 @@ class ModelFolder:
         stage.mkdir(parents=True)
         return stage
 
-    def publish(self) -> None:
-        """Record the staged files in a manifest, then move them into place: afterwards the
-        folder is the new model alone."""
-        from .manifest import write_manifest  # it reads this module's names
-
+    def publish(self, record: Callable[[Path], None]) -> None:
+        """``record`` the staged files (``manifest.write_manifest``: their names, sizes and
+        hashes), then move them into place: afterwards the folder is the new model alone."""
         stage = self.path / STAGING
-        write_manifest(stage)
+        record(stage)
         names = {p.name for p in stage.iterdir()}
         atomic_write_json(self.path / INCOMPLETE, {"since": time.time()})
         for p in self.path.iterdir():  # the old model's files that the new one does not replace

@@ -33,6 +33,7 @@ from .folder import STAGING as STAGING_NAME
 from .folder import TRAIN_CONFIG as TRAIN_CONFIG_NAME
 from .folder import SOURCES as SOURCES_NAME
 from .folder import STOPPED_KEY, ModelFolder, check_folder, stopped_note
+from .manifest import write_manifest
 from .distributed import cpu_has_bf16
 from .distributed import has_accelerator as _has_accelerator
 from .language import main_language
@@ -501,7 +502,7 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
         dataset.save(stage)
         atomic_write_json(stage / METRICS_FILE, metrics)
         _write_card(stage, folder.path, dataset, config, metrics, wandb_url)
-        folder.publish()
+        folder.publish(write_manifest)
     folder.drop_set_aside()
     if not stopped:
         folder.finish_run(config.keep_checkpoints)

@@ -117,3 +117,35 @@ def test_the_package_root_has_one_name_per_step(name):
     assert name in huggingtweets.__all__
     for twin in ("load_sources", "build_dataset", "fine_tune"):
         assert twin not in huggingtweets.__all__
+
+
+def test_no_import_circle():
+    """No module imports, directly or through others, one that imports it back (module level or
+    inside a function): a circle would tie their changes together (folder.py and manifest.py once did)."""
+    graph = {module_name(p): {t for _, t in package_imports(p)} for p in MODULES}
+    names = set(graph)
+
+    def known(target: str) -> str | None:  # "sources.base" as itself; "workflow.export" (a name in a module) as its module
+        while target and target not in names:
+            target = target.rpartition(".")[0]
+        return target or None
+
+    edges = {m: {known(t) for t in ts} - {None, m} for m, ts in graph.items()}
+    for m in list(edges):  # a package's __init__ importing its own modules is how a package is made, not a circle
+        edges[m] = {t for t in edges[m] if not (t.startswith(m + ".") and "." not in m)}
+    circles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                circles.append(" -> ".join(path[path.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [node])
+    assert circles == []
