@@ -137,10 +137,6 @@ def _join(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _is_tiny(config: TrainConfig) -> bool:
-    return str(config.model).strip().lower() == "tiny"
-
-
 def _base_model(config: TrainConfig, metrics: Optional[dict] = None) -> str:
     """The base model in Markdown: a Hub link for Hub names, the escaped path for local folders.
 
@@ -148,7 +144,7 @@ def _base_model(config: TrainConfig, metrics: Optional[dict] = None) -> str:
     ``smollm2-135m`` resolved to.
     """
     model = str((metrics or {}).get("base_model") or config.model).strip()
-    if _is_tiny(config):
+    if config.tiny:
         return "a small GPT-2 trained from scratch"
     if _HUB_NAME.match(model) and not os.path.exists(model):
         return f"[{_md(model)}](https://huggingface.co/{model})"
@@ -208,7 +204,7 @@ def hyperparameters(config: TrainConfig, metrics: Optional[dict] = None) -> list
         else "not used (all weights trained)"
     )
     rows = [
-        ("Base model", "tiny (GPT-2 from scratch)" if _is_tiny(config) else _base_model(config, metrics)),
+        ("Base model", "tiny (GPT-2 from scratch)" if config.tiny else _base_model(config, metrics)),
         ("Learning rate (peak)", f"{config.learning_rate:g}"),
         ("Learning-rate schedule", config.lr_scheduler),
         ("Warm-up", warmup),
@@ -248,7 +244,7 @@ def _how_it_works(authors: Sequence[Author], config: TrainConfig) -> str:
     steps = ["The tweets were collected and cleaned: retweets, links and tweets of fewer than three words were dropped."]
     if config.validation_fraction > 0:
         steps.append("A share of each author's distinct tweets was set aside to measure how well the model predicts tweets it never saw.")
-    if _is_tiny(config):
+    if config.tiny:
         steps.append("A small GPT-2 and its tokenizer were trained from scratch on the remaining tweets, each tweet followed by an end-of-text token.")
     else:
         steps.append("The base language model was fine-tuned to predict the next token of the remaining tweets, each tweet followed by an end-of-text token.")
@@ -299,7 +295,7 @@ def _machine_written(authors: Sequence[Author]) -> str:
 
 def _training_procedure(authors, config: TrainConfig, metrics: dict, wandb_url: Optional[str], voice: Optional[dict] = None) -> str:
     who = _md("@" + _slug(authors))
-    if _is_tiny(config):
+    if config.tiny:
         intro = (
             f"The model is {_base_model(config, metrics)} on {who}'s tweets, with a byte-level BPE tokenizer "
             "learned from the same tweets: it starts with no pre-trained knowledge."
@@ -391,7 +387,7 @@ def _how_to_use(model_id: str, voices: Sequence[str] = ()) -> str:
 
 def _limitations(authors: Sequence[Author], config: TrainConfig, metrics: Optional[dict] = None) -> str:
     whose = "this author's" if len(authors) == 1 else "these authors'"
-    if _is_tiny(config):
+    if config.tiny:
         first = (
             "This is a very small model that learned language only from these tweets: expect odd grammar, "
             "lost context and phrases lifted straight from the training data."

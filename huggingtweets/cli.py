@@ -210,7 +210,7 @@ def _say_estimate(config, dataset, preset: Optional[str] = None) -> None:
     has not trained these settings yet)."""
     from .workflow import estimate_time
 
-    if config.model == "tiny":
+    if config.tiny:
         return  # built during the run, and quick
     print("Estimating the training time (a few steps)...", file=sys.stderr, flush=True)
     found = estimate_time(config, dataset)

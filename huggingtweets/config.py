@@ -21,7 +21,14 @@ from .errors import HuggingTweetsError
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 SCHEDULERS = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial")
-REPORTERS = ("none", "wandb")
+TINY = "tiny"  # the built-in model trained from scratch (models.build_tiny); the other built-in names are pretrained.NAMED
+WANDB = "wandb"  # the one tracker (tracking.py); "none": no tracking
+REPORTERS = ("none", WANDB)
+
+
+def is_tiny(model) -> bool:
+    """The model name means the tiny model built from scratch (any case, any spaces around)."""
+    return str(model).strip().lower() == TINY
 MAX_CONFIG_BYTES = 1 << 20  # a config file holds a few dozen settings: a few kilobytes
 # Far above any sensible run, far below sizes that would exhaust a machine before failing.
 MAX_BATCH = 4096
@@ -186,6 +193,15 @@ class TrainConfig(_JsonConfig):
     report_to: str = field(default="none", metadata={"help": '"none" or "wandb"'})
     wandb_project: str = field(default="huggingtweets", metadata={"help": "the W&B project runs are logged to"})
 
+    @property
+    def tiny(self) -> bool:
+        return is_tiny(self.model)
+
+    @property
+    def tracked(self) -> bool:
+        """Logged to Weights & Biases (``report_to="wandb"``)."""
+        return self.report_to == WANDB
+
     def validate(self) -> None:
         _check(bool(str(self.model).strip()), "model is empty: give a Hub name like gpt2, a local folder, or tiny.")
         _check(bool(str(self.output_dir).strip()), "output_dir is empty: give a folder for the model.")
@@ -253,7 +269,7 @@ class SamplingConfig(_JsonConfig):
 # --- presets: plain data (DESIGN.md, "The demo's recipe", has the measurements) ------------
 # The from-scratch tiny model needs a far higher learning rate than a pretrained one, and
 # more passes over a few hundred tweets.
-TINY_PRESET = dict(model="tiny", learning_rate=2e-3, epochs=10, warmup=0.05, batch_size=8, within_post=False)
+TINY_PRESET = dict(model=TINY, learning_rate=2e-3, epochs=10, warmup=0.05, batch_size=8, within_post=False)
 # The pretrained offline model on the bundled sample, inside the demo's 180 s on 2 CPU cores
 # that train it in bf16 (a GPU, or a CPU with AVX512-BF16 or AMX), the voice score included:
 # the default recipe's 3 epochs in batches of 2 do not fit, so 2 epochs in batches of 8 at a

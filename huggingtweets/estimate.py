@@ -161,7 +161,7 @@ def estimate(config: TrainConfig, dataset: TweetDataset, cache_dir: Path, load=N
     from .pretrained import resolve
     from .training import resolve_precision
 
-    if config.model == "tiny":
+    if config.tiny:
         return None
     ref = resolve(config.model, language=main_language(dataset.languages))  # "auto": the model training will pick
     model, tokenizer = (load or load_model)(ref.path)

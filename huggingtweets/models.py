@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
+from .config import is_tiny
 from .errors import HuggingTweetsError, first_line, is_failure
 from .folder import MODEL_CONFIG
 from .pretrained import SMOLLM2, hub_offline, resolve
@@ -162,7 +163,7 @@ def check_model(name: str, progress=None) -> None:
     Hub access is off. Named models (``smollm2-135m``) are resolved here, converting
     the offline copy once if needed. Online Hub names are checked when they load.
     """
-    if name == "tiny":
+    if is_tiny(name):
         return
     name = resolve(name, progress=progress).path
     local = Path(name).expanduser()
@@ -180,7 +181,7 @@ def check_model(name: str, progress=None) -> None:
 
 def load_model(name: str, texts: Sequence[str] = (), block_size: int = 128, seed: int = 42):
     """``tiny`` builds a model from scratch on ``texts``; a named model resolves; anything else is loaded."""
-    if name == "tiny":
+    if is_tiny(name):
         return build_tiny(texts, block_size, seed)
     return load_pretrained(resolve(name).path)
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from .cache import default_cache_dir
+from .config import TINY
 from .errors import HuggingTweetsError
 from .folder import MODEL_CONFIG
 
@@ -319,7 +320,7 @@ def resolve(name: str, cache_dir: Optional[Path] = None, progress: Optional[Prog
 CHOICES = {
     SMOLLM2: "SmolLM2-135M: offline, English",
     GEMMA3: "Gemma 3 270M: offline, 140 languages",
-    "tiny": "tiny: seconds, word salad (a quick look)",
+    TINY: "tiny: seconds, word salad (a quick look)",
     GPU_DEFAULT: "gpt2: the original (Hub; a GPU)",
     "distilgpt2": "distilgpt2: smaller gpt2 (Hub)",
     "gpt2-medium": "gpt2-medium: bigger, slower (Hub; a GPU)",
@@ -330,8 +331,8 @@ CHOICES = {
 
 def model_choices(gpu: bool) -> list[tuple[str, str]]:
     """(name, what it trades) for every model offered by name, the best for this machine first."""
-    order = ([GPU_DEFAULT, SMOLLM2, GEMMA3, "distilgpt2", "gpt2-medium", SMOLLM2_HUB, GEMMA3_HUB, "tiny"] if gpu
-             else [SMOLLM2, GEMMA3, "tiny", GPU_DEFAULT, "distilgpt2", SMOLLM2_HUB, GEMMA3_HUB])
+    order = ([GPU_DEFAULT, SMOLLM2, GEMMA3, "distilgpt2", "gpt2-medium", SMOLLM2_HUB, GEMMA3_HUB, TINY] if gpu
+             else [SMOLLM2, GEMMA3, TINY, GPU_DEFAULT, "distilgpt2", SMOLLM2_HUB, GEMMA3_HUB])
     return [(name, CHOICES[name]) for name in order]
 
 

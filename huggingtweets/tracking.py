@@ -173,7 +173,7 @@ def track(config: TrainConfig, dataset: Optional[TweetDataset], resume: bool = F
     """Open a W&B run for this training run (when ``config.report_to == "wandb"``) and log its
     data; finish it on the way out. Yields a ``Tracker`` that does nothing when tracking is off."""
     global _run
-    if config.report_to != "wandb" or not distributed.is_main():  # one W&B run, the main process's
+    if not config.tracked or not distributed.is_main():  # one W&B run, the main process's
         yield Tracker(config)
         return
     if resume:  # the run's own split dataset, as training will read it
@@ -277,7 +277,7 @@ def check_tracking(config: TrainConfig) -> None:
     """``report_to="wandb"`` can start: wandb is installed and, unless it logs offline, a key is
     where wandb looks (WANDB_API_KEY, the netrc file, its settings file). No network, no wandb
     import: without this check wandb fails inside the trainer, after the model has loaded."""
-    if config.report_to != "wandb":
+    if not config.tracked:
         return
     if importlib.util.find_spec("wandb") is None:
         raise HuggingTweetsError("Tracking with W&B needs the wandb package: pip install wandb, or drop --report-to wandb.")

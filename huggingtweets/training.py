@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import distributed
-from .config import SamplingConfig, TrainConfig
+from .config import TINY, WANDB, SamplingConfig, TrainConfig, is_tiny
 from .dataset import TweetDataset, pack_blocks
 from .best import BestWeights
 from .diskio import atomic_write_json, disk_full, no_space_message
@@ -137,7 +137,7 @@ def resolve_precision(precision: str, model_name: str = "", on_cpu: bool = False
     if precision == "auto":
         if cuda:
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "bf16" if cpu_has_bf16() and model_name != "tiny" else "fp32"
+        return "bf16" if cpu_has_bf16() and not is_tiny(model_name) else "fp32"
     if precision == "fp16" and not cuda:
         raise HuggingTweetsError("fp16 training needs a GPU: use --precision auto or fp32 on this machine.")
     if precision == "bf16" and (on_cpu or not _has_accelerator()) and not cpu_has_bf16():
@@ -299,7 +299,7 @@ def _training_args(config: TrainConfig, dataset: TweetDataset, precision: str, c
         save_total_limit=config.save_total_limit,
         logging_steps=config.logging_steps or 10,
         logging_first_step=True,
-        report_to=["wandb"] if config.report_to == "wandb" else [],
+        report_to=[WANDB] if config.tracked else [],
         run_name=dataset.slug,
         disable_tqdm=True,  # progress goes through our callbacks
         dataloader_num_workers=0,
@@ -408,12 +408,12 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
     dataset, resume_from = distributed.on_main(lambda: _run_data(folder, config, dataset, resume, overwrite, origin))
 
     # 2. model. A resumed tiny model starts from its checkpoint: its tokenizer was trained on the fly.
-    if config.model == "tiny" and resume_from is not None:
+    if config.tiny and resume_from is not None:
         model, tokenizer = load_model(str(resume_from))
     else:
         model, tokenizer = load_model(config.model, dataset.all_train_tweets(), config.block_size, config.seed)
     ensure_eos_prefix(tokenizer)
-    if config.report_to == "wandb":
+    if config.tracked:
         os.environ.setdefault("WANDB_PROJECT", config.wandb_project)
 
     # 3. group texts: eos-joined tweets cut into blocks; in a model of several voices each
@@ -474,13 +474,13 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
             metrics["eval_history"] = [[h["step"], round(float(h.get("epoch") or 0.0), 3), h["eval_loss"]]
                                        for h in trainer.state.log_history if "eval_loss" in h]
     metrics.update(_run_metrics(trainer, bridge, dataset, precision, block_size, len(train_blocks), stopped))
-    base = None if config.model == "tiny" else resolve(config.model)
-    metrics["base_model"] = "tiny" if base is None else base.base
+    base = None if config.tiny else resolve(config.model)
+    metrics["base_model"] = TINY if base is None else base.base
     if marked:
         metrics["voices"] = dataset.handles
     if config.within_post:
         metrics["within_post"] = apart  # False: this architecture cannot keep packed posts apart
-    wandb_url = _wandb_url() if config.report_to == "wandb" else None
+    wandb_url = _wandb_url() if config.tracked else None
     if not main:  # the main process saves the model, the card and the metrics
         distributed.barrier()
         return TrainResult(folder.path, metrics, stopped, wandb_url)
@@ -506,7 +506,7 @@ def _fine_tune(folder, config, dataset, callbacks, stop, resume, overwrite, fini
     folder.drop_set_aside()
     if not stopped:
         folder.finish_run(config.keep_checkpoints)
-        if config.report_to == "wandb" and finish_tracking:  # else the caller's run logs more, then ends
+        if config.tracked and finish_tracking:  # else the caller's run logs more, then ends
             _finish_wandb()
     result = TrainResult(folder.path, metrics, stopped, wandb_url)
     distributed.barrier()  # the others return once the model is in place
@@ -585,7 +585,7 @@ def _run_data(folder: ModelFolder, config: TrainConfig, dataset: Optional[TweetD
         if overwrite:
             folder.set_aside_run()
         dataset = dataset.split(config.validation_fraction, config.seed)
-    if config.lora and config.model == "tiny":
+    if config.lora and config.tiny:
         raise HuggingTweetsError("LoRA adapts a pretrained model; the tiny model trains all its weights: drop --lora or pick a model.")
     if distributed.launched():
         check_model(config.model)  # the offline model is converted once, here, before any process loads it

@@ -299,7 +299,7 @@ def base_model_of(config) -> Optional[tuple[str, str]]:
     Hub id, or the wheel's model and file), so the sample's imitations can ship with the package."""
     from .pretrained import SOURCE_FILE, resolve
 
-    if str(config.model).strip().lower() == "tiny":
+    if config.tiny:
         return None
     ref = resolve(config.model)
     source = Path(ref.path) / SOURCE_FILE

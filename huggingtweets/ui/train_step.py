@@ -22,7 +22,7 @@ from typing import Optional
 
 import ipywidgets as widgets
 
-from ..config import PRECISIONS, PRESET_TRADES, PRESETS, SCHEDULERS, TrainConfig, field_help
+from ..config import PRECISIONS, PRESET_TRADES, PRESETS, SCHEDULERS, WANDB, TrainConfig, field_help
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder
 from ..quiet import quiet_libraries
@@ -137,7 +137,7 @@ def field_widget(name: str, default, kind, tip: str) -> widgets.Widget:
     if name in ("lr_scheduler", "precision"):
         return widgets.Dropdown(value=default, options=list(SCHEDULERS if name == "lr_scheduler" else PRECISIONS), layout=SHORT, **common)
     if name == "report_to":
-        return widgets.Checkbox(value=default == "wandb", indent=False, **common)
+        return widgets.Checkbox(value=default == WANDB, indent=False, **common)
     if name == "learning_rate":  # text, so 1e-4 can be typed as such
         return widgets.Text(value=f"{default:g}", layout=SHORT, **common)
     if name == "lora_targets":
@@ -320,7 +320,7 @@ class TrainStep(Step):
             values["model"] = space.model(values["model"])
             values["report_to"] = False
         values["learning_rate"] = read_number(values["learning_rate"], "learning rate")
-        values["report_to"] = "wandb" if values["report_to"] else "none"
+        values["report_to"] = WANDB if values["report_to"] else "none"
         values["lora_targets"] = [t.strip() for t in values["lora_targets"].split(",") if t.strip()] or None
         return TrainConfig.from_dict(values)
 
@@ -391,7 +391,7 @@ class TrainStep(Step):
         if dataset is None or self.running:
             return
         config = self.config_from_widgets()
-        if config.model == "tiny":
+        if config.tiny:
             self.say("info", "The tiny model trains in moments: nothing to estimate.", self._estimate)
             return
         self._estimate.value = render.message("info", "Estimating the training time (a few steps)…")
@@ -490,7 +490,7 @@ class TrainStep(Step):
             if name == "output_dir":
                 continue
             if name == "report_to":
-                value = value == "wandb"
+                value = value == WANDB
             elif name == "learning_rate":
                 value = f"{value:g}"
             elif name == "lora_targets":
