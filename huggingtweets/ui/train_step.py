@@ -137,11 +137,11 @@ def field_widget(name: str, default, kind, tip: str) -> widgets.Widget:
     if name in ("lr_scheduler", "precision"):
         return widgets.Dropdown(value=default, options=list(SCHEDULERS if name == "lr_scheduler" else PRECISIONS), layout=SHORT, **common)
     if name == "report_to":
-        return widgets.Checkbox(value=default == WANDB, indent=False, **common)
+        return widgets.Checkbox(value=_shown(name, default), indent=False, **common)
     if name == "learning_rate":  # text, so 1e-4 can be typed as such
-        return widgets.Text(value=f"{default:g}", layout=SHORT, **common)
+        return widgets.Text(value=_shown(name, default), layout=SHORT, **common)
     if name == "lora_targets":
-        return widgets.Text(value=", ".join(default or []), placeholder="peft's default", layout=SHORT, **common)
+        return widgets.Text(value=_shown(name, default), placeholder="peft's default", layout=SHORT, **common)
     if kind is bool:
         return widgets.Checkbox(value=default, indent=False, **common)
     if kind is int:
@@ -149,6 +149,18 @@ def field_widget(name: str, default, kind, tip: str) -> widgets.Widget:
     if kind is float:
         return widgets.FloatText(value=default, layout=SHORT, **common)
     return widgets.Text(value=str(default), layout=widgets.Layout(width="470px") if name == "output_dir" else SHORT, **common)
+
+
+def _shown(name: str, value):
+    """A setting as its box holds it: the learning rate as text (1e-4 typed as such), the
+    tracker as a tick, LoRA's modules as a comma-separated line, the rest as is."""
+    if name == "learning_rate":
+        return f"{value:g}"
+    if name == "report_to":
+        return value == WANDB
+    if name == "lora_targets":
+        return ", ".join(value or [])
+    return value
 
 
 def read_number(text: str, what: str) -> float:
@@ -340,8 +352,7 @@ class TrainStep(Step):
         base = self._baseline()
         preset_fields = {k for preset in PRESETS.values() for k in preset}
         for name in preset_fields:
-            value = getattr(base, name)
-            self._fields[name].value = f"{value:g}" if name == "learning_rate" else value
+            self._fields[name].value = _shown(name, getattr(base, name))
         self._applied = {k: v for k, v in self._applied.items() if k not in preset_fields}  # those were just set again
         self._apply_recipe()
 
@@ -352,7 +363,7 @@ class TrainStep(Step):
         for name, value in self._applied.items():
             box = self._fields[name]
             if box.value == value:  # still as the recipe set it
-                box.value = getattr(base, name)
+                box.value = _shown(name, getattr(base, name))
         self._applied = {}
         self._apply_recipe()
 
@@ -362,8 +373,8 @@ class TrainStep(Step):
         base = self._baseline()
         for name, value in recipe_for(str(self._fields["model"].value)).items():
             box = self._fields.get(name)
-            if box is not None and name not in self._applied and box.value == getattr(base, name):
-                box.value = self._applied[name] = value
+            if box is not None and name not in self._applied and box.value == _shown(name, getattr(base, name)):
+                box.value = self._applied[name] = _shown(name, value)
 
     def _on_folder_box(self, change) -> None:
         typed, refused = change["new"].strip(), ""
@@ -486,16 +497,8 @@ class TrainStep(Step):
 
     def _show_config(self, config: TrainConfig) -> None:
         for name, w in self._fields.items():
-            value = getattr(config, name)
-            if name == "output_dir":
-                continue
-            if name == "report_to":
-                value = value == WANDB
-            elif name == "learning_rate":
-                value = f"{value:g}"
-            elif name == "lora_targets":
-                value = ", ".join(value or [])
-            w.value = value
+            if name != "output_dir":
+                w.value = _shown(name, getattr(config, name))
 
     # --- training ------------------------------------------------------------------------
     @property
