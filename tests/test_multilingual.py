@@ -161,16 +161,17 @@ def test_the_app_picks_the_model_for_the_posts_language_unless_chosen_by_hand(no
 
 
 def test_gemma_trains_its_own_recipe_unless_a_person_set_it(no_gpu, monkeypatch, tmp_path):
-    """One epoch, embeddings kept (pretrained.RECIPES): in the CLI where no flag or file set them,
-    in the app's boxes where a person has not changed them."""
+    """One epoch at 3e-5, embeddings kept (pretrained.RECIPES): in the CLI where no flag or file
+    set them, in the app's boxes (the rate as its text) where a person has not changed them."""
     from huggingtweets.ui import App
     from huggingtweets.workflow import with_model_recipe
 
     monkeypatch.setattr(pretrained, "gemma3_installed", lambda: True)
     dataset = russian_dataset()
     auto = with_model_recipe(TrainConfig(), dataset)  # "auto" picks Gemma for these posts
-    assert (auto.epochs, auto.freeze_embeddings) == (1.0, True)
+    assert (auto.epochs, auto.freeze_embeddings, auto.learning_rate) == (1.0, True, 3e-5)
     assert with_model_recipe(TrainConfig(epochs=2.0), dataset, chosen={"epochs"}).epochs == 2.0
+    assert with_model_recipe(TrainConfig(learning_rate=1e-4), dataset, chosen={"learning_rate"}).learning_rate == 1e-4
     assert with_model_recipe(TrainConfig(model=pretrained.SMOLLM2), dataset) == TrainConfig(model=pretrained.SMOLLM2)
     english = with_model_recipe(TrainConfig(), prepare([AuthorTweets(Author("gull"), [Tweet(str(i), f"the gulls are loud at the harbour again today {i}") for i in range(200)])]))
     assert english.epochs == TrainConfig().epochs  # auto picks SmolLM2 for English
@@ -179,11 +180,11 @@ def test_gemma_trains_its_own_recipe_unless_a_person_set_it(no_gpu, monkeypatch,
     f = app.train._fields
     assert (f["epochs"].value, f["freeze_embeddings"].value) == (3.0, False)
     app.session.dataset = dataset  # auto switches to Gemma, and to its recipe
-    assert f["model"].value == pretrained.GEMMA3 and (f["epochs"].value, f["freeze_embeddings"].value) == (1.0, True)
-    assert app.train.config_from_widgets().epochs == 1.0
+    assert f["model"].value == pretrained.GEMMA3 and (f["epochs"].value, f["freeze_embeddings"].value, f["learning_rate"].value) == (1.0, True, "3e-05")
+    assert (app.train.config_from_widgets().epochs, app.train.config_from_widgets().learning_rate) == (1.0, 3e-5)
     f["epochs"].value = 2.0  # a person's choice stays; the rest of the recipe goes with the model
     f["model"].value = pretrained.SMOLLM2
-    assert (f["epochs"].value, f["freeze_embeddings"].value) == (2.0, False)
+    assert (f["epochs"].value, f["freeze_embeddings"].value, f["learning_rate"].value) == (2.0, False, "0.0001")
 
 
 def test_a_big_vocabulary_samples_its_nucleus_without_sorting_it_whole():
