@@ -2,7 +2,9 @@
 
 Ray (an optional extra: ``pip install "huggingtweets[ray]"``) schedules the tasks on the
 cluster's nodes, runs a line again whose worker died (killed, out of memory, its node lost) up
-to ``retries`` times, and hands each row back here, where batches.py writes ``batch.json``. A line
+to ``retries`` times, and hands each row back here, where batches.py writes ``batch.json``. As on
+one machine, two lines that name one source never run at once (the second waits, then reads the
+cache the first filled: on a cluster that cache must be shared, ``HUGGINGTWEETS_CACHE``). A line
 that fails in its own words (an unknown handle, too few posts) is a row, never a retry: it would
 fail the same way again. A retried line finds its folder's checkpoints and resumes from them, so
 the root (``--root``) must be one path every node sees (a shared filesystem), or the models go to
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Callable, Optional
 
-from .batch_line import FAILED, STOPPED, WAITING, BatchOptions, Line, Row, Said, run_line
+from .batch_line import FAILED, STOPPED, WAITING, BatchOptions, Line, Row, Said, run_line, sources_of
 from .errors import HuggingTweetsError
 
 INSTALL_RAY = 'pip install "ray>=2.40"'  # or the [ray] extra of this package
@@ -57,13 +59,28 @@ def run_on_ray(todo: list[Line], options: BatchOptions, address: Optional[str], 
                  f"{f' and {gpus:g} GPU' if gpus else ''} each, on {ray.cluster_resources().get('CPU', 0):g} CPUs; "
                  f"a line whose worker dies runs again (up to {retries} times) and resumes.")
         task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=retries, retry_exceptions=False)(_line_task)
-        refs = {task.remote(line, options, callbacks): line for line in todo}
+        refs: dict = {}
+        waiting = list(todo)
+
+        def submit() -> None:
+            """Every waiting line whose sources no line in flight names (the second reads the cache)."""
+            busy = set().union(*(sources_of(line, options.base) for line in refs.values())) if refs else set()
+            for line in list(waiting):
+                if not sources_of(line, options.base) & busy:
+                    refs[task.remote(line, options, callbacks)] = line
+                    busy |= sources_of(line, options.base)
+                    waiting.remove(line)
+
         try:
+            submit()
             while refs:
                 done, _ = ray.wait(list(refs), num_returns=1)
                 for ref in done:
                     record(_row(ray, ref, refs.pop(ref), retries))
+                submit()
         except KeyboardInterrupt:
+            for line in waiting:
+                record(Row(line.number, line.text, WAITING, "not started: the batch was stopped"))
             if said is not None:
                 said("Stopping: the lines training now save a checkpoint and stop (Ctrl-C again to quit without saving).")
             for ref in refs:

@@ -40,6 +40,7 @@ class Estimate:
     seconds_per_step: float
     eval_seconds: float  # every held-out evaluation of the run together (in the step time when from a real run)
     source: str  # how the step time is known
+    voice: bool = True  # the voice score follows training (not in the figure)
 
     @property
     def seconds(self) -> float:
@@ -47,7 +48,7 @@ class Estimate:
 
     def line(self) -> str:
         return (f"Estimated training time: {duration(self.seconds)} ({self.steps:,} steps at {self.seconds_per_step:.1f} s each, "
-                f"{self.source}), then the voice score.")
+                f"{self.source})" + (", then the voice score." if self.voice else "."))
 
     def offer(self, preset: str) -> str:
         """Past ``OFFER_AFTER_S``, the faster preset and what it trades (measured: config.PRESET_TRADES); else ""."""
@@ -178,11 +179,11 @@ def estimate(config: TrainConfig, dataset: TweetDataset, cache_dir: Path, load=N
     try:
         if isinstance(known, (int, float)) and known > 0:
             before = math.ceil(held_out / config.batch_size) if held_out else 0  # the one evaluation before training
-            return Estimate(steps, float(known), before * known * EVAL_SHARE, "this machine's last run of these settings")
+            return Estimate(steps, float(known), before * known * EVAL_SHARE, "this machine's last run of these settings", config.voice_score)
         if config.freeze_embeddings:
             model.get_input_embeddings().weight.requires_grad_(False)
         step, forward = probe(model, block_size, config.batch_size * config.gradient_accumulation, precision)
-        return Estimate(steps, step, eval_batches * forward, "timed here just now")
+        return Estimate(steps, step, eval_batches * forward, "timed here just now", config.voice_score)
     finally:  # the probe's copy of the model (and its gradients) is gone before training loads its own
         del model
         gc.collect()

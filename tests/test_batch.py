@@ -160,16 +160,20 @@ def test_a_batch_trains_each_line_records_the_failure_and_a_killed_one_resumes(t
     assert third.returncode == 1 and [rows(root)[n]["status"] for n in (2, 4, 5)] == ["skipped", "skipped", "failed"]
 
 
-def test_lines_run_side_by_side_but_never_two_on_one_source_and_the_api_is_the_same_call(tmp_path):
-    """--parallel 2 through the Python API: the two lines that share wren.txt never run at
-    once (the second reads what the first cached); the one with its own source runs beside."""
+@pytest.mark.parametrize("way", ["--parallel 2", "--ray"])
+def test_lines_run_side_by_side_but_never_two_on_one_source_and_the_api_is_the_same_call(tmp_path, way):
+    """--parallel 2 (or Ray's tasks on 2 CPUs) through the Python API: the two lines that share
+    wren.txt never run at once (the second reads what the first cached); the one with its own
+    source runs beside."""
+    if way == "--ray":
+        pytest.importorskip("ray")
     for name, word in (("wren.txt", "lamp"), ("gull.txt", "rope"), ("heron.txt", "tide")):
         posts(tmp_path / name, word)
     (tmp_path / "lines.txt").write_text(
         f"wren.txt {TINY} --max-steps 10\nwren.txt gull.txt {TINY} --max-steps 4\nheron.txt {TINY} --max-steps 10\n", encoding="utf-8")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     seen = []
-    result = batch(tmp_path / "lines.txt", tmp_path / "out", parallel=2, cache_dir=str(tmp_path / "cache"),
+    result = batch(tmp_path / "lines.txt", tmp_path / "out", parallel=2, ray="local" if way == "--ray" else None, cache_dir=str(tmp_path / "cache"),
                    on_row=lambda row, done, total: seen.append((row.line, row.status, done, total)))
     assert result.ok and [r.status for r in result.rows] == ["done", "done", "done"], [r.reason for r in result.rows]
     assert sorted(n for n, *_ in seen) == [1, 2, 3] and [done for *_, done, _ in seen] == [1, 2, 3]

@@ -44,6 +44,9 @@ def voices(sample: bool):
 
 FIGURES = [
     # (file, reader, format, README text with {} where the figure goes)
+    ("bench_batch-amx.json", lambda d: d["rows"][0]["wall_s"], "{:.0f}", "| one after another | {} s |"),
+    ("bench_batch-amx.json", lambda d: d["rows"][1]["wall_s"], "{:.0f}", "| `--parallel 2` | {} s |"),
+    ("bench_batch-amx.json", lambda d: d["rows"][2]["wall_s"], "{:.0f}", "| `--ray` (a Ray started here) | {} s |"),
     ("bench_recipe-amx.json", language_row("ru-uk", "1ep-frozen-lr3e-5", GEMMA), "{:.3f}", "| {} against SmolLM2's 2.164 (its default"),
     ("bench_recipe-amx.json", language_row("ru-uk", "default", SMOL), "{:.3f}", "1.799 against SmolLM2's {} (its default 3 epochs, -16.9 %)"),
     ("bench_recipe-amx.json", language_row("zh", "1ep-frozen-lr3e-5", GEMMA), "{:.3f}", "| {} against SmolLM2's 6.127 (its default"),
