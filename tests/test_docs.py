@@ -42,8 +42,16 @@ def voices(sample: bool):
     return lambda d: next(r for r in d["rows"] if r["sample"] == sample)["share"] * 100
 
 
+def estimate_row(view: str, source: str):
+    return lambda d: next(r for r in d["rows"] if r.get("view", "cli") == view and r["estimate_from"].startswith(source))
+
+
 FIGURES = [
     # (file, reader, format, README text with {} where the figure goes)
+    ("bench_estimate-amx.json", lambda d: estimate_row("cli", "timed")(d)["said_s"], "{:.1f}", "the CLI's probe said {} s for a run"),
+    ("bench_estimate-amx.json", lambda d: estimate_row("cli", "timed")(d)["train_s"], "{:.1f}", "of {} s (-21.8 %)"),
+    ("bench_estimate-amx.json", lambda d: estimate_row("app", "timed")(d)["train_s"], "{:.1f}", "313.5 s for {} s (-1.8 %)"),
+    ("bench_estimate-amx.json", lambda d: estimate_row("app", "this")(d)["train_s"], "{:.1f}", "313.5 s for {} s (+6.7 %)"),
     ("bench_batch-amx.json", lambda d: d["rows"][0]["wall_s"], "{:.0f}", "| one after another | {} s |"),
     ("bench_batch-amx.json", lambda d: d["rows"][1]["wall_s"], "{:.0f}", "| `--parallel 2` | {} s |"),
     ("bench_batch-amx.json", lambda d: d["rows"][2]["wall_s"], "{:.0f}", "| `--ray` (a Ray started here) | {} s |"),
