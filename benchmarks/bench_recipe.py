@@ -58,6 +58,7 @@ RECIPES = {
     "1ep-frozen-lr5e-5": {"epochs": 1, "freeze_embeddings": True, "learning_rate": 5e-5},
     "1ep-frozen-lr3e-5": {"epochs": 1, "freeze_embeddings": True, "learning_rate": 3e-5},
     "1ep-frozen-lr2e-5": {"epochs": 1, "freeze_embeddings": True, "learning_rate": 2e-5},
+    "2ep-frozen-lr3e-5": {"epochs": 2, "freeze_embeddings": True, "learning_rate": 3e-5},
     "2ep-frozen-lr5e-5": {"epochs": 2, "freeze_embeddings": True, "learning_rate": 5e-5},
     "1ep-frozen-b4-lr2e-4": {"epochs": 1, "freeze_embeddings": True, "batch_size": 4, "learning_rate": 2e-4},
     "1ep-frozen-wd": {"epochs": 1, "freeze_embeddings": True, "weight_decay": 0.1},
