@@ -120,7 +120,7 @@ def test_out_of_memory_is_one_line(monkeypatch, capsys):
 
 def test_every_command_prints_its_help():
     """argparse formats help text with %: a setting's help holding "%" must not break --help."""
-    for command in ("data", "train", "generate", "demo", "push", "export"):
+    for command in ("data", "train", "batch", "generate", "score", "demo", "push", "export"):
         run = subprocess.run([sys.executable, "-m", "huggingtweets", command, "--help"], capture_output=True, text=True, timeout=120)
         assert run.returncode == 0 and "Traceback" not in run.stderr and "usage:" in run.stdout, run.stderr[-500:]
     assert "30% slower" in subprocess.run([sys.executable, "-m", "huggingtweets", "train", "--help"], capture_output=True, text=True, timeout=120).stdout
