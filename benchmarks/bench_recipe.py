@@ -60,6 +60,10 @@ RECIPES = {
     "1ep-frozen-lr2e-5": {"epochs": 1, "freeze_embeddings": True, "learning_rate": 2e-5},
     "2ep-frozen-lr3e-5": {"epochs": 2, "freeze_embeddings": True, "learning_rate": 3e-5},
     "2ep-frozen-lr5e-5": {"epochs": 2, "freeze_embeddings": True, "learning_rate": 5e-5},
+    # Chinese, the last points: LoRA on every linear layer (about ten times the full rate), and attention across posts
+    "1ep-lora-lr3e-4": {"epochs": 1, "learning_rate": 3e-4, "lora": True, "lora_rank": 16, "lora_alpha": 32, "lora_targets": ["all-linear"]},
+    "1ep-lora-lr1e-4": {"epochs": 1, "learning_rate": 1e-4, "lora": True, "lora_rank": 16, "lora_alpha": 32, "lora_targets": ["all-linear"]},
+    "1ep-frozen-lr3e-5-cross": {"epochs": 1, "freeze_embeddings": True, "learning_rate": 3e-5, "within_post": False},
     "1ep-frozen-b4-lr2e-4": {"epochs": 1, "freeze_embeddings": True, "batch_size": 4, "learning_rate": 2e-4},
     "1ep-frozen-wd": {"epochs": 1, "freeze_embeddings": True, "weight_decay": 0.1},
     # the CLI's recipe before the real-archive tuning: the original's rate, 4 epochs, one

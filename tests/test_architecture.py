@@ -149,3 +149,36 @@ def test_no_import_circle():
         if node not in state:
             visit(node, [node])
     assert circles == []
+
+
+# --- tests drive the app through its parts, not its insides -------------------------------------
+TESTS = Path(__file__).resolve().parent
+DRIVER = "app_driver.py"  # the one test module that reaches below the widgets
+WIDGET_INSIDES = {"_on_msg", "_instances", "_dom_classes"}  # ipywidgets' own
+
+
+def ui_private_names() -> set[str]:
+    """The app's private state and callbacks: ``self._x = ...`` and ``def _on_x`` in huggingtweets/ui."""
+    names = set()
+    for path in (PACKAGE / "ui").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+            names |= {t.attr for t in targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                      and t.value.id == "self" and t.attr.startswith("_")}
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("_on_"):
+                names.add(node.name)
+    return names
+
+
+def test_no_test_reads_the_apps_private_widgets():
+    """Tests use the driver's verbs and ``step.part(name)``; a step may rebuild its widgets."""
+    private = ui_private_names() | WIDGET_INSIDES
+    assert {"_message", "_fields", "_sample", "_on_clear"} <= private  # the scan sees the app's insides
+    reads = []
+    for path in sorted(TESTS.glob("*.py")):
+        if path.name == DRIVER:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in private and not (isinstance(node.value, ast.Name) and node.value.id == "self"):
+                reads.append(f"{path.name}:{node.lineno} .{node.attr}")
+    assert not reads, "use tests/app_driver.py or step.part(name): " + ", ".join(reads)

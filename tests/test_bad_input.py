@@ -501,10 +501,10 @@ def test_the_notebook_points_at_its_token_box(work, monkeypatch):
     from huggingtweets.ui import App
 
     app = App(demo="tiny", output_dir=work, cache_dir=work / "cache")
-    app.data._sample.value = False
-    app.data._handles[0].value = "@jack"
+    app.data.part("sample").value = False
+    app.data.part("handles")[0].value = "@jack"
     app.data.button.click()
-    message = app.data._message.value
+    message = app.data.part("message").value
     assert "X bearer token" in message and "box" in message and "X_BEARER_TOKEN" in message
 
 

@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from huggingtweets.ui import App  # noqa: E402
+from app_driver import Browser  # noqa: E402
 from huggingtweets.ui.upload_limits import (  # noqa: E402
     DEFAULT_KEEP_FREE_MB, DEFAULT_MAX_MB, DEFAULT_TOTAL_MB, KEEP_FREE_ENV, MAX_ENV, MB, TOTAL_ENV, Limits,
 )
@@ -21,16 +22,8 @@ ENVS = (MAX_ENV, TOTAL_ENV, KEEP_FREE_ENV)
 Usage = collections.namedtuple("Usage", "total used free")
 
 
-class Sender:
+class Sender(Browser):
     """A page that sends whatever it likes; keeps every answer of the kernel."""
-
-    def __init__(self, widget, monkeypatch):
-        self.widget, self.answers = widget, []
-        monkeypatch.setattr(widget, "send", lambda content, buffers=None: self.answers.append(content))
-
-    def say(self, content, buffers=()):
-        self.widget._on_msg(self.widget, content, list(buffers))
-        return self.answers[-1]
 
     def start(self, name: str, size):
         return self.say({"kind": "start", "name": name, "size": size})

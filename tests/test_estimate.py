@@ -70,9 +70,9 @@ def test_the_app_says_how_long_the_loaded_posts_take(tmp_path, llama_folder, mon
     monkeypatch.setenv("HUGGINGTWEETS_CACHE", str(tmp_path / "cache"))
     app = App(output_dir=tmp_path)
     t = app.train
-    assert t._estimate.value == "" and t.estimate_button.layout.display == "none"
-    t._fields["model"].value = llama_folder
-    t._fields["block_size"].value = 32
+    assert t.part("estimate").value == "" and t.estimate_button.layout.display == "none"
+    t.part("fields")["model"].value = llama_folder
+    t.part("fields")["block_size"].value = 32
     app.session.dataset = tweet_dataset()
     assert t.estimate_button.layout.display == ""
 
@@ -80,14 +80,14 @@ def test_the_app_says_how_long_the_loaded_posts_take(tmp_path, llama_folder, mon
         return int(text.split(" steps at")[0].rsplit("(", 1)[1].replace(",", ""))
 
     t.estimate_button.click()
-    first = t._estimate.value
+    first = t.part("estimate").value
     assert "Estimated training time: about" in first and "timed here just now" in first
-    t._preset.value = "quick"  # 2 epochs in batches of 4: fewer steps; the old figure goes
-    assert t._estimate.value == ""
+    t.part("preset").value = "quick"  # 2 epochs in batches of 4: fewer steps; the old figure goes
+    assert t.part("estimate").value == ""
     t.estimate_button.click()
-    assert steps(t._estimate.value) < steps(first)
+    assert steps(t.part("estimate").value) < steps(first)
     app.session.dataset = None
-    assert t._estimate.value == "" and t.estimate_button.layout.display == "none"
+    assert t.part("estimate").value == "" and t.estimate_button.layout.display == "none"
 
 
 def test_a_long_run_offers_the_quick_preset_with_what_it_trades():

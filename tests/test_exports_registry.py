@@ -66,11 +66,11 @@ def test_a_format_from_a_test_module_shows_in_the_share_step(card_format, model_
     app = App(output_dir=tmp_path / "out")
     share = app.share
     assert list(share.buttons) == ["zip", "gguf", "card"] and share.buttons["card"].description == "Download the card (text)"
-    assert share._options["card"]["upper"].description == "Capitals" and share._options["zip"] == {}  # the dataset stays off the app
+    assert share.part("options")["card"]["upper"].description == "Capitals" and share.part("options")["zip"] == {}  # the dataset stays off the app
     app.session.folder = str(model_dir)
-    share._options["card"]["upper"].value = True
+    share.part("options")["card"]["upper"].value = True
     share.buttons["card"].click()
-    message = html.unescape(share._messages["card"].value)
+    message = html.unescape(share.part("messages")["card"].value)
     assert "ht-error" not in message and "read it anywhere." in message, message[:500]
     written = share.written["card"][0]
     assert written.name == "wren-bot.card.txt" and written.read_text(encoding="utf-8").isupper()

@@ -58,14 +58,14 @@ def test_crafted_archive_stays_inside_the_root_in_the_app(tmp_path, username):
     app = App(demo="", output_dir=root, cache_dir=tmp_path / "work" / "root" / "cache")
     app.data.files.path.value = str(archive)  # the path box: a file on the machine that runs the kernel
     app.data.button.click()
-    assert app.dataset is not None, app.data._message.value
-    chosen = Path(app.train._fields["output_dir"].value).resolve()
+    assert app.dataset is not None, app.data.part("message").value
+    chosen = Path(app.train.part("fields")["output_dir"].value).resolve()
     assert chosen.parent == root.resolve()
     for name, value in {**FAST, "max_steps": 2, "model": "tiny"}.items():
-        app.train._fields[name].value = value if name != "learning_rate" else f"{value:g}"
+        app.train.part("fields")[name].value = value if name != "learning_rate" else f"{value:g}"
     app.train.button.click()
     assert app.wait(timeout=300), "training finished"
-    assert app.train.result is not None, app.train._message.value
+    assert app.train.result is not None, app.train.part("message").value
     assert Path(app.train.result.output_dir).resolve().parent == root.resolve()
     after = snapshot(tmp_path / "work")
     assert all(name.startswith("root/") for name in after if name not in outside_before)

@@ -151,7 +151,7 @@ def test_the_app_picks_the_model_for_the_posts_language_unless_chosen_by_hand(no
 
     monkeypatch.setattr(pretrained, "gemma3_installed", lambda: True)
     app = App(output_dir=tmp_path)
-    box = app.train._fields["model"]
+    box = app.train.part("fields")["model"]
     assert box.value == pretrained.SMOLLM2 and pretrained.GEMMA3 in box.options
     app.session.dataset = russian_dataset()
     assert box.value == pretrained.GEMMA3
@@ -177,7 +177,7 @@ def test_gemma_trains_its_own_recipe_unless_a_person_set_it(no_gpu, monkeypatch,
     assert english.epochs == TrainConfig().epochs  # auto picks SmolLM2 for English
 
     app = App(output_dir=tmp_path)
-    f = app.train._fields
+    f = app.train.part("fields")
     assert (f["epochs"].value, f["freeze_embeddings"].value) == (3.0, False)
     app.session.dataset = dataset  # auto switches to Gemma, and to its recipe
     assert f["model"].value == pretrained.GEMMA3 and (f["epochs"].value, f["freeze_embeddings"].value, f["learning_rate"].value) == (1.0, True, "3e-05")

@@ -229,28 +229,28 @@ NOTEBOOK_RUN = textwrap.dedent('''
 
     app = App(demo="tiny", output_dir=sys.argv[1])
     app.data.button.click()
-    assert app.dataset is not None, app.data._message.value
+    assert app.dataset is not None, app.data.part("message").value
     step = app.train
-    assert step._all_gpus.value and step._all_gpus.layout.display is None
+    assert step.part("all_gpus").value and step.part("all_gpus").layout.display is None
     for name, value in {"block_size": 32, "max_steps": 300, "save_steps": 2, "logging_steps": 1}.items():
-        step._fields[name].value = value
+        step.part("fields")[name].value = value
     step.button.click()
     deadline = time.monotonic() + 240
-    while step._progress.value < 4:  # steps counted from the worker processes
-        assert step.running and time.monotonic() < deadline, step._message.value
+    while step.part("progress").value < 4:  # steps counted from the worker processes
+        assert step.running and time.monotonic() < deadline, step.part("message").value
         time.sleep(0.1)
     step.stop_button.click()
     assert step.wait(240)
     first = step.result
-    assert first is not None and first.stopped, step._message.value
-    points = step._plot.value.count(",")
-    step._resume.value = True
+    assert first is not None and first.stopped, step.part("message").value
+    points = step.part("plot").value.count(",")
+    step.part("resume").value = True
     step.button.click()
     assert step.wait(300)
     second = step.result
-    assert second is not None and not second.stopped, step._message.value
+    assert second is not None and not second.stopped, step.part("message").value
     print(json.dumps({"stopped_at": first.metrics["global_step"], "world": second.metrics["world_size"],
-                      "final": second.metrics["global_step"], "plot_points": points, "status": step._status.value}))
+                      "final": second.metrics["global_step"], "plot_points": points, "status": step.part("status").value}))
 ''')
 
 

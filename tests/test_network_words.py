@@ -91,14 +91,14 @@ def test_the_apps_boxes_follow_the_authors_network(tmp_path):
     from huggingtweets.workflow import prepare
 
     app = App(demo="tiny", output_dir=tmp_path)
-    assert app.generate._prompt.description == "Start of the tweet" and app.generate._n.description == "Tweets"
+    assert app.generate.part("prompt").description == "Start of the tweet" and app.generate.part("n").description == "Tweets"
     posts = [Tweet(id=str(i), text=f"the harbour lamp was lit again tonight and the gulls were loud {i}") for i in range(200)]
     app.session.dataset = prepare([AuthorTweets(Author("wren@lamp.example", "Wren", source="mastodon"), posts)])
-    assert app.generate._prompt.description == "Start of the post" and app.generate._n.description == "Posts"
-    assert "3 · Write posts" in app.generate._title.value
-    assert app.share._include_dataset.description == "Include my cleaned posts (dataset.json)"
+    assert app.generate.part("prompt").description == "Start of the post" and app.generate.part("n").description == "Posts"
+    assert "3 · Write posts" in app.generate.part("title").value
+    assert app.share.part("include_dataset").description == "Include my cleaned posts (dataset.json)"
     app.session.dataset = None
-    assert app.generate._prompt.description == "Start of the tweet"
+    assert app.generate.part("prompt").description == "Start of the tweet"
 
 
 def test_the_download_button_says_the_typed_networks_word(tmp_path):
@@ -107,16 +107,16 @@ def test_the_download_button_says_the_typed_networks_word(tmp_path):
 
     app = App(output_dir=tmp_path)
     data = app.data
-    assert data.button.description == "Download tweets" and data._no_retweets.description == "Exclude retweets"
-    data._handles[0].value = "@wren@lamp.example"
-    assert data.button.description == "Download posts" and data._no_retweets.description == "Exclude boosts"
-    assert "1 · Download posts" in data._title.value  # the step's title too
-    data._handles[0].value = "wren.bsky.social"
-    assert data._no_retweets.description == "Exclude reposts"
-    data._handles[1].value = "@dril"  # two networks: the neutral words
-    assert (data.button.description, data._no_retweets.description) == ("Download posts", "Exclude reposts")
-    data._handles[0].value = data._handles[1].value = ""
-    assert data.button.description == "Download tweets" and "1 · Download tweets" in data._title.value
+    assert data.button.description == "Download tweets" and data.part("no_retweets").description == "Exclude retweets"
+    data.part("handles")[0].value = "@wren@lamp.example"
+    assert data.button.description == "Download posts" and data.part("no_retweets").description == "Exclude boosts"
+    assert "1 · Download posts" in data.part("title").value  # the step's title too
+    data.part("handles")[0].value = "wren.bsky.social"
+    assert data.part("no_retweets").description == "Exclude reposts"
+    data.part("handles")[1].value = "@dril"  # two networks: the neutral words
+    assert (data.button.description, data.part("no_retweets").description) == ("Download posts", "Exclude reposts")
+    data.part("handles")[0].value = data.part("handles")[1].value = ""
+    assert data.button.description == "Download tweets" and "1 · Download tweets" in data.part("title").value
 
 
 def test_the_data_steps_title_and_status_say_the_loaded_networks_words(tmp_path):
@@ -127,7 +127,7 @@ def test_the_data_steps_title_and_status_say_the_loaded_networks_words(tmp_path)
     lines = tmp_path / "wren.txt"
     lines.write_text("\n".join(f"the harbour lamp was lit again tonight and the gulls were loud {i}" for i in range(200)), encoding="utf-8")
     app = App(output_dir=tmp_path / "out")
-    app.data._handles[0].value = str(lines)
+    app.data.part("handles")[0].value = str(lines)
     app.data.button.click()
-    assert app.session.dataset is not None, app.data._message.value
-    assert "1 · Download posts" in app.data._title.value and app.data._status.value.startswith("200 posts kept")
+    assert app.session.dataset is not None, app.data.part("message").value
+    assert "1 · Download posts" in app.data.part("title").value and app.data.part("status").value.startswith("200 posts kept")

@@ -111,6 +111,8 @@ app.share.buttons["zip"].click()
 REPORT = """\
 import json as _json, sys as _sys
 import ipywidgets as _w
+_sys.path.insert(0, %r)
+from app_driver import live_widgets as _live
 
 def _text(widget, seen=None):
     seen = set() if seen is None else seen
@@ -130,7 +132,7 @@ def _text(widget, seen=None):
                     break
             view = data.get("application/vnd.jupyter.widget-view+json")
             if view:
-                parts += _text(_w.widget._instances.get(view["model_id"]), seen)
+                parts += _text({w.model_id: w for w in _live()}.get(view["model_id"]), seen)
     elif isinstance(getattr(widget, "value", None), str) and isinstance(widget, (_w.HTML, _w.HTMLMath, _w.Label, _w.Textarea, _w.Text)):
         parts.append(widget.value)
     for child in getattr(widget, "children", ()) or ():
@@ -155,7 +157,7 @@ print(_json.dumps({
     "generate": "\\n".join(_text(app.generate)),
     "progress": _progress(app.train),
     "buttons": {name: [getattr(app, name).button.description, getattr(app, name).button.disabled] for name in ("data", "train", "generate")},
-    "share": {"messages": app.share._preview_message.value + app.share._messages["zip"].value[:2000], "zip": str(app.share.written["zip"][0])},
+    "share": {"messages": app.share.part("preview_message").value + app.share.part("messages")["zip"].value[:2000], "zip": str(app.share.written["zip"][0])},
 }))
 """
 
@@ -183,7 +185,7 @@ def executed(tmp_path_factory):
     env = demo_env(tmp)
     nb = read_notebook()
     nb.cells.append(nbformat.v4.new_code_cell(CLICK))
-    nb.cells.append(nbformat.v4.new_code_cell(REPORT))
+    nb.cells.append(nbformat.v4.new_code_cell(REPORT % str(Path(__file__).resolve().parent)))
     client = nbclient.NotebookClient(
         nb,
         kernel_name="python3",

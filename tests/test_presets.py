@@ -52,10 +52,10 @@ def test_the_apps_preset_list_sets_the_boxes(tmp_path):
     from huggingtweets.ui import App
 
     app = App(output_dir=tmp_path)
-    t, f = app.train, app.train._fields
-    assert t._preset.value == "best" and [v for _, v in t._preset.options] == ["quick", "balanced", "best"]
-    t._preset.value = "quick"
+    t, f = app.train, app.train.part("fields")
+    assert t.part("preset").value == "best" and [v for _, v in t.part("preset").options] == ["quick", "balanced", "best"]
+    t.part("preset").value = "quick"
     assert (f["epochs"].value, f["learning_rate"].value, f["batch_size"].value) == (2.0, "0.0002", 4)
     assert t.config_from_widgets().replace(output_dir="x", model="x") == TrainConfig(**PRESETS["quick"]).replace(output_dir="x", model="x")
-    t._preset.value = "best"
+    t.part("preset").value = "best"
     assert t.config_from_widgets().replace(output_dir="x", model="x") == TrainConfig().replace(output_dir="x", model="x")

@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 import ipywidgets as widgets  # noqa: E402
-from ipywidgets.widgets import widget as widget_module  # noqa: E402
+from app_driver import live_widgets  # noqa: E402
 
 from conftest import demo_env  # noqa: E402
 from huggingtweets.errors import HuggingTweetsError  # noqa: E402
@@ -47,7 +47,7 @@ def holds(state: dict, secret: str) -> bool:
 def leaks(app, secret: str) -> list[str]:
     """Every widget whose state (what the browser and a saved notebook get) holds ``secret``."""
     everything = [w for w in (app.header, app.data, app.train, app.generate, app.share) for w in tree(w)]
-    everything += list(widget_module._instances.values())  # any widget alive in this process
+    everything += live_widgets()  # any widget alive in this process
     return [f"{type(w).__name__} {w.model_id}" for w in everything if holds(w.get_state(), secret)]
 
 
@@ -57,45 +57,45 @@ def test_the_x_token_box_is_emptied_before_the_download_asks_anything(tmp_path, 
     seen = {}
 
     def load_sources(specs, options, **_):  # the network, as the app's step 1 reaches it
-        seen["box"], seen["token"] = app.data._token.value, options.bearer_token
+        seen["box"], seen["token"] = app.data.part("token").value, options.bearer_token
         raise HuggingTweetsError(f"X rejected the bearer token {token}: check it")
 
     monkeypatch.setattr(data_step, "fetch", load_sources)
-    app.data._sample.value = False
-    app.data._handles[0].value = "@wren"
-    app.data._token.value = f"  {token} "
+    app.data.part("sample").value = False
+    app.data.part("handles")[0].value = "@wren"
+    app.data.part("token").value = f"  {token} "
     app.data.button.click()
     assert seen == {"box": "", "token": token}  # the value went to the download; the box was already empty
-    assert app.data._token.value == ""
-    assert "X rejected the bearer token ***" in app.data._message.value
+    assert app.data.part("token").value == ""
+    assert "X rejected the bearer token ***" in app.data.part("message").value
     assert not leaks(app, token)
 
 
 def test_a_download_with_the_sample_leaves_no_token_in_any_widget(tmp_path):
     app = App(demo="tiny", output_dir=tmp_path, cache_dir=tmp_path / "cache")
     token = f"xtok-{uuid.uuid4().hex}"
-    app.data._token.value = token
+    app.data.part("token").value = token
     assert leaks(app, token)  # the walk finds it while it is typed
     app.data.button.click()
-    assert app.data.button.button_style == "success", app.data._message.value
-    assert app.data._token.value == ""
+    assert app.data.button.button_style == "success", app.data.part("message").value
+    assert app.data.part("token").value == ""
     assert not leaks(app, token)
 
 
 def test_the_hub_token_box_is_emptied_too(tmp_path):
     app = App(demo="tiny", output_dir=tmp_path, cache_dir=tmp_path / "cache")
     token = f"hf_{uuid.uuid4().hex}"
-    app.share._token.value = token
+    app.share.part("token").value = token
     app.share.push_button.click()  # no model folder yet: refused before any request
-    assert app.share._token.value == "" and not leaks(app, token)
+    assert app.share.part("token").value == "" and not leaks(app, token)
 
 
 # The token is built in the kernel, so the cell's source does not hold it either: the whole
 # saved notebook, not only its widget state, must be free of it.
 TYPE_AND_DOWNLOAD = """\
-app.data._token.value = "-".join(["xtok", "{half}", "{other}"])
+app.data.part("token").value = "-".join(["xtok", "{half}", "{other}"])
 app.data.button.click()
-print(app.data.button.button_style, repr(app.data._token.value))
+print(app.data.button.button_style, repr(app.data.part("token").value))
 """
 
 

@@ -22,51 +22,7 @@ from huggingtweets.ui import App, plot, render  # noqa: E402
 from huggingtweets.ui.app import gpu_note, where_running  # noqa: E402
 from huggingtweets.sources.archive import ArchiveSource  # noqa: E402
 from huggingtweets.ui.avatars import to_data_uri  # noqa: E402
-
-FAST = dict(max_steps=6, block_size=32, batch_size=8, logging_steps=2, save_steps=4)
-SAMPLE_ROWS = {"Tweets downloaded": 377, "Retweets": 20, "Short tweets": 15, "Tweets kept": 342}
-
-
-def fast(app, **changes):
-    for name, value in {**FAST, **changes}.items():
-        app.train._fields[name].value = value
-
-
-def table_numbers(html_table: str) -> dict:
-    """{row label: [numbers...]} from the data table."""
-    rows = re.findall(r"<tr><th>([^<]+)</th>(.*?)</tr>", html_table)
-    return {label: [int(n) for n in re.findall(r"<td class=\"ht-num\">(\d+)</td>", cells)] for label, cells in rows if label not in ("Data", "Language")}
-
-
-def all_widgets(widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from all_widgets(child)
-
-
-class Browser:
-    """The front end of ``ChunkedUpload``: sends ``start``, the chunks, ``end``; keeps the kernel's answers."""
-
-    def __init__(self, widget, monkeypatch):
-        self.widget, self.answers = widget, []
-        monkeypatch.setattr(widget, "send", lambda content, buffers=None: self.answers.append(content))
-
-    def say(self, content, buffers=()):
-        self.widget._on_msg(self.widget, content, list(buffers))
-        return self.answers[-1] if self.answers else None
-
-    def upload(self, name: str, data: bytes, chunk: int = 7):
-        assert self.say({"kind": "start", "name": name, "size": len(data)})["kind"] == "ready"
-        for offset in range(0, len(data), chunk):
-            answer = self.say({"kind": "chunk", "offset": offset}, [memoryview(data[offset : offset + chunk])])
-            assert answer == {"kind": "ack", "received": min(offset + chunk, len(data))}
-        return self.say({"kind": "end"})
-
-
-def upload(app, name: str, data: bytes, monkeypatch):
-    """Send a file through step 1's upload button the way the browser does, in chunks."""
-    return Browser(app.data.files.upload, monkeypatch).upload(name, data)
-
+from app_driver import SAMPLE_ROWS, Browser, all_widgets, fast, table_numbers, upload  # noqa: E402
 
 def tweet_lines(n: int) -> str:
     words = "the lamp is lit and the bread is rising while gulls argue about crusts on the rail at dawn".split()
@@ -97,8 +53,8 @@ def test_contract_and_demo_defaults(app, tmp_path):
     assert app.generate.button.description == "Run predictions"
     for w in (app.header, app.data, app.train, app.generate):
         assert isinstance(w, widgets.DOMWidget)
-    assert app.data._sample.value and not any(h.value for h in app.data._handles)
-    assert app.train._fields["model"].value == "tiny"
+    assert app.data.part("sample").value and not any(h.value for h in app.data.part("handles"))
+    assert app.train.part("fields")["model"].value == "tiny"
     assert app.train.config_from_widgets().learning_rate == pytest.approx(2e-3)
     assert app.wait(timeout=1)  # nothing running
 
@@ -110,14 +66,14 @@ def test_demo_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("HUGGINGTWEETS_DEMO", "1")
     monkeypatch.chdir(tmp_path)
     demo = App()
-    assert demo.session.demo == "1" and demo.data._sample.value
-    assert demo.train._fields["model"].value == "smollm2-135m" and "SmolLM2" in demo.header.value
+    assert demo.session.demo == "1" and demo.data.part("sample").value
+    assert demo.train.part("fields")["model"].value == "smollm2-135m" and "SmolLM2" in demo.header.value
     monkeypatch.setenv("HUGGINGTWEETS_DEMO", "0")
     plain = App(output_dir=tmp_path)
-    assert not plain.session.demo and not plain.data._sample.value
+    assert not plain.session.demo and not plain.data.part("sample").value
     # on a CPU the pretrained offline model is the default and offered first
-    assert plain.train._fields["model"].value == "smollm2-135m"
-    assert plain.train._fields["model"].options[0] == "smollm2-135m"
+    assert plain.train.part("fields")["model"].value == "smollm2-135m"
+    assert plain.train.part("fields")["model"].options[0] == "smollm2-135m"
     monkeypatch.setenv("HUGGINGTWEETS_DEMO", "yes")
     with pytest.raises(HuggingTweetsError):
         App(output_dir=tmp_path)
@@ -131,7 +87,7 @@ def test_the_model_is_a_list_of_what_each_trades_then_other_for_a_name(monkeypat
 
     monkeypatch.setattr(pretrained, "has_gpu", lambda: False)
     app = App(output_dir=tmp_path)
-    box = app.train._fields["model"]
+    box = app.train.part("fields")["model"]
     labels = dict((name, text) for text, name in box.list.options)
     assert {"smollm2-135m", "gemma3-270m", "tiny", "gpt2", "HuggingFaceTB/SmolLM2-135M", "google/gemma-3-270m"} <= set(box.options)
     assert "offline, English" in labels["smollm2-135m"] and "word salad" in labels["tiny"] and labels[OTHER] == "Other..."
@@ -167,56 +123,56 @@ def test_gpu_notes():
 # --- step 1 ------------------------------------------------------------------------------
 def test_sample_download_fills_the_table(app, tmp_path):
     app.data.button.click()
-    assert re.search(r"<tr><th>Language</th><td class=\"ht-num\">English 100%</td></tr>", app.data._table.value), app.data._table.value
-    assert table_numbers(app.data._table.value) == {k: [v] for k, v in SAMPLE_ROWS.items()}
-    assert "Wren &amp; the Lamp" in app.data._table.value  # display names are escaped
-    assert "ht-examples" in app.data._examples.value
+    assert re.search(r"<tr><th>Language</th><td class=\"ht-num\">English 100%</td></tr>", app.data.part("table").value), app.data.part("table").value
+    assert table_numbers(app.data.part("table").value) == {k: [v] for k, v in SAMPLE_ROWS.items()}
+    assert "Wren &amp; the Lamp" in app.data.part("table").value  # display names are escaped
+    assert "ht-examples" in app.data.part("examples").value
     assert app.data.button.button_style == "success" and not app.data.button.disabled
     assert app.dataset is not None and app.dataset.stats[0].kept == 342
-    assert app.data._progress.value == app.data._progress.max
-    assert app.train._fields["output_dir"].value == str(tmp_path / "wren_lighthouse")  # named after the author
+    assert app.data.part("progress").value == app.data.part("progress").max
+    assert app.train.part("fields")["output_dir"].value == str(tmp_path / "wren_lighthouse")  # named after the author
 
 
 def test_invalid_handle_shows_an_error(app):
-    app.data._sample.value = False
-    app.data._handles[0].value = "@@@"
+    app.data.part("sample").value = False
+    app.data.part("handles")[0].value = "@@@"
     app.data.button.click()
-    assert "is not a handle or file this tool reads" in app.data._message.value and "ht-error" in app.data._message.value
+    assert "is not a handle or file this tool reads" in app.data.part("message").value and "ht-error" in app.data.part("message").value
     assert app.data.button.button_style == "danger" and not app.data.button.disabled
     assert app.dataset is None
 
 
 def test_nothing_to_download(app):
-    app.data._sample.value = False
+    app.data.part("sample").value = False
     app.data.button.click()
-    assert "Nothing to download" in app.data._message.value
+    assert "Nothing to download" in app.data.part("message").value
 
 
 def test_uploaded_text_file_is_written_then_counted(app, tmp_path, monkeypatch):
-    app.data._sample.value = False
+    app.data.part("sample").value = False
     assert upload(app, "kelp notes.txt", tweet_lines(400).encode(), monkeypatch) == {"kind": "done", "name": "kelp_notes.txt"}
     saved = tmp_path / "uploads" / "kelp_notes.txt"
     assert saved.read_text().count("\n") == 399  # on disk before anything reads it
     assert not list((tmp_path / "uploads").glob(".*.part"))  # the part file became the file
-    assert "kelp_notes.txt" in app.data.files._listed.value
+    assert "kelp_notes.txt" in app.data.files.part("listed").value
     app.data.button.click()
-    assert app.data.button.button_style == "success", app.data._message.value
-    assert table_numbers(app.data._table.value)["Posts downloaded"] == [400]
+    assert app.data.button.button_style == "success", app.data.part("message").value
+    assert table_numbers(app.data.part("table").value)["Posts downloaded"] == [400]
     assert app.dataset.handles == ["kelp_notes"]
 
 
 def test_emails_and_phones_are_masked_unless_the_tick_keeps_them(app, tmp_path, monkeypatch):
-    app.data._sample.value = False
+    app.data.part("sample").value = False
     lines = tweet_lines(300).splitlines()
     lines[:3] = [f"{line} write to wren@example.org or call +44 20 7946 0958" for line in lines[:3]]
     upload(app, "notes.txt", "\n".join(lines).encode(), monkeypatch)
     app.data.button.click()
-    assert table_numbers(app.data._table.value)["Posts with emails/phones masked"] == [3]
+    assert table_numbers(app.data.part("table").value)["Posts with emails/phones masked"] == [3]
     texts = [t for a in app.dataset.authors for t in a.train + a.valid]
     assert not any("wren@example.org" in t or "7946" in t for t in texts) and sum("[email]" in t for t in texts) == 3
-    app.data._keep_contacts.value = True
+    app.data.part("keep_contacts").value = True
     app.data.button.click()
-    assert "Posts with emails/phones masked" not in app.data._table.value
+    assert "Posts with emails/phones masked" not in app.data.part("table").value
     assert sum("wren@example.org" in t for a in app.dataset.authors for t in a.train + a.valid) == 3
 
 
@@ -226,11 +182,11 @@ def test_upload_names_cannot_leave_the_folder(app, tmp_path, monkeypatch):
 
 
 def test_too_little_text_shows_counts_and_an_error(app, monkeypatch):
-    app.data._sample.value = False
+    app.data.part("sample").value = False
     upload(app, "thin.txt", tweet_lines(20).encode(), monkeypatch)
     app.data.button.click()
-    assert table_numbers(app.data._table.value)["Posts kept"] == [20]
-    assert "Not enough tweets" in app.data._message.value
+    assert table_numbers(app.data.part("table").value)["Posts kept"] == [20]
+    assert "Not enough tweets" in app.data.part("message").value
     assert app.data.button.button_style == "danger" and app.dataset is None
 
 
@@ -244,56 +200,56 @@ def test_bearer_token_is_passed_but_never_shown(app, monkeypatch):
         raise HuggingTweetsError(f"X rejected the bearer token {options.bearer_token}: check it.")
 
     monkeypatch.setattr("huggingtweets.ui.data_step.fetch", fake_load_sources)
-    app.data._sample.value = False
-    app.data._handles[0].value = "@jack"
-    app.data._token.value = token
+    app.data.part("sample").value = False
+    app.data.part("handles")[0].value = "@jack"
+    app.data.part("token").value = token
     app.data.button.click()
     assert seen["token"] == token
-    assert "X rejected" in app.data._message.value
+    assert "X rejected" in app.data.part("message").value
     for part in (app.header, app.data, app.train, app.generate):
         for w in all_widgets(part):
-            if w is app.data._token:
+            if w is app.data.part("token"):
                 continue
             state = w.get_state()
             assert token not in repr(state), type(w).__name__
 
 
 def test_token_box_shows_only_for_a_handle_that_needs_one(app, monkeypatch):
-    box = app.data._token
+    box = app.data.part("token")
     assert box.layout.display == "none"
-    app.data._handles[1].value = "wren.bsky.social"
+    app.data.part("handles")[1].value = "wren.bsky.social"
     assert box.layout.display == "none"  # Bluesky and Mastodon need no token
-    app.data._handles[0].value = "@user@mastodon.social"
+    app.data.part("handles")[0].value = "@user@mastodon.social"
     assert box.layout.display == "none"
-    app.data._handles[2].value = "@jack"
+    app.data.part("handles")[2].value = "@jack"
     assert box.layout.display is None and box.description == "X bearer token" and "X_BEARER_TOKEN" in box.placeholder
-    app.data._handles[2].value = ""
+    app.data.part("handles")[2].value = ""
     assert box.layout.display == "none"
     help_text = app.data.children[2].value
     assert "No account or key needed" in help_text and "Needs a token (X bearer token)" in help_text
     for env in ("X_BEARER_TOKEN", "TWITTER_BEARER_TOKEN"):
         monkeypatch.delenv(env, raising=False)
-    app.data._sample.value = False
-    app.data._handles[0].value = "@jack"
+    app.data.part("sample").value = False
+    app.data.part("handles")[0].value = "@jack"
     app.data.button.click()
-    assert "No X bearer token: paste your X API bearer token into the &#x27;X bearer token&#x27; box" in app.data._message.value
+    assert "No X bearer token: paste your X API bearer token into the &#x27;X bearer token&#x27; box" in app.data.part("message").value
 
 
 # --- step 2 ------------------------------------------------------------------------------
 def test_train_before_data(app):
     app.train.button.click()
-    assert "Download the posts in step 1 first" in app.train._message.value
+    assert "Download the posts in step 1 first" in app.train.part("message").value
     assert not app.train.running and not app.train.button.disabled
 
 
 def test_every_config_field_has_a_widget_with_its_help(app):
-    fields = app.train._fields
+    fields = app.train.part("fields")
     assert set(fields) == set(TrainConfig.__dataclass_fields__)
     assert fields["learning_rate"].tooltip == field_help(TrainConfig)["learning_rate"]
 
 
 def test_config_from_widgets_maps_widgets_to_fields(app, tmp_path):
-    f = app.train._fields
+    f = app.train.part("fields")
     values = dict(model="distilgpt2", learning_rate="1e-4", epochs=2.5, batch_size=4, lora=True, block_size=64, warmup=0.1,
                   weight_decay=0.01, lr_scheduler="linear", precision="fp32", gradient_checkpointing=True, lora_rank=4, lora_alpha=8,
                   validation_fraction=0.2, save_steps=20, seed=7, report_to=True, lora_targets="c_attn, c_proj", output_dir=str(tmp_path / "m"))
@@ -311,27 +267,27 @@ def test_config_from_widgets_maps_widgets_to_fields(app, tmp_path):
 @pytest.mark.parametrize(("lr", "error"), [("abc", "must be a number"), ("5", "far too large"), ("-1e-4", "must be > 0")])
 def test_invalid_learning_rate_shows_one_line(app, lr, error):
     app.data.button.click()
-    app.train._fields["learning_rate"].value = lr
+    app.train.part("fields")["learning_rate"].value = lr
     with pytest.raises(HuggingTweetsError, match=error):
         app.train.config_from_widgets()
     app.train.button.click()
-    assert html.escape(error) in app.train._message.value and not app.train.running
+    assert html.escape(error) in app.train.part("message").value and not app.train.running
     assert app.train.button.button_style == "danger"
 
 
 def test_training_finishes_with_progress_plot_and_summary(trained):
     step = trained.train
-    assert step.error is None and step.result is not None, step._message.value
-    assert step._progress.value == step._progress.max == 6
-    assert re.fullmatch(r"step 6/6 · epoch [\d.]+ · loss [\d.]+ · elapsed \d+:\d\d · ETA \d+:\d\d", step._status.value)
-    train_points = re.search(r'class="ht-loss-train"[^>]*points="([^"]+)"', step._plot.value).group(1).split()
+    assert step.error is None and step.result is not None, step.part("message").value
+    assert step.part("progress").value == step.part("progress").max == 6
+    assert re.fullmatch(r"step 6/6 · epoch [\d.]+ · loss [\d.]+ · elapsed \d+:\d\d · ETA \d+:\d\d", step.part("status").value)
+    train_points = re.search(r'class="ht-loss-train"[^>]*points="([^"]+)"', step.part("plot").value).group(1).split()
     assert len(train_points) >= 3
-    assert step._plot.value.count('class="ht-loss-eval-point"') >= 2  # before and after
-    assert "→" in step._summary.value and str(step.result.output_dir) in step._summary.value
+    assert step.part("plot").value.count('class="ht-loss-eval-point"') >= 2  # before and after
+    assert "→" in step.part("summary").value and str(step.result.output_dir) in step.part("summary").value
     # a finished run: buttons back; nothing to resume, and training again there needs "Replace"
     assert not step.button.disabled and step.stop_button.disabled and not trained.data.button.disabled
-    assert step._resume.disabled and not step._resume.value
-    assert not step._overwrite.disabled and not step._overwrite.value and "Replace" in step._resume_note.value
+    assert step.part("resume").disabled and not step.part("resume").value
+    assert not step.part("overwrite").disabled and not step.part("overwrite").value and "Replace" in step.part("resume_note").value
 
 
 def test_stop_saves_a_checkpoint_and_ticks_resume(app):
@@ -343,14 +299,14 @@ def test_stop_saves_a_checkpoint_and_ticks_resume(app):
     assert app.wait(timeout=600)
     result = app.train.result
     assert result.stopped and ModelFolder(result.output_dir).latest_checkpoint().name == "checkpoint-1"
-    assert app.train._resume.value and "unfinished" in app.train._resume_note.value
+    assert app.train.part("resume").value and "unfinished" in app.train.part("resume_note").value
     again = App(demo="tiny", output_dir=app.session.root)  # a new session (Colab reconnected) finds it too
     again.data.button.click()
-    assert again.train._resume.value and not again.train._resume.disabled
+    assert again.train.part("resume").value and not again.train.part("resume").disabled
     app.train.button.click()  # resume: finish the run
     assert app.wait(timeout=600)
     assert not app.train.result.stopped and app.train.result.metrics["global_step"] == 6
-    assert app.train._progress.value == 6 and not app.train._resume.value
+    assert app.train.part("progress").value == 6 and not app.train.part("resume").value
 
 
 def test_unexpected_training_failure_is_one_line(app, monkeypatch):
@@ -361,27 +317,27 @@ def test_unexpected_training_failure_is_one_line(app, monkeypatch):
     app.data.button.click()
     app.train.button.click()
     assert app.wait(timeout=60)
-    assert "Training failed (RuntimeError): CUDA out of memory." in app.train._message.value
-    assert "Tried" not in app.train._message.value
+    assert "Training failed (RuntimeError): CUDA out of memory." in app.train.part("message").value
+    assert "Tried" not in app.train.part("message").value
     assert app.train.button.button_style == "danger" and not app.train.button.disabled and not app.session.busy
 
 
 # --- step 3 ------------------------------------------------------------------------------
 def test_generate_before_training(app):
     app.generate.button.click()
-    assert "Train a model in step 2 first" in app.generate._message.value
+    assert "Train a model in step 2 first" in app.generate.part("message").value
     assert app.generate.button.button_style == "danger" and not app.generate.button.disabled
 
 
 def test_generate_renders_cards(trained):
     gen = trained.generate
-    gen._on_clear()
-    gen._n.value = 3
+    gen.part("clear").click()
+    gen.part("n").value = 3
     gen.button.click()
-    assert gen._message.value == ""
-    assert gen._results.value.count('<div class="ht-tweet">') == 3
-    assert "Wren &amp; the Lamp" in gen._results.value and 'class="ht-avatar ht-initials"' in gen._results.value
-    assert "https://twitter.com/intent/tweet?text=My%20dream%20is" in gen._results.value
+    assert gen.part("message").value == ""
+    assert gen.part("results").value.count('<div class="ht-tweet">') == 3
+    assert "Wren &amp; the Lamp" in gen.part("results").value and 'class="ht-avatar ht-initials"' in gen.part("results").value
+    assert "https://twitter.com/intent/tweet?text=My%20dream%20is" in gen.part("results").value
 
 
 def test_generated_text_is_escaped_and_newest_first(trained, monkeypatch):
@@ -408,13 +364,13 @@ def test_generated_text_is_escaped_and_newest_first(trained, monkeypatch):
 
     gen = trained.generate
     monkeypatch.setattr(gen, "_generators", FakeGenerators())
-    gen._on_clear()
-    gen._n.value = 2
+    gen.part("clear").click()
+    gen.part("n").value = 2
     gen.button.click()
-    gen._prompt.value = "Second <i>run</i>"
-    gen._n.value = 1
+    gen.part("prompt").value = "Second <i>run</i>"
+    gen.part("n").value = 1
     gen.button.click()
-    html_out = gen._results.value
+    html_out = gen.part("results").value
     assert html_out.count('<div class="ht-tweet">') == 3
     assert "<script>" not in html_out and "<i>" not in html_out and "<b>old" not in html_out
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_out
@@ -495,22 +451,22 @@ def test_path_box_reads_an_archive_on_the_kernels_machine(app, tmp_path):
     from archive_fixtures import write_archive
 
     archive = write_archive(tmp_path / "elsewhere", tweets=[{"id": str(i), "text": t, "created_at": "", "reply_to": None} for i, t in enumerate(tweet_lines(300).splitlines())])
-    app.data._sample.value = False
+    app.data.part("sample").value = False
     app.data.files.path.value = f"  '{archive}'  "  # pasted with quotes and spaces
     app.data.button.click()
-    assert app.data.button.button_style == "success", app.data._message.value
-    assert table_numbers(app.data._table.value)["Tweets downloaded"] == [300]
+    assert app.data.button.button_style == "success", app.data.part("message").value
+    assert table_numbers(app.data.part("table").value)["Tweets downloaded"] == [300]
     assert app.dataset.handles == ["inventedbird"]
     app.data.files.path.value = "elsewhere/bird-archive.zip"  # relative to the app's folder
     app.data.button.click()
-    assert app.data.button.button_style == "success", app.data._message.value
+    assert app.data.button.button_style == "success", app.data.part("message").value
 
 
 def test_path_box_names_the_machine_when_nothing_is_there(app, tmp_path):
-    app.data._sample.value = False
+    app.data.part("sample").value = False
     app.data.files.path.value = "~/no-such-archive.zip"
     app.data.button.click()
-    message = html.unescape(app.data._message.value)
+    message = html.unescape(app.data.part("message").value)
     assert "Nothing at ~/no-such-archive.zip on the machine that runs this app" in message and "Upload" in message
     assert app.data.button.button_style == "danger" and app.dataset is None
 
@@ -558,10 +514,10 @@ def test_colab_uses_its_own_upload_and_drive(monkeypatch, tmp_path):
     files.drive_button.click()
     assert colab.mounted == ["/content/drive"] and "Drive is mounted" in files.message.value
     app.data.button.click()
-    assert table_numbers(app.data._table.value)["Posts downloaded"] == [300]
+    assert table_numbers(app.data.part("table").value)["Posts downloaded"] == [300]
     # the Train button says what a disconnect keeps and how to resume
-    note = html.unescape(app.train._keep_note.value)
-    every = app.train._fields["save_steps"].value
+    note = html.unescape(app.train.part("keep_note").value)
+    every = app.train.part("fields")["save_steps"].value
     assert "If Colab disconnects" in note and f"every {every} steps" in note and "Resume the unfinished run" in note
     assert "mount Google Drive in step 1" in note
     assert "/content/drive/MyDrive/my_notes" in note
@@ -577,23 +533,23 @@ def test_colab_upload_and_drive_failures_say_what_to_do(monkeypatch, tmp_path):
     app.data.files.drive_button.click()
     assert "drive.mount('/content/drive')" in html.unescape(app.data.files.message.value)
     app.data.files.path.value = "/content/drive/MyDrive/twitter.zip"
-    app.data._sample.value = False
+    app.data.part("sample").value = False
     app.data.button.click()
-    assert "Google Drive is not mounted yet" in html.unescape(app.data._message.value)
+    assert "Google Drive is not mounted yet" in html.unescape(app.data.part("message").value)
 
 
 # --- errors clear once what they waited for succeeds ---------------------------------------
 def test_errors_clear_when_the_step_before_succeeds(app, monkeypatch):
     app.train.button.click()
     app.generate.button.click()
-    assert "step 1 first" in app.train._message.value and "step 2 first" in app.generate._message.value
+    assert "step 1 first" in app.train.part("message").value and "step 2 first" in app.generate.part("message").value
     app.data.button.click()  # step 1 succeeds: step 2's "download first" goes
-    assert app.train._message.value == "" and app.train.button.button_style == "primary"
-    assert "ht-error" in app.generate._message.value  # still true: no model yet
+    assert app.train.part("message").value == "" and app.train.button.button_style == "primary"
+    assert "ht-error" in app.generate.part("message").value  # still true: no model yet
     monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False,
                                                                                                     path=Path(folder), voices=lambda: []))
     app.session.trained += 1  # what a finished training run does: a model in the folder
-    assert app.generate._message.value == "" and app.generate.button.button_style == "primary"
+    assert app.generate.part("message").value == "" and app.generate.button.button_style == "primary"
 
 
 def test_a_finished_run_counts_for_step_3(trained):
@@ -650,10 +606,10 @@ def test_archive_avatar_ignores_what_is_not_a_picture(tmp_path):
 
 
 def test_avatars_reach_the_table_and_the_cards(app, tmp_path, monkeypatch):
-    app.data._sample.value = False
+    app.data.part("sample").value = False
     app.data.files.path.value = str(archive_with_avatar(tmp_path / "a"))
     app.data.button.click()
-    assert re.search(r'class="ht-avatar ht-initials ht-avatar-sm" title="Invented Bird">IB<img src="data:image/jpeg;base64,', app.data._table.value)
+    assert re.search(r'class="ht-avatar ht-initials ht-avatar-sm" title="Invented Bird">IB<img src="data:image/jpeg;base64,', app.data.part("table").value)
     picture = app.session.avatars["inventedbird"]
 
     class Fake:
@@ -668,7 +624,7 @@ def test_avatars_reach_the_table_and_the_cards(app, tmp_path, monkeypatch):
     monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False,
                                                                                                     path=Path(folder), voices=lambda: []))
     app.generate.button.click()
-    cards = app.generate._results.value
+    cards = app.generate.part("results").value
     assert f'src="{picture}"' in cards  # the archive's own picture, not its URL
     assert 'src="https://pbs.twimg.com/profile_images/2/j_400x400.jpg"' in cards  # the X API's URL
 
@@ -701,7 +657,7 @@ def test_a_library_panic_is_one_line_in_the_app(app, monkeypatch):
     monkeypatch.setattr("huggingtweets.ui.generate_step.ModelFolder", lambda folder: types.SimpleNamespace(has_model=lambda: True, incomplete=lambda: False,
                                                                                                     path=Path(folder), voices=lambda: []))
     app.generate.button.click()
-    assert "ht-error" in app.generate._message.value and "unwrap" in app.generate._message.value
+    assert "ht-error" in app.generate.part("message").value and "unwrap" in app.generate.part("message").value
 
 
 def test_a_scored_model_shows_its_voice_a_badge_per_card_and_the_base_beside(app, wren_model, monkeypatch):
@@ -713,14 +669,14 @@ def test_a_scored_model_shows_its_voice_a_badge_per_card_and_the_base_beside(app
     monkeypatch.setenv("HUGGINGTWEETS_CACHE", str(wren_model.parent / "cache"))  # the fixture's imitations
     gen = app.generate
     app.session.folder = str(wren_model)
-    assert re.search(r"Voice \d+/100: \d+ of \d+ posts pass as @wren", gen._score.value)
-    assert gen._author.layout.display == "none"  # one author: no voice to choose
-    gen._prompt.value = ""
-    gen._n.value = 4
-    gen._beside.value = True
+    assert re.search(r"Voice \d+/100: \d+ of \d+ posts pass as @wren", gen.part("score").value)
+    assert gen.part("author").layout.display == "none"  # one author: no voice to choose
+    gen.part("prompt").value = ""
+    gen.part("n").value = 4
+    gen.part("beside").value = True
     gen.button.click()
-    out = gen._results.value
-    assert "ht-error" not in gen._message.value, gen._message.value
+    out = gen.part("results").value
+    assert "ht-error" not in gen.part("message").value, gen.part("message").value
     assert "Trained model" in out and "Base model, untuned" in out
     trained_cards, base_cards = out.split("Base model, untuned")
     assert trained_cards.count('<div class="ht-tweet">') == 4 and base_cards.count('<div class="ht-tweet">') == 4

@@ -31,12 +31,12 @@ def trained(tmp_path_factory):
     app = App(demo="tiny", output_dir=tmp_path_factory.mktemp("ui-share"))
     app.data.button.click()
     for name, value in FAST.items():
-        app.train._fields[name].value = value
+        app.train.part("fields")[name].value = value
     app.train.button.click()
-    assert app.wait(timeout=600) and app.train.result is not None, app.train._message.value
-    app.generate._n.value = 4
+    assert app.wait(timeout=600) and app.train.result is not None, app.train.part("message").value
+    app.generate.part("n").value = 4
     app.generate.button.click()
-    assert len(app.session.tweets) == 4, app.generate._message.value
+    assert len(app.session.tweets) == 4, app.generate.part("message").value
     return app
 
 
@@ -59,40 +59,40 @@ def test_contract(app):
     assert share.push_button.description == "Push to the Hub"
     assert share.buttons["zip"].description == "Download the model (zip)"
     assert share.preview_button.description == "Draw the preview image"
-    assert isinstance(share._token, widgets.Password) and not share._include_dataset.value and not share._private.value
-    assert "Write tweets in step 3" in share._picks_box.children[0].value
+    assert isinstance(share.part("token"), widgets.Password) and not share.part("include_dataset").value and not share.part("private").value
+    assert "Write tweets in step 3" in share.part("picks_box").children[0].value
 
 
 @pytest.mark.parametrize("button", ["preview_button", "zip", "push_button"])
 def test_before_training(app, button):
     (app.share.buttons[button] if button in app.share.buttons else getattr(app.share, button)).click()
     app.share.wait(timeout=30)
-    shown = app.share._preview_message.value + app.share._messages["zip"].value + app.share._push_message.value
+    shown = app.share.part("preview_message").value + app.share.part("messages")["zip"].value + app.share.part("push_message").value
     assert "Train a model in step 2 first." in shown and "ht-error" in shown
 
 
 def test_dataset_warning_only_when_ticked(app):
-    app.share._include_dataset.value = True
-    assert "dataset.json holds the cleaned tweets" in app.share._dataset_warning.value
-    app.share._include_dataset.value = False
-    assert app.share._dataset_warning.value == ""
+    app.share.part("include_dataset").value = True
+    assert "dataset.json holds the cleaned tweets" in app.share.part("dataset_warning").value
+    app.share.part("include_dataset").value = False
+    assert app.share.part("dataset_warning").value == ""
 
 
 # --- preview ------------------------------------------------------------------------------------
 def test_preview_from_ticked_tweets(trained):
     share = trained.share
-    boxes = [box for box, _ in share._picks]
-    assert len(boxes) == 4 and [t.text for _, t in share._picks] == [t.text for t in trained.session.tweets]
+    boxes = [box for box, _ in share.part("picks")]
+    assert len(boxes) == 4 and [t.text for _, t in share.part("picks")] == [t.text for t in trained.session.tweets]
     assert sum(b.value for b in boxes) == sum(1 for t in trained.session.tweets[:3] if not t.near_copy)
     for box in boxes:
         box.value = False
     share.preview_button.click()
-    assert "Tick at least one tweet" in share._preview_message.value
+    assert "Tick at least one tweet" in share.part("preview_message").value
     boxes[1].value = True
     share.preview_button.click()
     png = trained.train.result.output_dir / "preview.png"
-    assert png.is_file() and share._image.value == png.read_bytes() and share._image.layout.display == ""
-    assert "ht-success" in share._preview_message.value and "ht-warning" not in share._preview_message.value
+    assert png.is_file() and share.part("image").value == png.read_bytes() and share.part("image").layout.display == ""
+    assert "ht-success" in share.part("preview_message").value and "ht-warning" not in share.part("preview_message").value
     assert share.picked() == [trained.session.tweets[1]]
 
 
@@ -104,16 +104,16 @@ def test_the_preview_says_when_no_font_has_the_glyphs(trained, monkeypatch):
     share = trained.share
     monkeypatch.setattr(share, "picked", lambda: ["晚霞很好看"])
     share.preview_button.click()
-    shown = share._preview_message.value
+    shown = share.part("preview_message").value
     assert "ht-success" in shown and "ht-warning" in shown and "Chinese" in shown and "mplfonts" in shown
 
 
 def test_new_tweets_keep_earlier_choices(trained):
     share = trained.share
-    first = share._picks[0][0].value = False
-    trained.generate._n.value = 1
+    first = share.part("picks")[0][0].value = False
+    trained.generate.part("n").value = 1
     trained.generate.button.click()  # one more tweet on top
-    assert len(share._picks) == 5 and share._picks[1][0].value is first  # the old newest, as it was left
+    assert len(share.part("picks")) == 5 and share.part("picks")[1][0].value is first  # the old newest, as it was left
 
 
 # --- zip -----------------------------------------------------------------------------------------
@@ -121,12 +121,12 @@ def test_zip_link_holds_the_model(trained):
     share = trained.share
     share.buttons["zip"].click()
     folder = trained.train.result.output_dir
-    name, zf = zip_from_link(share._messages["zip"].value)
+    name, zf = zip_from_link(share.part("messages")["zip"].value)
     assert name == f"{folder.name}.zip" and share.written["zip"][0].name == name
     assert {n.split("/", 1)[1] for n in zf.namelist()} == SHARED | {"preview.png", "voice.json"}  # the voice report: "not measured" for tiny
     assert all(n.startswith(f"{folder.name}/") for n in zf.namelist())
     share.buttons["zip"].click()  # again: the earlier zip is ours to replace
-    assert "ht-error" not in share._messages["zip"].value
+    assert "ht-error" not in share.part("messages")["zip"].value
 
 
 def test_zip_in_colab_is_downloaded_by_colab(trained, monkeypatch):
@@ -137,13 +137,13 @@ def test_zip_in_colab_is_downloaded_by_colab(trained, monkeypatch):
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     trained.share.buttons["zip"].click()
     assert downloaded == [str(trained.share.written["zip"][0])]
-    assert "Your browser is downloading" in trained.share._messages["zip"].value and "data:" not in trained.share._messages["zip"].value
+    assert "Your browser is downloading" in trained.share.part("messages")["zip"].value and "data:" not in trained.share.part("messages")["zip"].value
 
 
 def test_big_zip_stays_on_disk(trained, monkeypatch):
     monkeypatch.setattr(hand_over, "INLINE_LIMIT", 1000)
     trained.share.buttons["zip"].click()
-    shown = html.unescape(trained.share._messages["zip"].value)
+    shown = html.unescape(trained.share.part("messages")["zip"].value)
     assert "too big to hand to the browser" in shown and "data:" not in shown and trained.share.written["zip"][0].is_file()
     assert trained.share.written["zip"][0].parent.name == hand_over.DOWNLOADS
     assert "Jupyter's file browser" in shown and "Voilà" not in shown
@@ -154,7 +154,7 @@ def test_in_voila_without_the_route_a_big_zip_names_no_file_browser(trained, mon
     monkeypatch.setenv("VOILA_BASE_URL", "/")
     monkeypatch.setenv("VOILA_APP_PORT", "1")  # nothing answers there: the route is not offered
     trained.share.buttons["zip"].click()
-    shown = html.unescape(trained.share._messages["zip"].value)
+    shown = html.unescape(trained.share.part("messages")["zip"].value)
     assert "too big to hand to the browser" in shown and "file browser" not in shown
     assert "voila.json" in shown and "href" not in shown
 
@@ -253,19 +253,19 @@ def test_gguf_links_hold_the_model_and_its_modelfile(trained):
     import gguf
 
     share = trained.share
-    share._options["gguf"]["quantize"].value = "q8_0"
+    share.part("options")["gguf"]["quantize"].value = "q8_0"
     share.buttons["gguf"].click()
     folder = trained.train.result.output_dir
-    files = files_from_links(share._messages["gguf"].value)
-    assert set(files) == {f"{folder.name}.gguf", f"{folder.name}.Modelfile"}, share._messages["gguf"].value[:500]
+    files = files_from_links(share.part("messages")["gguf"].value)
+    assert set(files) == {f"{folder.name}.gguf", f"{folder.name}.Modelfile"}, share.part("messages")["gguf"].value[:500]
     assert share.written["gguf"][0].parent.name == hand_over.DOWNLOADS and files[f"{folder.name}.gguf"] == share.written["gguf"][0].read_bytes()
     reader = gguf.GGUFReader(share.written["gguf"][0])
     assert reader.fields["general.architecture"].contents() == "gpt2"
     modelfile = files[f"{folder.name}.Modelfile"].decode()
     assert f"FROM ./{folder.name}.gguf" in modelfile and "PARAMETER stop" in modelfile
-    assert f"ollama create {folder.name} -f {folder.name}.Modelfile" in html.unescape(share._messages["gguf"].value)
+    assert f"ollama create {folder.name} -f {folder.name}.Modelfile" in html.unescape(share.part("messages")["gguf"].value)
     share.buttons["gguf"].click()  # again: the earlier files are ours to replace
-    assert "ht-error" not in share._messages["gguf"].value
+    assert "ht-error" not in share.part("messages")["gguf"].value
 
 
 def test_gguf_of_a_folder_named_with_spaces(trained, tmp_path, monkeypatch):
@@ -278,29 +278,29 @@ def test_gguf_of_a_folder_named_with_spaces(trained, tmp_path, monkeypatch):
     share = trained.share
     monkeypatch.setattr(share, "_model_folder", lambda: folder)
     share.buttons["gguf"].click()
-    files = files_from_links(share._messages["gguf"].value)
-    assert set(files) == {"my-bot.gguf", "my-bot.Modelfile"}, share._messages["gguf"].value[:500]
+    files = files_from_links(share.part("messages")["gguf"].value)
+    assert set(files) == {"my-bot.gguf", "my-bot.Modelfile"}, share.part("messages")["gguf"].value[:500]
     assert "FROM ./my-bot.gguf" in files["my-bot.Modelfile"].decode()
 
 
 def test_gguf_before_training_says_what_to_do(app):
     app.share.buttons["gguf"].click()
-    assert "Train a model in step 2 first." in app.share._messages["gguf"].value
+    assert "Train a model in step 2 first." in app.share.part("messages")["gguf"].value
 
 
 # --- push ----------------------------------------------------------------------------------------
 def test_push_to_the_hub(trained, hub, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", hub.url)
     share = trained.share
-    share._repo.value = "wren-bot"
-    share._private.value = True
-    share._include_dataset.value = True
-    share._token.value = TOKEN
+    share.part("repo").value = "wren-bot"
+    share.part("private").value = True
+    share.part("include_dataset").value = True
+    share.part("token").value = TOKEN
     share.push_button.click()
-    assert share._token.value == ""  # used for this push, then cleared
+    assert share.part("token").value == ""  # used for this push, then cleared
     assert share.wait(timeout=120)
-    assert "ht-success" in share._push_message.value, share._push_message.value
-    assert f'href="{hub.url}/me/wren-bot"' in share._push_message.value and "private repo me/wren-bot" in share._push_message.value
+    assert "ht-success" in share.part("push_message").value, share.part("push_message").value
+    assert f'href="{hub.url}/me/wren-bot"' in share.part("push_message").value and "private repo me/wren-bot" in share.part("push_message").value
     [commit] = hub.commits
     assert set(commit.files) == SHARED | {"preview.png", "dataset.json", "voice.json"} and hub.repos["me/wren-bot"].private
     assert share.push_button.button_style == "success" and not share.push_button.disabled
@@ -309,41 +309,41 @@ def test_push_to_the_hub(trained, hub, monkeypatch):
 def test_a_second_push_to_the_same_repo_asks_for_the_tick(trained, hub, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", hub.url)
     share = trained.share
-    share._repo.value = "wren-bot"
+    share.part("repo").value = "wren-bot"
     for tick, outcome in ((False, None), (False, "ht-error"), (True, "ht-success")):
-        share._replace_repo.value = tick
-        share._token.value = TOKEN
+        share.part("replace_repo").value = tick
+        share.part("token").value = TOKEN
         share.push_button.click()
         assert share.wait(timeout=120)
         if outcome == "ht-error":
-            assert "me/wren-bot already holds" in share._push_message.value
-            assert html.escape("tick 'Replace what is in the repo' and push again") in share._push_message.value
-            assert "--overwrite" not in share._push_message.value and len(hub.commits) == 1
+            assert "me/wren-bot already holds" in share.part("push_message").value
+            assert html.escape("tick 'Replace what is in the repo' and push again") in share.part("push_message").value
+            assert "--overwrite" not in share.part("push_message").value and len(hub.commits) == 1
         elif outcome:
-            assert outcome in share._push_message.value and len(hub.commits) == 2
+            assert outcome in share.part("push_message").value and len(hub.commits) == 2
 
 
 def test_push_errors_are_one_line_without_the_token(trained, hub, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", hub.url)
     share = trained.share
-    share._repo.value = ""  # the folder's name
-    share._token.value = TOKEN + "x"
+    share.part("repo").value = ""  # the folder's name
+    share.part("token").value = TOKEN + "x"
     share.push_button.click()
     assert share.wait(timeout=120)
-    assert "refused the token (401)" in share._push_message.value and TOKEN not in share._push_message.value
+    assert "refused the token (401)" in share.part("push_message").value and TOKEN not in share.part("push_message").value
     share.push_button.click()  # the box was cleared: no token anywhere now
     assert share.wait(timeout=120)
-    assert "No Hugging Face token" in share._push_message.value
+    assert "No Hugging Face token" in share.part("push_message").value
     assert hub.commits == [] and share.push_button.button_style == "danger"
 
 
 def test_a_new_model_clears_the_results(trained):
     share = trained.share
-    share._messages["zip"].value = share._push_message.value = "old"
+    share.part("messages")["zip"].value = share.part("push_message").value = "old"
     folder = trained.session.folder
     trained.session.folder = folder + "-next"
     try:
-        assert share._messages["zip"].value == share._push_message.value == "" and share._image.layout.display == "none"
-        assert share._repo.placeholder.endswith("-next")
+        assert share.part("messages")["zip"].value == share.part("push_message").value == "" and share.part("image").layout.display == "none"
+        assert share.part("repo").placeholder.endswith("-next")
     finally:
         trained.session.folder = folder

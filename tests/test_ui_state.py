@@ -19,6 +19,7 @@ from huggingtweets.errors import HuggingTweetsError  # noqa: E402
 from huggingtweets.ui import App, Session, Step, plot, render  # noqa: E402
 from huggingtweets.ui import app as app_module  # noqa: E402
 from huggingtweets.ui.run_log import read_log, trained_on  # noqa: E402
+import app_driver as driver  # noqa: E402
 
 UI = Path(__file__).resolve().parents[1] / "huggingtweets" / "ui"
 PACKAGE = UI.parent
@@ -27,8 +28,9 @@ FAST = dict(max_steps=6, block_size=32, batch_size=8, logging_steps=2, save_step
 
 
 def fast(app, **changes):
-    for name, value in {**FAST, **changes}.items():
-        app.train._fields[name].value = value
+    driver.fast(app, FAST, **changes)
+
+
 
 
 def train_points(svg: str) -> list[str]:
@@ -103,10 +105,10 @@ def test_a_step_failure_is_one_line_with_the_secret_blanked(app):
         raise RuntimeError("token abc123 refused\nTraceback ...")
 
     assert not step.attempt("It failed", boom, secret="abc123")
-    assert "It failed (RuntimeError): token *** refused" in step._message.value and "Traceback" not in step._message.value
+    assert "It failed (RuntimeError): token *** refused" in step.part("message").value and "Traceback" not in step.part("message").value
     assert step.button.button_style == "danger"
     step.clear_error()
-    assert step._message.value == "" and step.button.button_style == "primary"
+    assert step.part("message").value == "" and step.button.button_style == "primary"
     with pytest.raises(KeyboardInterrupt):
         step.attempt("It failed", lambda: (_ for _ in ()).throw(KeyboardInterrupt()))
 
@@ -136,7 +138,7 @@ def test_defaults_are_the_clis_recipe_and_the_header_describes_the_demos(monkeyp
     promise = f"smollm2-135m (pretrained, {epochs}) learns the sample in about 2 minutes"
     assert promise in html.unescape(app.header.value) and promise in html.unescape(app.train.children[1].value)
     demo = App(demo="1", output_dir=tmp_path)
-    assert demo.train.config_from_widgets().epochs == recipe.epochs and demo.train._fields["model"].value == recipe.model
+    assert demo.train.config_from_widgets().epochs == recipe.epochs and demo.train.part("fields")["model"].value == recipe.model
 
 
 # The command line's own modules: train's words, and the batch (which the app does not run).
@@ -196,25 +198,25 @@ def test_notes_and_status_lines_wrap_on_a_narrow_page(app):
     """ipywidgets' Label is one line, cut off with "…" where the page ends (600 px wide, say):
     every Label of the steps carries the class that lets it wrap; the resume note is HTML."""
     labels = [w for step in app.steps for w in walk(step) if isinstance(w, widgets.Label)]
-    assert labels and all("ht-line" in w._dom_classes for w in labels)
-    assert isinstance(app.train._resume_note, widgets.HTML)
+    assert labels and all("ht-line" in driver.classes(w) for w in labels)
+    assert isinstance(app.train.part("resume_note"), widgets.HTML)
     assert ".ht-line" in app.train.children[0].value and "white-space: normal" in app.train.children[0].value
 
 
 # --- step 1: a file without an account ---------------------------------------------------------------
 def test_the_author_box_names_a_files_author(app, tmp_path):
     notes = text_file(tmp_path, "kelp notes.txt")
-    app.data._sample.value = False
+    app.data.part("sample").value = False
     app.data.files.path.value = str(notes)
     app.data.button.click()
-    message = html.unescape(app.data._message.value)
+    message = html.unescape(app.data.part("message").value)
     assert app.dataset.handles == ["kelp notes"]
     assert "@kelp notes is taken from the file name 'kelp notes.txt': type their handle in" in message
     assert "Author handle (for a file without one)" in message
     app.data.files.author.value = "@kelp_keeper"
     app.data.button.click()
-    assert app.dataset.handles == ["kelp_keeper"] and "is taken from" not in app.data._message.value
-    assert app.train._fields["output_dir"].value == str(tmp_path / "kelp_keeper")
+    assert app.dataset.handles == ["kelp_keeper"] and "is taken from" not in app.data.part("message").value
+    assert app.train.part("fields")["output_dir"].value == str(tmp_path / "kelp_keeper")
 
 
 # --- one session state: other authors, another folder ----------------------------------------------
@@ -226,55 +228,55 @@ def switched(tmp_path_factory):
     app.data.button.click()
     fast(app)
     app.train.button.click()
-    assert app.wait(timeout=600) and app.train.result is not None, app.train._message.value
-    app.generate._n.value = 2
+    assert app.wait(timeout=600) and app.train.result is not None, app.train.part("message").value
+    app.generate.part("n").value = 2
     app.generate.button.click()
-    assert len(app.session.tweets) == 2, app.generate._message.value
-    before = {"plot": app.train._plot.value, "summary": app.train._summary.value}
-    app.data._sample.value = False
+    assert len(app.session.tweets) == 2, app.generate.part("message").value
+    before = {"plot": app.train.part("plot").value, "summary": app.train.part("summary").value}
+    app.data.part("sample").value = False
     app.data.files.path.value = str(text_file(root, "kelp.txt"))
     app.data.button.click()
-    assert app.data.button.button_style == "success", app.data._message.value
+    assert app.data.button.button_style == "success", app.data.part("message").value
     return app, root, before
 
 
 def test_other_authors_reset_steps_2_to_4(switched):
     app, root, before = switched
     assert "ht-loss-train" in before["plot"] and "Held-out loss" in before["summary"]
-    assert app.train._fields["output_dir"].value == str(root / "kelp") == app.session.folder
-    assert app.train._plot.value == "" and app.train._summary.value == "" and app.train._status.value == ""
-    assert app.train._progress.layout.visibility == "hidden"
-    assert app.train._resume_note.value == "" and app.train._overwrite.disabled
-    assert app.generate._results.value == "" and app.session.tweets == []
-    assert app.share._picks_box.children[0].value == "Write tweets in step 3 to choose some here."
-    assert app.share._repo.placeholder == "kelp" and app.share._image.layout.display == "none"
+    assert app.train.part("fields")["output_dir"].value == str(root / "kelp") == app.session.folder
+    assert app.train.part("plot").value == "" and app.train.part("summary").value == "" and app.train.part("status").value == ""
+    assert app.train.part("progress").layout.visibility == "hidden"
+    assert app.train.part("resume_note").value == "" and app.train.part("overwrite").disabled
+    assert app.generate.part("results").value == "" and app.session.tweets == []
+    assert app.share.part("picks_box").children[0].value == "Write tweets in step 3 to choose some here."
+    assert app.share.part("repo").placeholder == "kelp" and app.share.part("image").layout.display == "none"
 
 
 def test_authors_with_a_trained_folder_get_it_back(switched):
     app, root, _ = switched
     app.data.files.path.value = ""
-    app.data._sample.value = True
+    app.data.part("sample").value = True
     app.data.button.click()
     step = app.train
-    assert step._fields["output_dir"].value == str(root / "wren_lighthouse")
-    assert "A trained model is in this folder" in step._resume_note.value and not step._overwrite.disabled
-    assert step._plot.value.count('class="ht-loss-eval-point"') == 2  # held-out before and after, from metrics.json
-    assert "Held-out loss" in step._summary.value and step._status.value == "finished at step 6"
+    assert step.part("fields")["output_dir"].value == str(root / "wren_lighthouse")
+    assert "A trained model is in this folder" in step.part("resume_note").value and not step.part("overwrite").disabled
+    assert step.part("plot").value.count('class="ht-loss-eval-point"') == 2  # held-out before and after, from metrics.json
+    assert "Held-out loss" in step.part("summary").value and step.part("status").value == "finished at step 6"
     app.generate.button.click()  # the model there writes at once
-    assert len(app.session.tweets) == app.generate._n.value and app.generate._message.value == ""
+    assert len(app.session.tweets) == app.generate.part("n").value and app.generate.part("message").value == ""
 
 
 def test_a_folder_typed_by_hand_is_kept_for_its_own_authors(app, tmp_path):
     mine = tmp_path / "drive" / "my-model"
-    app.train._fields["output_dir"].value = str(mine)  # chosen before any download: empty, so kept
+    app.train.part("fields")["output_dir"].value = str(mine)  # chosen before any download: empty, so kept
     app.data.button.click()
-    assert app.train._fields["output_dir"].value == str(mine)
+    assert app.train.part("fields")["output_dir"].value == str(mine)
     mine.mkdir(parents=True)
     (mine / "train_config.json").write_text("{}")
     (mine / "dataset.json").write_text(json.dumps({"authors": [{"author": {"handle": "someone_else"}}]}))
     assert trained_on(mine) == "someone_else"
     app.data.button.click()  # another author's model is there: the sample's own folder instead
-    assert app.train._fields["output_dir"].value == str(tmp_path / "wren_lighthouse")
+    assert app.train.part("fields")["output_dir"].value == str(tmp_path / "wren_lighthouse")
 
 
 # --- the loss plot from a folder's log -----------------------------------------------------------------
@@ -302,37 +304,37 @@ def test_read_log_of_a_stopped_run(tmp_path):
 def test_opening_a_folder_with_a_run_draws_its_log(app, tmp_path):
     folder = tmp_path / "elsewhere"
     write_run(folder, 5, {1: 7.4, 2: 7.1, 4: 6.0}, {}, before=7.5)
-    app.train._fields["output_dir"].value = str(folder)
+    app.train.part("fields")["output_dir"].value = str(folder)
     step = app.train
-    assert len(train_points(step._plot.value)) == 3 and step._plot.value.count('class="ht-loss-eval-point"') == 1
-    assert step._status.value == "saved at step 5/10 · loss 6.000 (step 4)"
-    assert (step._progress.value, step._progress.max) == (5, 10)
-    assert step._resume.value and "unfinished run" in step._resume_note.value
-    app.train._fields["output_dir"].value = str(tmp_path / "empty")
-    assert step._plot.value == "" and step._status.value == "" and not step._resume.value
+    assert len(train_points(step.part("plot").value)) == 3 and step.part("plot").value.count('class="ht-loss-eval-point"') == 1
+    assert step.part("status").value == "saved at step 5/10 · loss 6.000 (step 4)"
+    assert (step.part("progress").value, step.part("progress").max) == (5, 10)
+    assert step.part("resume").value and "unfinished run" in step.part("resume_note").value
+    app.train.part("fields")["output_dir"].value = str(tmp_path / "empty")
+    assert step.part("plot").value == "" and step.part("status").value == "" and not step.part("resume").value
 
 
 def test_stop_then_resume_keeps_every_logged_step(app):
     app.data.button.click()
     fast(app)
     shown = []
-    app.train._status.observe(lambda change: shown.append(change["new"]), names="value")
+    app.train.part("status").observe(lambda change: shown.append(change["new"]), names="value")
     app.train.button.click()
     app.train.stop_button.click()
     assert app.wait(timeout=600) and app.train.result.stopped
-    assert len(train_points(app.train._plot.value)) == 1  # step 1's loss
+    assert len(train_points(app.train.part("plot").value)) == 1  # step 1's loss
     app.train.button.click()  # Resume is ticked: the plot starts from the saved run's log
-    assert len(train_points(app.train._plot.value)) == 1
+    assert len(train_points(app.train.part("plot").value)) == 1
     assert app.wait(timeout=600) and not app.train.result.stopped
     logged = sorted({1} | set(range(FAST["logging_steps"], FAST["max_steps"] + 1, FAST["logging_steps"])))
-    assert len(train_points(app.train._plot.value)) == len(logged)
+    assert len(train_points(app.train.part("plot").value)) == len(logged)
     # The loss shown is a logged one, never older than one logging interval, and says its step when not the current one.
     for line in shown:
         m = re.fullmatch(r"step (\d+)/\d+ · epoch [\d.]+ · loss ([\d.]+|–)(?: \(step (\d+)\))?.*", line)
         if m and m.group(2) != "–":
             current, of = int(m.group(1)), int(m.group(3) or m.group(1))
             assert of in logged and 0 <= current - of <= FAST["logging_steps"], line
-    assert "(step" not in app.train._status.value and app.train._status.value.startswith("step 6/6")
+    assert "(step" not in app.train.part("status").value and app.train.part("status").value.startswith("step 6/6")
 
 
 def test_a_refused_run_leaves_the_plot_and_no_stale_status(app):
@@ -343,13 +345,13 @@ def test_a_refused_run_leaves_the_plot_and_no_stale_status(app):
     fast(app)
     app.train.button.click()
     assert app.wait(timeout=600) and app.train.result is not None
-    plot_before = app.train._plot.value
+    plot_before = app.train.part("plot").value
     assert train_points(plot_before)
-    app.train._overwrite.value = False  # the folder holds the model just trained: training again must be asked for
+    app.train.part("overwrite").value = False  # the folder holds the model just trained: training again must be asked for
     app.train.button.click()
-    shown = app.train._message.value
+    shown = app.train.part("message").value
     assert "ht-error" in shown and "--overwrite" not in shown, shown
-    assert app.train._plot.value == plot_before and "Preparing" not in app.train._status.value
+    assert app.train.part("plot").value == plot_before and "Preparing" not in app.train.part("status").value
 
 
 def test_advanced_is_grouped_with_a_line_that_says_why(app):
@@ -383,27 +385,27 @@ def test_the_app_refuses_what_the_cli_refuses_before_any_model_loads(app, tmp_pa
     if case == "bf16 on a CPU without it":
         monkeypatch.setattr(training, "cpu_has_bf16", lambda: False)
         monkeypatch.setattr(training, "_has_accelerator", lambda: False)
-        app.train._fields["precision"].value = "bf16"
+        app.train.part("fields")["precision"].value = "bf16"
         says = "This CPU has no native bf16"
     elif case == "a folder in the way":
         theirs = tmp_path / "theirs"
         theirs.mkdir()
         (theirs / "notes.txt").write_text("mine", encoding="utf-8")
-        app.train._fields["output_dir"].value = str(theirs)
+        app.train.part("fields")["output_dir"].value = str(theirs)
         says = "holds other files and is not a huggingtweets model folder"
     else:
-        folder = Path(app.train._fields["output_dir"].value)
+        folder = Path(app.train.part("fields")["output_dir"].value)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "config.json").write_text('{"model_type": "gpt2"}', encoding="utf-8")  # a finished model, as far as its files say
         (folder / "model.safetensors").write_bytes(b"x")
         (folder / "train_config.json").write_text("{}", encoding="utf-8")
         assert ModelFolder(folder).has_model() and not ModelFolder(folder).has_run()
-        app.train._resume.disabled, app.train._resume.value = False, True  # as a stale tick would leave it
+        app.train.part("resume").disabled, app.train.part("resume").value = False, True  # as a stale tick would leave it
         says = "Nothing to resume in"
     app.train.button.click()
-    shown = app.train._message.value
+    shown = app.train.part("message").value
     assert "ht-error" in shown and says in shown, shown
-    assert not loaded and not app.train.running and "Preparing" not in app.train._status.value
+    assert not loaded and not app.train.running and "Preparing" not in app.train.part("status").value
     if case == "a folder in the way":
         assert (tmp_path / "theirs" / "notes.txt").read_text() == "mine" and len(list((tmp_path / "theirs").iterdir())) == 1
 

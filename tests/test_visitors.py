@@ -61,14 +61,14 @@ def fake_model(folder: Path) -> Path:
 
 
 def download(app: App, **boxes) -> str:
-    app.data._sample.value = False
+    app.data.part("sample").value = False
     for name, value in boxes.items():
         if name == "path":
             app.data.files.path.value = value
         else:
-            app.data._handles[0].value = value
+            app.data.part("handles")[0].value = value
     app.data.button.click()
-    return app.data._message.value
+    return app.data.part("message").value
 
 
 def test_each_visitor_has_a_private_unguessable_workspace(served):
@@ -96,11 +96,11 @@ def test_a_visitor_cannot_read_another_visitors_upload_or_the_servers_files(serv
                   str(served / "operator-notes.txt"), "../../operator-notes.txt", "uploads/mine.txt"):
         shown = download(b, path=typed)
         assert "ht-error" in shown and "inside your own workspace" in shown, (typed, shown)
-        assert "private line" not in b.data._table.value and b.dataset is None, typed
+        assert "private line" not in b.data.part("table").value and b.dataset is None, typed
         b.data.files.path.value = ""
     for typed in (str(theirs), "operator-notes.txt", "../operator-notes.txt"):  # a handle box holding a path
         shown = download(b, handle=typed)
-        assert "ht-error" in shown and "private line" not in b.data._table.value and b.dataset is None, (typed, shown)
+        assert "ht-error" in shown and "private line" not in b.data.part("table").value and b.dataset is None, (typed, shown)
     # their own upload, by its path in the workspace, is read
     own = Path(b.session.root) / "uploads" / "own.txt"
     own.write_text("\n".join(f"my own line number {i} about the weather and the sea today" for i in range(300)))
@@ -112,25 +112,25 @@ def test_a_visitor_cannot_use_another_visitors_model(served, monkeypatch):
     a, b = visitor(), visitor()
     theirs = fake_model(Path(a.session.root) / "wren")
     before = {p.name: p.stat().st_mtime_ns for p in theirs.iterdir()}
-    box = b.train._fields["output_dir"]
+    box = b.train.part("fields")["output_dir"]
     for typed in (str(theirs), f"../{theirs.parent.name}/wren"):
         box.value = typed
-        assert b.session.folder == "" and "inside your own workspace" in b.train._message.value, typed
+        assert b.session.folder == "" and "inside your own workspace" in b.train.part("message").value, typed
         b.generate.button.click()  # Run predictions: no model of theirs to write from
-        assert "Train a model in step 2 first" in b.generate._message.value and "private post" not in b.generate._results.value
+        assert "Train a model in step 2 first" in b.generate.part("message").value and "private post" not in b.generate.part("results").value
         b.share.buttons["zip"].click()  # Download the model: nothing of theirs zipped
-        assert "Train a model in step 2 first" in b.share._messages["zip"].value
+        assert "Train a model in step 2 first" in b.share.part("messages")["zip"].value
         b.share.buttons["gguf"].click()
-        assert "Train a model in step 2 first" in b.share._messages["gguf"].value
-        b.train._overwrite.value = True  # Replace: never over their folder
+        assert "Train a model in step 2 first" in b.share.part("messages")["gguf"].value
+        b.train.part("overwrite").value = True  # Replace: never over their folder
         b.train.button.click()
-        assert "inside your own workspace" in b.train._message.value and not b.train.running
+        assert "inside your own workspace" in b.train.part("message").value and not b.train.running
     # a model path of theirs in the Model box is refused too (a Hub name is not)
     box.value = "mine"
-    b.train._fields["model"].value = str(theirs)
+    b.train.part("fields")["model"].value = str(theirs)
     with pytest.raises(Exception, match="inside your own workspace"):
         b.train.config_from_widgets()
-    b.train._fields["model"].value = "HuggingFaceTB/SmolLM2-135M"
+    b.train.part("fields")["model"].value = "HuggingFaceTB/SmolLM2-135M"
     assert b.train.config_from_widgets().model == "HuggingFaceTB/SmolLM2-135M"
     # and the session itself never takes a folder outside the workspace, whoever sets it
     b.session.folder = str(theirs)
@@ -147,22 +147,22 @@ def test_the_servers_tokens_are_never_used_for_a_visitor(served, monkeypatch):
 
     assert get_token() is None  # neither the variable nor the server's login file
     # an X handle with the token box empty: the server's X token is not used
-    app.data._handles[0].value = "@jack"
-    assert "this server's is not used" in app.data._token.placeholder
+    app.data.part("handles")[0].value = "@jack"
+    assert "this server's is not used" in app.data.part("token").placeholder
     shown = download(app, handle="@jack")
     assert "No X bearer token" in shown and X_SECRET not in shown
     # a push with the token box empty asks for the visitor's own, before anything is sent
     pushed = []
     monkeypatch.setattr(share_step, "push_to_hub", lambda *a, **k: pushed.append(k))
-    app.share._on_push()
+    app.share.push_button.click()
     app.share.wait(30)
-    assert "Type your Hugging Face token" in app.share._push_message.value and pushed == []
+    assert "Type your Hugging Face token" in app.share.part("push_message").value and pushed == []
     # a stranger's page does not wait out long rate limits (the sources read the same variable)
     from huggingtweets.sources import http
 
     assert visitors.WAIT_ENV == http.WAIT_ENV and http.wait_cap() == visitors.VISITOR_WAIT_S
     # W&B would log to the server's account
-    tracker = app.train._fields["report_to"]
+    tracker = app.train.part("fields")["report_to"]
     tracker.value = True
     assert tracker.disabled and app.train.config_from_widgets().report_to == "none"
 
@@ -171,9 +171,9 @@ def test_a_workspace_past_its_cap_starts_nothing_more(served, monkeypatch):
     monkeypatch.setenv(visitors.DISK_ENV, "1")
     app = visitor()
     (Path(app.session.root) / "big.bin").write_bytes(b"\0" * 1_500_000)
-    app.data._sample.value = True
+    app.data.part("sample").value = True
     app.data.button.click()
-    shown = app.data._message.value
+    shown = app.data.part("message").value
     assert "ht-error" in shown and "its cap on this server (1.0 MB)" in shown and app.dataset is None
 
 

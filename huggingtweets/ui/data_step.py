@@ -63,6 +63,8 @@ def _handle_kinds() -> str:
 class DataStep(Step):
     """Handles / uploads / sample → ``Download tweets`` → counts table and example tweets."""
 
+    PARTS = (*Step.PARTS, "handles", "sample", "no_retweets", "no_replies", "keep_contacts", "token", "table", "examples")
+
     title = "Download tweets"
 
     # --- building -------------------------------------------------------------------------

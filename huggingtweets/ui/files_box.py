@@ -24,6 +24,7 @@ import ipywidgets as widgets
 from ..errors import HuggingTweetsError
 from ..workflow import source_kinds
 from . import render
+from .step import Parts
 from .upload import ChunkedUpload, keep, safe_name
 
 ACCEPT = ".zip,.js,.json,.car,.txt,.csv,.jsonl"
@@ -34,8 +35,10 @@ FILE_KINDS = "; ".join(f"{k.label}: {k.takes}" for k in source_kinds() if k.matc
 AUTHOR_BOX = "Author handle (for a file without one)"
 
 
-class FilesBox(widgets.VBox):
+class FilesBox(Parts, widgets.VBox):
     """Upload (or Colab's upload and Drive) + a path box; ``paths()`` is what step 1 reads."""
+
+    PARTS = ("listed", "forget")
 
     def __init__(self, session, **kwargs):
         super().__init__(**kwargs)

@@ -43,6 +43,8 @@ BLEND = ("the blend", "")
 class GenerateStep(Step):
     """Prompt and sampling sliders → ``Run predictions`` → tweet cards, newest first."""
 
+    PARTS = (*Step.PARTS, "prompt", "n", "temperature", "top_p", "author", "beside", "clear", "score", "results")
+
     title = "Write tweets"
     hint = "Start a tweet and let the model finish it. Near copies of training tweets are flagged."
     help = HELP

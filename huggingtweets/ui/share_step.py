@@ -55,6 +55,8 @@ HELP = (
 class ShareStep(Step):
     """Preview image · Push to the Hub (repo, private, dataset, token) · Download the model (zip, or GGUF)."""
 
+    PARTS = (*Step.PARTS, "picks", "picks_box", "preview_message", "image", "repo", "private", "include_dataset", "replace_repo", "dataset_warning", "token", "push_message", "options", "messages")
+
     title = "Share the model"
     hint = ("Draw a preview image, then push the model to the Hugging Face Hub, or download it as a zip or as a GGUF for "
             "Ollama / llama.cpp. Checkpoints are never shared.")

@@ -33,9 +33,24 @@ def row(*children: widgets.Widget) -> widgets.HBox:
     return widgets.HBox(list(children), layout=widgets.Layout(**ROW))
 
 
-class Step(widgets.VBox):
+class Parts:
+    """What a person sees and touches in a view, by name: ``part("message")``. Tests and code
+    that embeds a step read these, never the attributes behind them, so a step may rebuild its
+    widgets as long as its parts keep their names. ``PARTS`` lists them; each is the attribute
+    ``_<name>``."""
+
+    PARTS: Sequence[str] = ()
+
+    def part(self, name: str):
+        if name not in self.PARTS:
+            raise KeyError(f"{type(self).__name__} has no part {name!r}; its parts: {', '.join(self.PARTS)}")
+        return getattr(self, "_" + name)
+
+
+class Step(Parts, widgets.VBox):
     """The skeleton of a step: title, help, message area, progress, busy state, errors."""
 
+    PARTS = ("title", "message", "progress", "status")
     title = ""
     hint = ""
     help: Sequence[str] = ()  # the help box: its closed line, then paragraphs (trusted HTML: the app's own); none if empty

@@ -225,6 +225,8 @@ class WidgetProgress(TrainCallback):
 class TrainStep(Step):
     """Settings → ``Train Neural Network`` (in a thread) with Stop, progress, loss plot and result."""
 
+    PARTS = (*Step.PARTS, "fields", "preset", "resume", "overwrite", "resume_note", "all_gpus", "saved", "plot", "summary", "keep_note", "estimate")
+
     title = "Train the model"
 
     @property
