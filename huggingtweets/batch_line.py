@@ -150,8 +150,7 @@ def run_line(line: Line, options: BatchOptions, callbacks: Sequence = (), said: 
     """One line, in this process: its model trained (or resumed, or skipped when finished), its
     card, GGUF and push as asked. Never raises for the line's own failure: the row says it."""
     from .arguments import check_resume_sources, fitted, load_tweets, origin, train_config
-    from .folder import ModelFolder
-    from .workflow import check_model, check_settings, folder_for, preflight, train
+    from .workflow import check_model, check_settings, folder_for, folder_state, preflight, train
 
     start = time.monotonic()
     row = Row(line.number, line.text, started=round(time.time(), 3))
@@ -165,9 +164,9 @@ def run_line(line: Line, options: BatchOptions, callbacks: Sequence = (), said: 
         dataset = load_tweets(args)
         folder = folder_for(options.root, dataset)
         row.folder = str(folder)
-        state = ModelFolder(folder)
-        resume = state.has_run()
-        if not resume and state.has_model() and not state.stopped():
+        state = folder_state(folder)
+        resume = state.can_resume
+        if state.finished:
             theirs = _marked(folder)
             if theirs != line.text:
                 whose = f"the batch line `{theirs}`" if theirs else "another run"
@@ -231,7 +230,7 @@ def _marked(folder: Path) -> str:
 
 
 def _latest_step(state) -> int:
-    latest = state.latest_checkpoint()
+    latest = state.checkpoint
     return int(latest.name.rsplit("-", 1)[1]) if latest is not None else 0
 
 
@@ -253,9 +252,8 @@ def _finished(row: Row, folder: Path, reason: str) -> None:
 
 def finished_before(row: Optional[Row]) -> bool:
     """A row of an earlier run whose model is still whole in its folder: nothing to do, nothing to download."""
-    from .folder import ModelFolder
+    from .workflow import folder_state
 
     if row is None or row.status not in FINISHED or not row.folder:
         return False
-    state = ModelFolder(row.folder)
-    return state.has_model() and not state.has_run() and not state.stopped()
+    return folder_state(row.folder).finished

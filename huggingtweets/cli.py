@@ -372,13 +372,11 @@ def cmd_score(args) -> int:
 # --- demo --------------------------------------------------------------------------
 def cmd_demo(args) -> int:
     from .config import SamplingConfig
-    from .folder import ModelFolder
-    from .workflow import demo_config, fetch, generate, preflight, prepare, train
+    from .workflow import demo_config, fetch, folder_state, generate, preflight, prepare, train
 
     config = demo_config(tiny=args.tiny, output_dir=args.output)
-    folder = ModelFolder(config.output_dir)
     # The demo's own earlier output is replaced; anything else in the folder is refused by training.
-    overwrite = folder.has_model() or folder.has_run() or folder.incomplete()
+    overwrite = folder_state(config.output_dir).can_replace
     print("1/3 Reading the bundled sample archive (a fictional account)...", file=sys.stderr)
     dataset = prepare(fetch([], sample=True))
     s = dataset.stats[0]

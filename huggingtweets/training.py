@@ -33,6 +33,7 @@ from .folder import STAGING as STAGING_NAME
 from .folder import TRAIN_CONFIG as TRAIN_CONFIG_NAME
 from .folder import SOURCES as SOURCES_NAME
 from .folder import STOPPED_KEY, ModelFolder, check_folder, stopped_note
+from .folder_state import folder_state
 from .manifest import write_manifest
 from .distributed import cpu_has_bf16
 from .distributed import has_accelerator as _has_accelerator
@@ -599,24 +600,9 @@ def _run_data(folder: ModelFolder, config: TrainConfig, dataset: Optional[TweetD
 
 
 def _check_target(folder: ModelFolder, resume: bool, overwrite: bool) -> None:
-    """The one folder policy (see ``fine_tune``), checked under the folder's lock before
+    """The one folder policy (``FolderState.refusal``), checked under the folder's lock before
     anything is written."""
-    where = folder.path
-    if not folder.is_empty() and not folder.is_ours():
-        raise HuggingTweetsError(f"{where} holds other files and is not a huggingtweets model folder: choose a new or empty folder.")
-    if resume:
-        if overwrite:
-            raise HuggingTweetsError("--resume continues the saved run, --overwrite starts over: choose one.")
-        if not folder.has_run():
-            done = " The run there finished; add --overwrite to train again." if folder.has_model() else ""
-            raise HuggingTweetsError(f"Nothing to resume in {where}: no run in progress.{done}")
-        return
-    if overwrite:
-        return
-    if folder.has_run():
-        raise HuggingTweetsError(f"{where} holds an unfinished run: add --resume to continue it, or --overwrite to start over.")
-    if folder.has_model() or folder.incomplete():
-        raise HuggingTweetsError(f"{where} holds a trained model: add --overwrite to replace it (it stays until the new one is saved), or choose another folder.")
+    folder_state(folder).check(resume, overwrite)
 
 
 def _restore(folder: ModelFolder, before: set, resume: bool) -> None:

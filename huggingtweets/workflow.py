@@ -14,7 +14,6 @@ same background training with a stop signal, the same cached generator.
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from contextlib import contextmanager
@@ -29,8 +28,9 @@ from .dataset import TweetDataset, build_dataset, load_sources
 from .cache import default_cache_dir
 from .distributed import device_count, is_main, lost_peer, on_main
 from .errors import HuggingTweetsError
-from .folder import CARD, DATASET, MODEL_CONFIG, SOURCES, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
+from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, check_folder, folder_in
 from .folder import VOICE as VOICE_FILE
+from .folder_state import FolderState, RunLog, folder_state
 from .generation import GeneratedTweet, Generator, generate, load_generator
 from .gguf_export import QUANTIZE as GGUF_TYPES
 from .exports import Exported, format_named, media_type, option_fields, option_label
@@ -47,7 +47,6 @@ from .share import export_zip, push_to_hub
 from .sources import Author, AuthorTweets, FetchOptions, NoToken, Progress, SourceKind, avatar_url, kinds, token_for, words_for
 from .tracking import _tracking_error, check_tracking, run_training
 from .training import NO_HELD_OUT, StopSignal, TrainCallback, TrainResult, resolve_precision
-from .training import _check_target
 from .voice import NotMeasured, VoiceReport, judge_posts, load_voices, saved_report, score_folder
 
 __all__ = [
@@ -55,7 +54,7 @@ __all__ = [
     "FetchOptions", "source_kinds", "token_for", "NoToken", "avatar_url", "fetch", "prepare", "check_enough",
     "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP", "language_shares", "model_language_note", "model_for", "recipe_for", "with_model_recipe", "words_of", "words_of_typed", "share_link", "GEMMA3",
     # training
-    "demo_config", "folder_for", "check_folder", "preflight", "check_training", "check_settings", "check_tracking", "check_model", "resume_config",
+    "demo_config", "folder_for", "folder_state", "FolderState", "RunLog", "check_folder", "preflight", "check_training", "check_settings", "check_tracking", "check_model", "resume_config",
     "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
     "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu", "model_choices",
     # generation and sharing
@@ -162,9 +161,8 @@ def check_training(config: TrainConfig, resume: bool = False, overwrite: bool = 
     settings, its folder (``fine_tune`` checks that again under the folder's lock), a
     precision this machine lacks, and a W&B login."""
     check_settings(config)
-    folder = ModelFolder(config.output_dir)
-    check_folder(folder.path, "--output")
-    _check_target(folder, resume, overwrite)
+    check_folder(Path(config.output_dir).expanduser(), "--output")
+    folder_state(config.output_dir).check(resume, overwrite)
 
 
 def check_settings(config: TrainConfig) -> None:
@@ -181,10 +179,9 @@ def resume_config(output_dir: Union[str, Path], **given) -> TrainConfig:
 
     ``fine_tune`` then refuses any that would change the run, with a message naming them.
     """
-    folder = ModelFolder(output_dir)
-    if not folder.has_run():
-        done = " The run there finished; add --overwrite to train again." if folder.has_model() else ""
-        raise HuggingTweetsError(f"Nothing to resume in {folder.path}: no run in progress.{done}")
+    state = folder_state(output_dir)
+    state.check(resume=True)
+    folder = state.folder
     saved = TrainConfig.load(folder.run_dir / TRAIN_CONFIG)
     return saved.replace(**{k: v for k, v in given.items() if k != "output_dir"}).replace(output_dir=str(output_dir))
 
@@ -192,23 +189,12 @@ def resume_config(output_dir: Union[str, Path], **given) -> TrainConfig:
 def saved_origin(output_dir: Union[str, Path]) -> Optional[dict]:
     """The sources the run in progress in ``output_dir`` was started with, as given to ``train``
     (``origin``), or None (none recorded, or unreadable)."""
-    folder = ModelFolder(output_dir)
-    try:
-        data = json.loads((folder.run_dir / SOURCES).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return folder_state(output_dir).origin()
 
 
 def saved_run_config(output_dir: Union[str, Path]) -> Optional[TrainConfig]:
     """The config of the run in progress in ``output_dir``, or None (no run, or unreadable)."""
-    folder = ModelFolder(output_dir)
-    if not folder.has_run():
-        return None
-    try:
-        return TrainConfig.load(folder.run_dir / TRAIN_CONFIG)
-    except HuggingTweetsError:
-        return None
+    return folder_state(output_dir).run_config()
 
 
 class TrainingRun:

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "huggingtweets"
 # Lowest first. A module may import its own layer and any below it, never above.
 LAYERS = [
     {"errors", "names", "diskio", "quiet", "version", "posts"},
-    {"config", "folder", "manifest", "sources.limits"},
+    {"config", "folder", "folder_state", "manifest", "sources.limits"},
     {"cache", "language"},
     {"sources"},
     {"cleaning"},

@@ -18,7 +18,7 @@ from huggingtweets.workflow import demo_config  # noqa: E402
 from huggingtweets.errors import HuggingTweetsError  # noqa: E402
 from huggingtweets.ui import App, Session, Step, plot, render  # noqa: E402
 from huggingtweets.ui import app as app_module  # noqa: E402
-from huggingtweets.ui.run_log import read_log, trained_on  # noqa: E402
+from huggingtweets.folder_state import folder_state  # noqa: E402
 import app_driver as driver  # noqa: E402
 
 UI = Path(__file__).resolve().parents[1] / "huggingtweets" / "ui"
@@ -274,7 +274,7 @@ def test_a_folder_typed_by_hand_is_kept_for_its_own_authors(app, tmp_path):
     mine.mkdir(parents=True)
     (mine / "train_config.json").write_text("{}")
     (mine / "dataset.json").write_text(json.dumps({"authors": [{"author": {"handle": "someone_else"}}]}))
-    assert trained_on(mine) == "someone_else"
+    assert folder_state(mine).trained_on() == "someone_else"
     app.data.button.click()  # another author's model is there: the sample's own folder instead
     assert app.train.part("fields")["output_dir"].value == str(tmp_path / "wren_lighthouse")
 
@@ -295,10 +295,10 @@ def write_run(folder: Path, step: int, losses: dict, evals: dict, before: float,
 
 def test_read_log_of_a_stopped_run(tmp_path):
     write_run(tmp_path, 5, {1: 7.4, 2: 7.1, 4: 6.0}, {3: 6.5}, before=7.5)
-    log = read_log(tmp_path)
+    log = folder_state(tmp_path).log()
     assert log.train == [(1, 7.4), (2, 7.1), (4, 6.0)] and log.held_out == [(0, 7.5), (3, 6.5)]
     assert (log.step, log.max_steps, log.running, log.last_loss) == (5, 10, True, (4, 6.0))
-    assert read_log(tmp_path / "nothing").empty
+    assert folder_state(tmp_path / "nothing").log().empty
 
 
 def test_opening_a_folder_with_a_run_draws_its_log(app, tmp_path):

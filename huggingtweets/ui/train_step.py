@@ -8,7 +8,7 @@ the loss plot. Beside the Train button it says what a lost connection keeps.
 
 What the step shows is the folder it names (``session.folder``): a new download
 names the new authors' folder, and opening a folder (or resuming its run) draws
-its logged losses from disk (``run_log``), so the plot never belongs to another run.
+its logged losses from disk (``FolderState.log``), so the plot never belongs to another run.
 """
 
 from __future__ import annotations
@@ -24,13 +24,11 @@ import ipywidgets as widgets
 
 from ..config import PRECISIONS, PRESET_TRADES, PRESETS, SCHEDULERS, WANDB, TrainConfig, field_help
 from ..errors import HuggingTweetsError
-from ..folder import ModelFolder
 from ..quiet import quiet_libraries
 from ..workflow import (AUTO_MODEL, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
                         demo_config, device_count, estimate_time, folder_for, has_gpu, model_choices, model_for,
-                        model_language_note, recipe_for, saved_run_config)
+                        model_language_note, recipe_for, saved_run_config, RunLog, folder_state)
 from . import plot, render
-from .run_log import RunLog, read_log, trained_on
 from .model_picker import ModelPicker
 from .step import Step, row
 
@@ -428,7 +426,7 @@ class TrainStep(Step):
         if not self._session.demo and box.value in (self._auto_model, ""):  # not chosen by hand: pick for these posts
             box.value = self._auto_model = model_for(dataset)
         current = self._session.folder
-        if current and current != self._auto_folder and trained_on(current) in (None, dataset.slug):
+        if current and current != self._auto_folder and folder_state(current).trained_on() in (None, dataset.slug):
             return
         self._auto_folder = str(folder_for(self._session.root, dataset))
         self._fields["output_dir"].value = self._auto_folder
@@ -440,7 +438,7 @@ class TrainStep(Step):
         if self.running:
             return
         folder = self._session.folder
-        log = read_log(folder) if folder else RunLog()
+        log = folder_state(folder).log() if folder else RunLog()
         self._message.value = self._summary.value = self._saved.value = ""
         self.button.button_style = "primary"
         if log.empty:
@@ -449,7 +447,7 @@ class TrainStep(Step):
             return
         self.show_loss(log.train, log.held_out, log.max_steps)
         loss_step, loss = log.last_loss or (None, None)
-        finished = not log.running and log.step >= log.max_steps
+        finished = log.finished
         self.show_progress(log.step, max(log.max_steps, 1), plot.saved_line(log.step, log.max_steps, loss, loss_step, finished))
         self._progress.bar_style = "success" if finished else "info"
         if log.metrics:
@@ -466,20 +464,18 @@ class TrainStep(Step):
 
     def _refresh_resume(self) -> None:
         """What the folder holds decides the choices: resume a run, replace a model, or neither."""
-        folder = ModelFolder(self._session.folder or self._session.root)
-        has_run, has_model = folder.has_run(), folder.has_model() or folder.incomplete()
-        self._resume.disabled = not has_run or self._session.busy
-        self._overwrite.disabled = not (has_run or has_model) or self._session.busy
-        if not has_run:
+        state = folder_state(self._session.folder or self._session.root)
+        self._resume.disabled = not state.can_resume or self._session.busy
+        self._overwrite.disabled = not state.can_replace or self._session.busy
+        if not state.can_resume:
             self._resume.value = False
-        if not (has_run or has_model):
+        if not state.can_replace:
             self._overwrite.value = False
-        checkpoint = folder.latest_checkpoint()
-        if has_run:
+        if state.can_resume:
             self._resume.value = not self._overwrite.value
-            where = f" ({checkpoint.name})" if checkpoint else ""
+            where = f" ({state.checkpoint.name})" if state.checkpoint else ""
             note = f"An unfinished run is in this folder{where}: resume it, or tick Replace to start over."
-        elif has_model:
+        elif state.can_replace:
             note = "A trained model is in this folder: tick Replace to train a new one over it, or choose another folder."
         else:
             note = ""
@@ -528,7 +524,7 @@ class TrainStep(Step):
         run = TrainingRun(config, None if resume else self._session.dataset, [], resume=resume, overwrite=overwrite,
                           processes=processes).check()  # a refusal comes now, before anything changes on screen
         self.result, self.error = None, None
-        log = read_log(config.output_dir) if resume else RunLog()  # Resume: the plot carries on from the saved run
+        log = folder_state(config.output_dir).log() if resume else RunLog()  # Resume: the plot carries on from the saved run
         progress = WidgetProgress(self, log)
         before = self._plot.value  # put back if the run is refused before its first step
         self.reset_progress("Preparing the model and data…", visible=True)
