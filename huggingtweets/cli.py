@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -181,8 +182,13 @@ def _say(line: str) -> None:
 
 
 def cmd_train(args) -> int:
-    from .workflow import is_main, on_main, train
+    from .workflow import is_main, on_main, run_processes, train
 
+    if args.processes != 1:
+        if not 1 <= args.processes <= MAX_PROCESSES:
+            raise HuggingTweetsError(f"--processes must be between 1 and {MAX_PROCESSES}, got {args.processes}.")
+        os.environ[TYPED_ENV] = json.dumps(args.argv)  # for the processes' "To finish it, run: ..." line
+        return run_processes(_without_processes(args.argv), args.processes)
     # Under torchrun or accelerate launch the main process alone checks, downloads and
     # prints; the others get its dataset (or its refusal) and train beside it.
     config, dataset = on_main(lambda: _train_inputs(args))
@@ -203,6 +209,23 @@ def cmd_train(args) -> int:
         bar.close()
     _print_result(result, _resume_command(args))
     return _exit_code(result)
+
+
+MAX_PROCESSES = 64  # one machine's GPUs; several machines: torchrun's rendezvous flags (README)
+TYPED_ENV = "HUGGINGTWEETS_TYPED_COMMAND"  # the command `--processes` was typed in, for the processes it starts
+
+
+def _without_processes(argv: Sequence[str]) -> list[str]:
+    """The typed command less ``--processes N``: what each launched process runs."""
+    out, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--processes":
+            skip = True
+        elif not word.startswith("--processes="):
+            out.append(word)
+    return out
 
 
 def _say_estimate(config, dataset, preset: Optional[str] = None) -> None:
@@ -488,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="fine-tune a model on the sources' tweets (flags map to TrainConfig fields)")
     add_train_args(p)
+    p.add_argument("--processes", type=int, default=1, metavar="N",
+                   help="train in N processes on this machine, one per GPU (DDP; gloo on a CPU), as torchrun starts them; "
+                        "a stop or a failure ends in our own lines")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("batch", help="train a model per line of FILE (each line: what `train` takes), here or on a Ray cluster")
@@ -584,6 +610,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = _parse(parser, argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed: the stop message repeats it with --resume
+    typed = os.environ.get(TYPED_ENV)
+    if typed and argv is None:  # a process that `train --processes N` started: the command typed was that one
+        try:
+            args.argv = [str(word) for word in json.loads(typed)]
+        except (ValueError, TypeError):
+            pass
     quiet_libraries()
     try:
         return args.func(args)

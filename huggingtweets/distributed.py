@@ -14,6 +14,7 @@ gloo on CPUs, NCCL on GPUs; DDP, FSDP or DeepSpeed as ``accelerate config`` says
 
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Callable, TypeVar
 
@@ -89,7 +90,26 @@ def _state():
     """accelerate's process group, started once (the Trainer finds it started)."""
     from accelerate import PartialState
 
-    return PartialState(cpu=not has_accelerator())
+    state = PartialState(cpu=not has_accelerator())
+    if not _closing:
+        _closing.append(True)
+        atexit.register(_close_group)
+    return state
+
+
+_closing: list = []
+
+
+def _close_group() -> None:
+    """At exit, the process group goes before the interpreter does: a gloo group left to the
+    interpreter's end could abort the process ("terminate called without an active exception")."""
+    try:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+    except Exception:  # the peers may be gone already: nothing left to close cleanly
+        pass
 
 
 def barrier() -> None:

@@ -129,9 +129,10 @@ def test_torchrun_trains_with_one_writer(world, capsys):
 def test_refused_while_running_then_sigterm_and_resume(world):
     m = world["tmp"] / "m"
     steps = ["--max-steps", "300", "--save-steps", "2", "--save-total-limit", "2"]
-    first = subprocess.Popen([*TORCHRUN, "-m", "huggingtweets", "train", "--sample", *TINY, *steps, "--output", str(m)],
-                             cwd=world["tmp"], env=world["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             start_new_session=True)
+    # started by `train --processes 2` (torchrun's launch from our own process), so the stop ends in our lines only
+    first = subprocess.Popen([sys.executable, "-m", "huggingtweets", "train", "--processes", "2", "--sample", *TINY, *steps,
+                              "--output", str(m)], cwd=world["tmp"], env=world["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + RUN_S
         while not list((m / "checkpoints").glob("checkpoint-*")):
@@ -147,7 +148,8 @@ def test_refused_while_running_then_sigterm_and_resume(world):
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
-    assert "Stopped at step" in out, out[-3000:]
+    assert "Stopped at step" in out and first.returncode == 130, out[-3000:]
+    assert "Traceback" not in out and "SignalException" not in out and "torch.distributed" not in out, out[-3000:]  # no launcher's report
     stopped = json.loads((m / "metrics.json").read_text())["global_step"]
     assert 0 < stopped < 300
     resumed = run(world, [*TORCHRUN, "-m", "huggingtweets", "train", "--resume", "--output", str(m)])
@@ -217,6 +219,13 @@ def test_bad_source_is_one_line_from_the_main_process(world):
     # torchrun reports a failed process with a traceback of its own; none comes from ours
     assert "huggingtweets/" not in "\n".join(ln for ln in text.splitlines() if ln.lstrip().startswith("File "))
     assert not (world["tmp"] / "m").exists()
+    # `train --processes 2`: the same line, and nothing of the launcher's
+    done = run(world, [sys.executable, "-m", "huggingtweets", "train", "--processes", "2", "nosuchfile.zip", *TINY,
+                       "--output", str(world["tmp"] / "m")])
+    text = done.stdout + done.stderr
+    assert done.returncode == 1 and "Traceback" not in text and "torch.distributed" not in text, text[-3000:]
+    assert [ln for ln in text.splitlines() if ln.strip()] == [own_lines(text)[0]], text[-3000:]
+    assert own_lines(text)[0].startswith("error: File not found: nosuchfile.zip")
 
 
 NOTEBOOK_RUN = textwrap.dedent('''
