@@ -12,6 +12,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # (tests/test_addresses.py turns it off to check the refusals).
 os.environ.setdefault("HUGGINGTWEETS_ALLOW_PRIVATE_HOSTS", "1")
 
+# Markers by cost (setup.cfg lists them). The costly kinds are slow too, so `-m "not slow"`
+# leaves out every test that launches, runs a kernel or a browser, or loads a real model.
+COSTLY = ("subprocess", "kernel", "browser", "pretrained")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not item.get_closest_marker("slow") and any(item.get_closest_marker(kind) for kind in COSTLY):
+            item.add_marker(pytest.mark.slow)
+
+
 WORDS = (
     "the lamp is lit and the bread is rising while bees sleep under a grey sea "
     "gulls argue about crusts on the rail my dream is a quiet harbour at dawn"
@@ -230,3 +241,17 @@ def small_score(monkeypatch):
     monkeypatch.setattr(voice, "N_POSTS", 40)
 
 
+
+
+# --- the bad-input tests (bad_input_kit.py and its topics) ------------------------------------
+@pytest.fixture
+def work(tmp_path, monkeypatch):
+    """An empty working folder, the current directory, its cache inside it, no X token."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HUGGINGTWEETS_CACHE", str(folder / "cache"))  # inside the snapshot
+    for name in ("X_BEARER_TOKEN", "TWITTER_BEARER_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return folder

@@ -74,7 +74,7 @@ class _Servers:
         self.b = ThreadingHTTPServer(("127.0.0.2", 0), self._handler("b", None))
         self.a = ThreadingHTTPServer(("127.0.0.1", 0), self._handler("a", f"http://127.0.0.2:{self.b.server_port}/secret"))
         for server in (self.a, self.b):
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
 
     def _handler(self, name, redirect):
         hits = self.hits

@@ -34,7 +34,7 @@ def test_a_server_that_trickles_its_answer_meets_a_deadline(monkeypatch):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     monkeypatch.setattr(http_module, "RESPONSE_DEADLINE_S", 1.0)
     try:
         started = time.monotonic()
