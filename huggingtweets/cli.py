@@ -182,7 +182,8 @@ def _say(line: str) -> None:
 
 
 def cmd_train(args) -> int:
-    from .workflow import is_main, on_main, run_processes, train
+    from .processes import run_processes
+    from .workflow import is_main, on_main, train
 
     if args.processes != 1:
         if not 1 <= args.processes <= MAX_PROCESSES:

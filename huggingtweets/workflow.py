@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from . import estimate, launch
-from .launch import run_processes
 from .cleaning import KEEP_CONTACTS_HELP, TABLE_ROWS, AuthorStats, check_enough, stats_table, table_rows
 from .config import SamplingConfig, TrainConfig
 from .config import demo_config as _demo_config
@@ -56,7 +55,7 @@ __all__ = [
     "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP", "language_shares", "model_language_note", "model_for", "recipe_for", "with_model_recipe", "words_of", "words_of_typed", "share_link", "GEMMA3",
     # training
     "demo_config", "folder_for", "folder_state", "FolderState", "RunLog", "check_folder", "preflight", "check_training", "check_settings", "check_tracking", "check_model", "resume_config",
-    "TrainingRun", "TrainCallback", "train", "run_training", "run_processes", "device_count", "on_main", "is_main", "NO_HELD_OUT",
+    "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
     "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu", "model_choices",
     # generation and sharing
     "Generators", "load_generator", "generate", "score", "voice_lines", "saved_voice", "export_zip", "export_gguf", "GgufExport", "GGUF_TYPES", "export", "export_formats", "option_fields", "option_label", "media_type", "Exported", "push_to_hub", "render_preview", "preview_notes",

@@ -29,13 +29,13 @@ LAYERS = [
     {"generation", "share", "gguf_export", "gguf_vocab", "voice", "estimate"},
     {"tracking", "launch", "exports"},
     {"workflow"},
-    {"arguments", "batch_line"},  # train's words, and one line of a batch: over the workflow
+    {"arguments", "batch_line", "processes"},  # train's words, and one line of a batch: over the workflow
     {"batch_ray"},
     {"batches"},  # many lines: here, or on Ray
     {"cli", "ui", "__main__", "__init__"},
 ]
 # What a view may import besides the workflow (and a batch of it, and train's words): data below every stage.
-VIEW_MAY_IMPORT = {"workflow", "arguments", "batches", "config", "errors", "folder", "names", "quiet", "version", "diskio"}
+VIEW_MAY_IMPORT = {"workflow", "arguments", "batches", "processes", "config", "errors", "folder", "names", "quiet", "version", "diskio"}
 
 
 def layer_of(module: str) -> int:

@@ -142,7 +142,7 @@ def test_defaults_are_the_clis_recipe_and_the_header_describes_the_demos(monkeyp
 
 
 # The command line's own modules: train's words, and the batch (which the app does not run).
-CLI_ONLY = {"cli.py", "arguments.py", "batch_line.py", "batch_ray.py", "batches.py"}
+CLI_ONLY = {"cli.py", "arguments.py", "batch_line.py", "batch_ray.py", "batches.py", "processes.py"}
 
 
 def test_library_flags_are_named_as_the_apps_controls():
