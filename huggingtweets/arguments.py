@@ -30,7 +30,7 @@ def fetch_options(args):
 
 
 def add_source_args(p: argparse.ArgumentParser) -> None:
-    from .workflow import KEEP_CONTACTS_HELP, source_kinds
+    from .workflow import choices, source_kinds
 
     handles = ", ".join(k.example for k in source_kinds() if k.match_text and k.example)
     files = "; ".join(f"{k.label} ({k.takes})" for k in source_kinds() if k.match_path)
@@ -42,7 +42,7 @@ def add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", metavar="DIR", help="where downloads are cached (default ~/.cache/huggingtweets)")
     p.add_argument("--refresh", action="store_true", help="look profiles up again, and where a network bills per post, also download posts newer than the cache holds (free networks always ask for newer posts)")
     p.add_argument("--author", metavar="HANDLE", help="the author's handle for a file that does not name one: a text/CSV/JSONL file (default: its file name) or an export without a handle")
-    p.add_argument("--keep-contacts", action="store_true", help=f"{KEEP_CONTACTS_HELP}; by default they become [email] and [phone]")
+    p.add_argument("--keep-contacts", action="store_true", help=f"{choices().keep_contacts_help}; by default they become [email] and [phone]")
 
 
 # Config fields whose flag differs from the field's name.

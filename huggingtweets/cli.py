@@ -270,9 +270,9 @@ def _print_result(result, resume_command: str = "") -> None:
         finish = f"run: {shown(resume_command)}" if resume_command else f"add --resume (with --output {where})"
         print(f"{(stopped_note(m) or 'stopped').capitalize()}, saved in {where}. To finish it, {finish}", file=sys.stderr)
     if m.get("eval_tweets") == 0:
-        from .workflow import NO_HELD_OUT
+        from .workflow import choices
 
-        print(f"warning: {NO_HELD_OUT}", file=sys.stderr)
+        print(f"warning: {choices().no_held_out}", file=sys.stderr)
     if "eval_loss" in m:
         print(f"Held-out loss {m['eval_loss_before']:.3f} -> {m['eval_loss']:.3f} (perplexity {m['perplexity']:.1f}) after {m['global_step']} steps.")
     _print_voice(result.voice)

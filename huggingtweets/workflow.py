@@ -17,11 +17,12 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
-from . import estimate, launch
-from .cleaning import KEEP_CONTACTS_HELP, TABLE_ROWS, AuthorStats, check_enough, stats_table, table_rows
+from . import estimate, launch, pretrained
+from .cleaning import KEEP_CONTACTS_HELP, AuthorStats, check_enough, stats_table, table_rows
 from .config import SamplingConfig, TrainConfig
 from .config import demo_config as _demo_config
 from .dataset import TweetDataset, build_dataset, load_sources
@@ -32,7 +33,6 @@ from .folder import CARD, DATASET, MODEL_CONFIG, TRAIN_CONFIG, ModelFolder, chec
 from .folder import VOICE as VOICE_FILE
 from .folder_state import FolderState, RunLog, folder_state
 from .generation import GeneratedTweet, Generator, generate, load_generator
-from .gguf_export import QUANTIZE as GGUF_TYPES
 from .exports import Exported, format_named, media_type, option_fields, option_label
 from .exports import formats as export_formats
 from .gguf_export import GgufExport, export_gguf
@@ -40,7 +40,7 @@ from .language import main_language
 from .language import name as language_name
 from .language import shares as language_shares
 from .models import check_model
-from .pretrained import AUTO_MODEL, GEMMA3, GPU_DEFAULT, SMOLLM2, default_model, has_gpu, language_warning, model_choices, recipe_for
+from .pretrained import AUTO_MODEL, SMOLLM2, default_model, language_warning, model_choices, recipe_for
 from .preview import notes as preview_notes, render_preview
 from .share import TOKEN_NAME as HF_TOKEN_NAME
 from .share import export_zip, push_to_hub
@@ -50,16 +50,16 @@ from .training import NO_HELD_OUT, StopSignal, TrainCallback, TrainResult, resol
 from .voice import NotMeasured, VoiceReport, judge_posts, load_voices, saved_report, score_folder
 
 __all__ = [
+    # what a view offers, and this machine
+    "choices", "Choices", "machine", "Machine",
     # data
     "FetchOptions", "source_kinds", "token_for", "NoToken", "avatar_url", "fetch", "prepare", "check_enough",
-    "stats_table", "TABLE_ROWS", "table_rows", "AuthorStats", "folder_authors", "KEEP_CONTACTS_HELP", "language_shares", "model_language_note", "model_for", "recipe_for", "with_model_recipe", "words_of", "words_of_typed", "share_link", "GEMMA3",
+    "stats_table", "table_rows", "AuthorStats", "folder_authors", "language_shares", "model_language_note", "model_for", "recipe_for", "with_model_recipe", "words_of", "words_of_typed", "share_link",
     # training
     "demo_config", "folder_for", "folder_state", "FolderState", "RunLog", "check_folder", "preflight", "check_training", "check_settings", "check_tracking", "check_model", "resume_config",
-    "TrainingRun", "TrainCallback", "train", "run_training", "device_count", "on_main", "is_main", "NO_HELD_OUT",
-    "AUTO_MODEL", "GPU_DEFAULT", "SMOLLM2", "default_model", "has_gpu", "model_choices",
+    "TrainingRun", "TrainCallback", "train", "run_training", "on_main", "is_main",
     # generation and sharing
-    "Generators", "load_generator", "generate", "score", "voice_lines", "saved_voice", "export_zip", "export_gguf", "GgufExport", "GGUF_TYPES", "export", "export_formats", "option_fields", "option_label", "media_type", "Exported", "push_to_hub", "render_preview", "preview_notes",
-    "HF_TOKEN_NAME",
+    "Generators", "load_generator", "generate", "score", "voice_lines", "saved_voice", "export_zip", "export_gguf", "GgufExport", "export", "export_formats", "option_fields", "option_label", "media_type", "Exported", "push_to_hub", "render_preview", "preview_notes",
 ]
 
 
@@ -171,6 +171,38 @@ def check_settings(config: TrainConfig) -> None:
     config.validate()
     resolve_precision(config.precision, config.model)
     check_tracking(config)
+
+
+# --- what a view offers, and what this machine can do ----------------------------------------------
+@dataclass(frozen=True)
+class Machine:
+    """This machine, as the views ask about it."""
+
+    gpus: int  # the GPUs this process can use (0 on a CPU)
+    has_gpu: bool
+    default_model: str  # what --model auto trains here on English posts
+
+
+def machine() -> Machine:
+    return Machine(device_count(), pretrained.has_gpu(), pretrained.default_model())
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The choices a view offers and the words it says about them, each from the module that owns it."""
+
+    auto_model: str  # "auto": the model picked for the posts, then the machine
+    offline_model: str  # the pretrained model that needs no download (SmolLM2-135M)
+    models: tuple  # (name, label) for the model list: the built-in names, then the Hub's the card knows
+    keep_contacts_help: str  # what keeping emails and phone numbers means (the flag's help, the box's tooltip)
+    no_held_out: str  # what a run with no held-out posts says
+    hub_token_name: str  # the environment variable a Hub token may come from
+
+
+def choices(gpu: Optional[bool] = None) -> Choices:
+    """What the views offer on this machine (``gpu``: as if it had a GPU, or not)."""
+    gpu = pretrained.has_gpu() if gpu is None else gpu
+    return Choices(AUTO_MODEL, SMOLLM2, tuple(model_choices(gpu)), KEEP_CONTACTS_HELP, NO_HELD_OUT, HF_TOKEN_NAME)
 
 
 # --- training ---------------------------------------------------------------------------------

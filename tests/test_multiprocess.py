@@ -232,8 +232,8 @@ NOTEBOOK_RUN = textwrap.dedent('''
     """The app's step 2 with "Train on every GPU" on a machine that (we say) has two: accelerate's
     notebook_launcher forks 2 processes (gloo on this CPU); progress comes back to the widgets."""
     import json, sys, time
-    import huggingtweets.ui.train_step as train_step
-    train_step.device_count = lambda: 2
+    import huggingtweets.workflow as workflow
+    workflow.device_count = lambda: 2  # what machine() reports
     from huggingtweets.ui import App
 
     app = App(demo="tiny", output_dir=sys.argv[1])

@@ -16,7 +16,7 @@ from typing import Optional
 import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
-from ..workflow import (KEEP_CONTACTS_HELP, FetchOptions, NoToken, avatar_url, check_enough, fetch, prepare, source_kinds, token_for,
+from ..workflow import (FetchOptions, choices, NoToken, avatar_url, check_enough, fetch, prepare, source_kinds, token_for,
                         words_of, words_of_typed)
 from . import render
 from .avatars import to_data_uri
@@ -83,7 +83,7 @@ class DataStep(Step):
         self._no_retweets = widgets.Checkbox(description="Exclude retweets", indent=False, layout=widgets.Layout(width="auto"))
         self._no_replies = widgets.Checkbox(description="Exclude replies", indent=False, layout=widgets.Layout(width="auto"))
         self._keep_contacts = widgets.Checkbox(description="Keep emails and phone numbers", indent=False,
-                                               tooltip=KEEP_CONTACTS_HELP, layout=widgets.Layout(width="auto"))
+                                               tooltip=choices().keep_contacts_help, layout=widgets.Layout(width="auto"))
         # Shown only while a typed handle needs a token (``_on_handles``); its value is cleared once read.
         self._token = widgets.Password(style=WIDE, layout=widgets.Layout(width="460px", display="none"))
         self.button = widgets.Button(description="Download tweets", icon="download", button_style="primary")

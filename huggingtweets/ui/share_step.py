@@ -19,7 +19,7 @@ import ipywidgets as widgets
 
 from ..errors import HuggingTweetsError
 from ..folder import ModelFolder, slug
-from ..workflow import (HF_TOKEN_NAME, export, export_formats, folder_authors, option_fields, option_label, preview_notes, push_to_hub,
+from ..workflow import (choices, export, export_formats, folder_authors, option_fields, option_label, preview_notes, push_to_hub,
                         render_preview, words_of)
 from . import render
 from .hand_over import hand_over, link
@@ -82,7 +82,7 @@ class ShareStep(Step):
         self._token = widgets.Password(
             description="Hugging Face token",
             placeholder="required: yours, with write access" if self._session.workspace is not None
-            else f"optional: else {HF_TOKEN_NAME}, the Colab secret or the Hub login",
+            else f"optional: else {choices().hub_token_name}, the Colab secret or the Hub login",
             style=WIDE, layout=widgets.Layout(width="460px"),
         )
         self._token.tooltip = "A token with write access (huggingface.co/settings/tokens). Used for this push only, then cleared."

@@ -25,8 +25,8 @@ import ipywidgets as widgets
 from ..config import PRECISIONS, PRESET_TRADES, PRESETS, SCHEDULERS, WANDB, TrainConfig, field_help
 from ..errors import HuggingTweetsError
 from ..quiet import quiet_libraries
-from ..workflow import (AUTO_MODEL, NO_HELD_OUT, SMOLLM2, TrainCallback, TrainingRun, check_model, default_model,
-                        demo_config, device_count, estimate_time, folder_for, has_gpu, model_choices, model_for,
+from ..workflow import (TrainCallback, TrainingRun, check_model, choices, machine,
+                        demo_config, estimate_time, folder_for, model_for,
                         model_language_note, recipe_for, saved_run_config, RunLog, folder_state)
 from . import plot, render
 from .model_picker import ModelPicker
@@ -38,7 +38,7 @@ def cpu_note() -> str:
     one's own posts train the default recipe, which takes longer."""
     epochs = demo_config(cpu=True).epochs
     full = TrainConfig().epochs
-    return (f"{SMOLLM2} (pretrained, {epochs:g} epoch{'s' if epochs != 1 else ''}) learns the sample in about 2 minutes; "
+    return (f"{choices(gpu=False).offline_model} (pretrained, {epochs:g} epoch{'s' if epochs != 1 else ''}) learns the sample in about 2 minutes; "
             f"your own posts train {full:g} epochs in small batches, which takes longer: once they are loaded, the training "
             "step says how long, timed on this machine; the quick preset halves it, and tiny is faster still but writes word salad.")
 
@@ -74,7 +74,7 @@ def train_defaults(demo: str) -> TrainConfig:
     if demo:
         return demo_config(tiny=demo == "tiny")
     defaults = TrainConfig()
-    model = default_model() if defaults.model == AUTO_MODEL else defaults.model
+    model = machine().default_model if defaults.model == choices(gpu=False).auto_model else defaults.model
     return defaults.replace(model=model)
 
 
@@ -131,7 +131,7 @@ def field_widget(name: str, default, kind, tip: str) -> widgets.Widget:
     """The widget for one TrainConfig field, holding its default."""
     common = dict(description=_label(name), tooltip=tip, style=WIDE)
     if name == "model":
-        return ModelPicker(default, model_choices(has_gpu()), layout=widgets.Layout(width="360px"), **common)
+        return ModelPicker(default, list(choices().models), layout=widgets.Layout(width="360px"), **common)
     if name in ("lr_scheduler", "precision"):
         return widgets.Dropdown(value=default, options=list(SCHEDULERS if name == "lr_scheduler" else PRECISIONS), layout=SHORT, **common)
     if name == "report_to":
@@ -260,7 +260,7 @@ class TrainStep(Step):
         self._overwrite = widgets.Checkbox(description="Replace what is in the folder", indent=False, disabled=True, layout=widgets.Layout(width="auto"))
         self._overwrite.tooltip = "Train again from the start; the model there stays until the new one is saved."
         self._resume_note = widgets.HTML("")
-        gpus = device_count()
+        gpus = machine().gpus
         # Several GPUs (Kaggle's 2 x T4): train on all of them, in one process each (accelerate's notebook launcher).
         self._all_gpus = widgets.Checkbox(
             value=gpus > 1, description=f"Train on every GPU ({gpus})", indent=False,
@@ -520,7 +520,8 @@ class TrainStep(Step):
         if not resume and self._session.dataset is None:
             raise HuggingTweetsError(f"Download the posts in {self.ref('data')} first.")
         overwrite = self._overwrite.value and not resume
-        processes = device_count() if self._all_gpus.value and device_count() > 1 else 1
+        gpus = machine().gpus
+        processes = gpus if self._all_gpus.value and gpus > 1 else 1
         run = TrainingRun(config, None if resume else self._session.dataset, [], resume=resume, overwrite=overwrite,
                           processes=processes).check()  # a refusal comes now, before anything changes on screen
         self.result, self.error = None, None
@@ -580,7 +581,7 @@ class TrainStep(Step):
         self.button.button_style = "success"
         if progress.last is not None:
             progress._status(progress.last, force=True)
-        note = NO_HELD_OUT if m.get("eval_tweets") == 0 else ""
+        note = choices(gpu=False).no_held_out if m.get("eval_tweets") == 0 else ""
         self._summary.value = render.train_summary(m, str(result.output_dir), result.stopped, result.wandb_url, note)
         self._session.trained += 1  # a new model in the folder: steps 3 and 4 start from it
 
