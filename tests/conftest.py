@@ -17,9 +17,14 @@ os.environ.setdefault("HUGGINGTWEETS_ALLOW_PRIVATE_HOSTS", "1")
 COSTLY = ("subprocess", "kernel", "browser", "pretrained")
 
 
+# Fixtures that train a model (once per module or session): a test that needs one is slow.
+TRAINING_FIXTURES = {"trained", "trained_tiny", "llama_trained", "wren_model", "ordered_lm", "switched", "executed"}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if not item.get_closest_marker("slow") and any(item.get_closest_marker(kind) for kind in COSTLY):
+        costly = any(item.get_closest_marker(kind) for kind in COSTLY) or TRAINING_FIXTURES & set(item.fixturenames)
+        if costly and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.slow)
 
 

@@ -56,6 +56,7 @@ def others() -> dict:
 # --- memory: a huge tweets.js costs a few MiB --------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="ru_maxrss in KiB is Linux's")
 def test_a_300_mib_tweets_js_is_read_as_a_stream(tmp_path):
     """A zip of under 3 MB whose tweets.js inflates to 304 MiB: 64 MiB of tweet items (200 tweets
@@ -133,6 +134,7 @@ def awkward_members() -> dict:
     }
 
 
+@pytest.mark.slow
 def test_files_cut_into_chunks_anywhere_read_the_same(tmp_path, monkeypatch):
     path = write_members(tmp_path, awkward_members(), form="folder")
     size = max(p.stat().st_size for p in path.rglob("*.js"))

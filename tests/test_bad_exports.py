@@ -55,6 +55,7 @@ def nothing_left_beside(path: Path) -> bool:
 
 
 # --- the manifest -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_save_records_a_manifest_of_what_it_shipped(trained):
     data = manifest(trained)
     assert data["format"] == 1

@@ -11,6 +11,8 @@ from archive_fixtures import archive_members, make_tweets, write_deflate_bomb
 
 from bad_input_kit import GiB, MB, TINY, error_line, run_child, snapshot, write
 
+pytestmark = pytest.mark.subprocess
+
 
 def bomb(member: str):
     def setup(work: Path, request) -> None:

@@ -19,6 +19,8 @@ from huggingtweets.batches import batch
 from huggingtweets.cli import main
 from huggingtweets.errors import HuggingTweetsError
 
+pytestmark = pytest.mark.subprocess
+
 TINY = "--model tiny --block-size 32 --batch-size 2 --no-voice-score"
 LONG_STEPS = 40  # the line that is killed part-way: long enough to be caught between checkpoints
 

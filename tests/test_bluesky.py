@@ -196,6 +196,7 @@ def test_server_that_does_not_answer(tmp_path, monkeypatch):
     assert clock.slept == []  # no retry can fix a refused connection
 
 
+@pytest.mark.subprocess
 def test_cli_data_json_through_a_real_process(net, tmp_path):
     net.bluesky_account(HANDLE, bluesky_feed(120))
     env = {"PATH": "/usr/bin:/bin", API_ENV: net.url, "HUGGINGTWEETS_CACHE": str(tmp_path / "cache"), "HOME": str(tmp_path)}

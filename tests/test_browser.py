@@ -64,7 +64,8 @@ DATA_S = 120
 TRAIN_S = 480  # the tiny model, 10 epochs: about a minute on 2 idle cores, minutes on a busy machine
 GENERATE_S = 180
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no system Chromium at {CHROMIUM} (apt-get install chromium)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no system Chromium at {CHROMIUM} (apt-get install chromium)")]
 
 
 def free_port() -> int:

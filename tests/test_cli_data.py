@@ -114,6 +114,7 @@ def test_x_handle_without_token(tmp_path, monkeypatch, capsys):
     assert err.count("\n") == 1 and "X_BEARER_TOKEN" in err
 
 
+@pytest.mark.subprocess
 def test_python_dash_m_is_the_same_command(txt):
     proc = subprocess.run([sys.executable, "-m", "huggingtweets", "data", str(txt), "--json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

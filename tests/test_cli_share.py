@@ -2,11 +2,14 @@
 
 import zipfile
 
+import pytest
+
 from fake_hub import TOKEN
 from huggingtweets.cli import main
 from test_share import SHARED, hub, leak_check, model_dir, no_token, trained  # noqa: F401  (fixtures)
 
 
+@pytest.mark.slow
 def test_push_uploads_the_folder(model_dir, hub, monkeypatch, capsys, leak_check):
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     monkeypatch.setenv("HF_ENDPOINT", hub.url)

@@ -19,6 +19,7 @@ def llama_trained(tmp_path_factory, llama_folder):
     return out
 
 
+@pytest.mark.slow
 def test_train_sample_with_local_llama_then_generate(llama_trained, capsys):
     capsys.readouterr()
     assert main(["generate", str(llama_trained), "Today's loaf", "-n", "3", "--seed", "7", "--json"]) == 0
@@ -36,6 +37,7 @@ def test_flags_map_to_train_config(llama_trained):
     assert saved["epochs"] == TrainConfig().epochs  # untouched default
 
 
+@pytest.mark.slow
 def test_config_file_and_flag_override(tmp_path, llama_folder):
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"model": llama_folder, "learning_rate": 0.005, "block_size": 32, "max_steps": 2, "save_steps": 1}))
@@ -45,6 +47,7 @@ def test_config_file_and_flag_override(tmp_path, llama_folder):
     assert saved["learning_rate"] == 0.02 and saved["max_steps"] == 2
 
 
+@pytest.mark.slow
 def test_resume_from_cli(tmp_path, llama_folder, capsys):
     from conftest import tweet_dataset
     from huggingtweets.config import TrainConfig
@@ -95,6 +98,7 @@ def test_unknown_config_key(tmp_path, capsys):
     assert "Unknown TrainConfig key(s): learning_rat" in capsys.readouterr().err
 
 
+@pytest.mark.subprocess
 def test_demo_end_to_end(tmp_path):
     """README's main command with --tiny: sample, tiny model, 5 tweets (the pretrained
     path runs end to end in test_pretrained.py)."""
@@ -118,6 +122,7 @@ def test_out_of_memory_is_one_line(monkeypatch, capsys):
     assert err.count("\n") == 1 and "out of memory" in err and "--batch-size" in err and "Traceback" not in err
 
 
+@pytest.mark.subprocess
 def test_every_command_prints_its_help():
     """argparse formats help text with %: a setting's help holding "%" must not break --help."""
     for command in ("data", "train", "batch", "generate", "score", "demo", "push", "export"):

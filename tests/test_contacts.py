@@ -203,6 +203,7 @@ def test_cli_help_names_the_flag(capsys):
     assert "--keep-contacts" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_resume_keeps_the_saved_choice_and_refuses_the_flag(tmp_path, capsys):
     """A run started without --keep-contacts (masked) is not resumed with it: one line naming it."""
     from conftest import tweet_dataset
@@ -224,6 +225,7 @@ def test_resume_keeps_the_saved_choice_and_refuses_the_flag(tmp_path, capsys):
     assert last.startswith("error: --resume continues the run in") and "these differ from it: --keep-contacts." in last
 
 
+@pytest.mark.slow
 def test_train_records_the_choice_in_the_model_folder_and_its_card(posts, tmp_path):
     out = tmp_path / "kept"
     assert main(["train", str(posts), "--keep-contacts", "--model", "tiny", "--max-steps", "1", "--block-size", "32",

@@ -13,6 +13,7 @@ from huggingtweets.config import TrainConfig
 from huggingtweets.training import fine_tune
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("changes", [dict(), dict(batch_size=3, epochs=1.5), dict(gradient_accumulation=2), dict(max_steps=4)])
 def test_the_steps_counted_are_the_steps_trained(tmp_path, llama_folder, changes):
     from conftest import tweet_dataset
@@ -26,6 +27,7 @@ def test_the_steps_counted_are_the_steps_trained(tmp_path, llama_folder, changes
     assert found.steps == result.metrics["global_step"]
 
 
+@pytest.mark.slow
 def test_a_real_run_is_the_next_estimates_step_time(tmp_path, llama_folder, monkeypatch):
     from conftest import tweet_dataset
 
@@ -50,6 +52,7 @@ def test_the_line_reads_as_time():
     assert estimate.duration(30) == "about 30 s" and estimate.duration(600) == "about 10 min"
 
 
+@pytest.mark.slow
 def test_the_cli_says_it_before_training(tmp_path, llama_folder, capsys):
     posts = tmp_path / "posts.txt"
     posts.write_text("\n".join(f"the lamp on the pier burned all night and the gulls said so {i}" for i in range(200)))

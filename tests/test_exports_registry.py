@@ -48,6 +48,7 @@ def card_format():
     exports.unregister("card")
 
 
+@pytest.mark.slow
 def test_a_format_from_a_test_module_shows_in_the_cli(card_format, model_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["export", "--help"])

@@ -121,6 +121,7 @@ def test_demo_over_a_foreign_folder_keeps_its_files(tmp_path, capsys):
     capsys.readouterr()
 
 
+@pytest.mark.slow
 def test_failed_run_leaves_the_folder_as_it_found_it(tmp_path):
     out = tmp_path / "new"
     with pytest.raises(HuggingTweetsError):
@@ -161,6 +162,7 @@ def _weights(folder: Path) -> dict:
     return load_file(str(folder / "model.safetensors"))
 
 
+@pytest.mark.slow
 def test_resume_with_only_output_matches_an_uninterrupted_run(tmp_path, capsys):
     common = ["--sample", "--epochs", "2", "--save-steps", "4", *_flags(FAST)]
     assert main(["train", *common, "--output", str(tmp_path / "full")]) == 0
@@ -184,6 +186,7 @@ def test_resume_with_only_output_matches_an_uninterrupted_run(tmp_path, capsys):
     assert not (cut / "checkpoints").exists()
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_changed_setting(tmp_path, capsys):
     out = tmp_path / "m"
     with pytest.raises(KeyboardInterrupt):
@@ -197,6 +200,7 @@ def test_resume_refuses_a_changed_setting(tmp_path, capsys):
     assert "--resume to continue it, or --overwrite" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_truncated_newest_checkpoint_falls_back_to_the_previous(tmp_path):
     out = tmp_path / "m"
     config = TrainConfig(output_dir=str(out), epochs=2, save_steps=2, save_total_limit=3, **FAST)
@@ -213,6 +217,7 @@ def test_truncated_newest_checkpoint_falls_back_to_the_previous(tmp_path):
     assert not result.stopped and ModelFolder(out).has_model()
 
 
+@pytest.mark.slow
 def test_kill_during_final_save_is_incomplete_then_resume_finishes(tmp_path, monkeypatch, capsys):
     out = tmp_path / "m"
     config = TrainConfig(output_dir=str(out), max_steps=6, save_steps=4, **FAST)
@@ -241,6 +246,7 @@ def test_kill_during_final_save_is_incomplete_then_resume_finishes(tmp_path, mon
     assert len(load_generator(out).generate(n=1, seed=0)) == 1
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_a_model_only_when_the_new_one_is_saved(tmp_path, capsys):
     out = tmp_path / "m"
     assert main(["train", "--sample", "--output", str(out), "--max-steps", "2", *_flags(FAST)]) == 0
@@ -258,6 +264,7 @@ def test_overwrite_replaces_a_model_only_when_the_new_one_is_saved(tmp_path, cap
     assert json.loads((out / "metrics.json").read_text())["global_step"] == 3
 
 
+@pytest.mark.slow
 def test_keep_checkpoints(tmp_path, capsys):
     out = tmp_path / "m"
     assert main(["train", "--sample", "--output", str(out), "--max-steps", "4", "--save-steps", "2", "--keep-checkpoints", *_flags(FAST)]) == 0
@@ -282,6 +289,7 @@ def test_no_module_but_folder_spells_the_files():
     assert sys.modules["huggingtweets.folder"] is folder_mod
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_ctrl_c_or_sigterm_in_the_cli_checkpoints_and_resume_finishes(tmp_path, signame):
     """A real SIGINT (Ctrl-C) or SIGTERM (a scheduler, `timeout`) to `huggingtweets train`: the

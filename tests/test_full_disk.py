@@ -17,6 +17,8 @@ from huggingtweets.cli import main
 
 from bad_input_kit import TINY, error_line
 
+pytestmark = pytest.mark.subprocess
+
 
 # --- a full disk: a real small filesystem (tmpfs in a private mount namespace) -------------------
 FULL_DISK = r"""

@@ -196,6 +196,7 @@ def test_index_empty():
     assert NearestIndex(TWEETS).nearest("zzzzzzzz") == ("", 0.0)  # no shingle in common
 
 
+@pytest.mark.slow
 def test_index_agrees_with_brute_force_difflib():
     """Where a real neighbour exists the index finds difflib's best; the near-copy verdict always agrees.
 

@@ -118,6 +118,7 @@ def check_round_trip(folder, result: GgufExport, quantize: str):
     return modelfile
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quantize", ["f16", "q8_0"])
 def test_a_trained_tiny_gpt2_round_trips(model_dir, quantize):
     before = {name: h for name, h in snapshot(model_dir).items() if name not in ("README.md", MANIFEST)}

@@ -14,6 +14,8 @@ from huggingtweets.gguf_export import export_gguf
 from test_bad_exports import snapshot
 from test_gguf_export import check_round_trip, load_folder, refused
 
+pytestmark = pytest.mark.pretrained
+
 SPACE = "\u2581"
 # Our own lines, one script each: Cyrillic, Han, Arabic, Hebrew, kana, Latin with runs of spaces.
 TEXTS = [

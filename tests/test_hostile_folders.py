@@ -113,6 +113,7 @@ def test_prompts_and_counts_are_capped(work, capsys, gpt2_folder):
     assert "between 1 and 100" in error_line(capsys.readouterr().err)
 
 
+@pytest.mark.slow
 def test_generation_runs_in_batches_within_the_memory_budget(work, gpt2_folder, monkeypatch):
     from huggingtweets.config import SamplingConfig
     from huggingtweets.generation import kv_bytes_per_token, load_generator
@@ -168,6 +169,7 @@ def test_resume_refuses_a_hostile_optimizer_state(work, capsys, monkeypatch):
     assert not marker.exists()
 
 
+@pytest.mark.subprocess
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the child's peak RSS from /proc (Linux)")
 @pytest.mark.parametrize("args, fields, code", [
     (["bot", "word " * 7900, "-n", "100"], {}, 1),

@@ -9,6 +9,7 @@ from huggingtweets.errors import HuggingTweetsError
 from huggingtweets.sources.http import Http
 
 
+@pytest.mark.slow
 def test_a_server_that_trickles_its_answer_meets_a_deadline(monkeypatch):
     """One byte at a time, each well inside the per-read timeout: the whole answer still has a deadline."""
     import time
@@ -140,6 +141,7 @@ def _trickle(conn, done, first: bytes, step: bytes, every_s: float):
             pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme,first", [
     # the status line never ends: one byte at a time, each well inside the 30 s read timeout
     ("http", b"H"),
@@ -172,6 +174,7 @@ def test_a_server_that_trickles_its_headers_meets_the_same_deadline(monkeypatch,
 # --- a whole download has a deadline -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_download_ends_within_its_own_deadline_and_keeps_what_it_has(tmp_path, monkeypatch):
     """Every page answers in time, but the pages never end: the run stops at its deadline with one
     line that says what was kept, the posts stay on disk, and the next run carries on from there."""

@@ -126,6 +126,7 @@ def test_a_next_link_to_another_host_is_not_followed(net, tmp_path):
     assert net.count("/statuses") == 1
 
 
+@pytest.mark.subprocess
 def test_cli_data_json_through_a_real_process(net, tmp_path):
     net.mastodon_account("wren", mastodon_statuses(120))
     env = {"PATH": "/usr/bin:/bin", "HUGGINGTWEETS_CACHE": str(tmp_path / "cache"), "HOME": str(tmp_path),

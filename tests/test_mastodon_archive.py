@@ -391,6 +391,7 @@ def test_detect_a_folder_holding_the_unzipped_archive(tmp_path):
 # --- bounded memory: the outbox is read as a stream, and what is kept has caps (issue 26) --------
 
 
+@pytest.mark.slow
 def test_a_huge_outbox_is_read_as_a_stream(tmp_path):
     """A zip of well under 1 MB whose outbox.json inflates to 336 MiB (16 MiB of one activity
     repeated, then 320 MiB of blank space between two activities): read whole, that took

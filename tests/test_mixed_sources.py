@@ -30,6 +30,7 @@ def written_text(*folders) -> str:
     return "\n".join(p.read_bytes().decode("utf-8", "ignore") for f in folders for p in f.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_x_archive_bluesky_and_mastodon_in_one_model(net, tmp_path, capsys):
     specs = [str(sample_archive_path()), "@wren.bsky.social", f"{net.url}/@gull"]
     assert main(["data", *specs, "--json"]) == 0

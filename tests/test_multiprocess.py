@@ -24,6 +24,8 @@ import pytest
 from fake_networks import FakeNetworks, bluesky_feed
 from huggingtweets.cli import main
 
+pytestmark = pytest.mark.subprocess
+
 BIN = Path(sys.executable).parent
 TORCHRUN = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2"]
 TINY = ["--model", "tiny", "--block-size", "32", "--batch-size", "8", "--logging-steps", "1"]

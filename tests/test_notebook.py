@@ -20,6 +20,8 @@ import pytest
 
 from conftest import demo_env
 
+pytestmark = pytest.mark.kernel
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "huggingtweets-demo.ipynb"
 MAX_LINES = 4

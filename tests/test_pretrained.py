@@ -158,6 +158,7 @@ def test_the_demo_recipe_follows_the_precision_it_will_train_in(monkeypatch, bf1
     assert {k: getattr(tiny, k) for k in TINY_PRESET} == TINY_PRESET
 
 
+@pytest.mark.slow
 def test_bf16_trains_on_a_cpu(tmp_path, monkeypatch):
     from huggingtweets import training
 
@@ -171,6 +172,7 @@ def test_bf16_trains_on_a_cpu(tmp_path, monkeypatch):
     assert result.metrics["precision"] == "bf16" and result.metrics["global_step"] == 2
 
 
+@pytest.mark.pretrained
 def test_the_pretrained_path_end_to_end(cache, tmp_path, monkeypatch, capsys):
     """The installed wheel: resolve and convert once, `train --sample` with no --model trains
     it, `generate` writes tweets, and the card's snippet runs."""

@@ -88,6 +88,7 @@ def js(variable: str, value) -> str:
     return f"window.YTD.{variable}.part0 = {json.dumps(value)}"
 
 
+@pytest.mark.slow
 @FEW
 @given(tweets=ITEMS, notes=st.lists(NOTE, max_size=4), deleted=ITEMS, account=JSON)
 def test_any_json_in_an_archive_folder(tweets, notes, deleted, account):

@@ -71,6 +71,7 @@ def test_the_x_token_box_is_emptied_before_the_download_asks_anything(tmp_path, 
     assert not leaks(app, token)
 
 
+@pytest.mark.slow
 def test_a_download_with_the_sample_leaves_no_token_in_any_widget(tmp_path):
     app = App(demo="tiny", output_dir=tmp_path, cache_dir=tmp_path / "cache")
     token = f"xtok-{uuid.uuid4().hex}"
@@ -99,6 +100,7 @@ print(app.data.button.button_style, repr(app.data.part("token").value))
 """
 
 
+@pytest.mark.kernel
 def test_a_notebook_saved_with_its_widget_state_holds_no_token(tmp_path, monkeypatch):
     half, other = uuid.uuid4().hex, uuid.uuid4().hex
     token = f"xtok-{half}-{other}"

@@ -113,6 +113,7 @@ def assert_one_line_without_token(err):
 
 
 # --- which files ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_shared_files_leave_out_checkpoints_dataset_and_strays(model_dir):
     assert (model_dir / "checkpoints").is_dir() and (model_dir / "dataset.json").is_file()
     assert {p.name for p in shared_files(model_dir)} == SHARED

@@ -18,6 +18,8 @@ import pytest
 
 from huggingtweets.workflow import STOPPING
 
+pytestmark = pytest.mark.subprocess
+
 STEPS = 80
 
 

@@ -113,6 +113,7 @@ def assert_no_secret_under(tmp_path: Path) -> None:
                 assert secret.encode() not in data, f"{name} leaked into {path}"
 
 
+@pytest.mark.slow
 def test_one_offline_run_holds_data_training_predictions_and_model(offline, monkeypatch):
     import wandb
 
@@ -162,6 +163,7 @@ def test_one_offline_run_holds_data_training_predictions_and_model(offline, monk
     assert_no_secret_under(offline)
 
 
+@pytest.mark.slow
 def test_stopped_run_then_resume(offline):
     config = TrainConfig(output_dir=str(offline / "wren-bot"), report_to="wandb", **{**FAST, "max_steps": 4})
     run = TrainingRun(config, tweet_dataset())
@@ -187,6 +189,7 @@ def test_stopped_run_then_resume(offline):
     assert "wren-bot-model" in second["artifacts"] and second["summary"]["stopped"] is False
 
 
+@pytest.mark.slow
 def test_off_by_default(offline):
     result = train(TrainConfig(output_dir=str(offline / "m"), **FAST), tweet_dataset())
     assert result.wandb_url is None and not (offline / "wandb").exists()

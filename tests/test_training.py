@@ -40,6 +40,7 @@ def trained_tiny(tmp_path_factory):
     return result, rec
 
 
+@pytest.mark.slow
 def test_tiny_trains_and_held_out_loss_falls(trained_tiny):
     result, rec = trained_tiny
     m = result.metrics
@@ -59,6 +60,7 @@ def test_saved_folder_has_everything(trained_tiny):
     assert ModelFolder(out).latest_checkpoint() is None and not (out / "checkpoints").exists()  # removed once the run finished
 
 
+@pytest.mark.slow
 def test_card_snippet_runs_verbatim(trained_tiny):
     out = trained_tiny[0].output_dir
     card = (out / "README.md").read_text()
@@ -83,6 +85,7 @@ def test_a_finished_model_needs_overwrite(trained_tiny):
         fine_tune(TrainConfig(model="tiny", output_dir=str(out), **FAST), tweet_dataset())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", ["gpt2_folder", "llama_folder"])
 def test_local_model_folders(fixture, request, tmp_path):
     folder = request.getfixturevalue(fixture)
@@ -94,6 +97,7 @@ def test_local_model_folders(fixture, request, tmp_path):
     assert AutoModelForCausalLM.from_pretrained(result.output_dir).config.model_type == ("gpt2" if "gpt2" in fixture else "llama")
 
 
+@pytest.mark.slow
 def test_lora_merges_into_a_plain_folder(gpt2_folder, tmp_path):
     config = TrainConfig(model=gpt2_folder, output_dir=str(tmp_path / "lora"), lora=True, lora_rank=4, gradient_checkpointing=True, learning_rate=1e-2, max_steps=4, **FAST)
     result = fine_tune(config, tweet_dataset())
@@ -123,6 +127,7 @@ class StopAt(TrainCallback):
             self.stop.request()
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_step(tmp_path):
     kwargs = dict(model="tiny", learning_rate=3e-3, epochs=2, **FAST)
     full = fine_tune(TrainConfig(output_dir=str(tmp_path / "full"), **kwargs), tweet_dataset())
@@ -137,6 +142,7 @@ def test_interrupted_run_resumes_to_the_same_step(tmp_path):
     assert resumed.metrics["eval_loss"] == pytest.approx(full.metrics["eval_loss"], rel=1e-3)
 
 
+@pytest.mark.slow
 def test_stop_signal_saves_a_checkpoint_then_resume_finishes(tmp_path):
     config = TrainConfig(output_dir=str(tmp_path / "m"), model="tiny", epochs=2, **{**FAST, "save_steps": 100})
     stop = StopSignal()
@@ -153,6 +159,7 @@ def test_resume_without_checkpoint(tmp_path):
         fine_tune(TrainConfig(model="tiny", output_dir=str(tmp_path)), tweet_dataset(), resume=True)
 
 
+@pytest.mark.slow
 def test_wandb_offline_run_is_tracked_without_secrets(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
@@ -191,6 +198,7 @@ def _held_out_loss(folder, config):
     return sum(l * w for l, w in zip(losses, weights)) / sum(weights)
 
 
+@pytest.mark.slow
 def test_an_overfitting_run_saves_its_best_weights_not_its_last(tmp_path):
     config = TrainConfig(model="tiny", output_dir=str(tmp_path / "m"), learning_rate=2e-2, epochs=12, evals_per_epoch=2,
                          lr_scheduler="constant", warmup=0.0, within_post=False, block_size=32, batch_size=8, logging_steps=2, save_steps=0)
@@ -206,6 +214,7 @@ def test_an_overfitting_run_saves_its_best_weights_not_its_last(tmp_path):
     assert "lowest held-out loss" in card
 
 
+@pytest.mark.slow
 def test_keep_best_off_saves_the_last_weights(tmp_path):
     config = TrainConfig(model="tiny", output_dir=str(tmp_path / "m"), learning_rate=2e-2, epochs=8, keep_best=False,
                          warmup=0.0, within_post=False, block_size=32, batch_size=8, logging_steps=2, save_steps=0)
@@ -213,6 +222,7 @@ def test_keep_best_off_saves_the_last_weights(tmp_path):
     assert "best_step" not in m and m["eval_loss"] == pytest.approx(m["eval_history"][-1][2])
 
 
+@pytest.mark.slow
 def test_a_stopped_run_keeps_its_best_for_the_resume(tmp_path):
     from huggingtweets.folder import BEST_STATE, BEST_WEIGHTS
 

@@ -275,6 +275,7 @@ def test_invalid_learning_rate_shows_one_line(app, lr, error):
     assert app.train.button.button_style == "danger"
 
 
+@pytest.mark.slow
 def test_training_finishes_with_progress_plot_and_summary(trained):
     step = trained.train
     assert step.error is None and step.result is not None, step.part("message").value
@@ -290,6 +291,7 @@ def test_training_finishes_with_progress_plot_and_summary(trained):
     assert not step.part("overwrite").disabled and not step.part("overwrite").value and "Replace" in step.part("resume_note").value
 
 
+@pytest.mark.slow
 def test_stop_saves_a_checkpoint_and_ticks_resume(app):
     app.data.button.click()
     fast(app, save_steps=100)
@@ -329,6 +331,7 @@ def test_generate_before_training(app):
     assert app.generate.button.button_style == "danger" and not app.generate.button.disabled
 
 
+@pytest.mark.slow
 def test_generate_renders_cards(trained):
     gen = trained.generate
     gen.part("clear").click()
@@ -660,6 +663,7 @@ def test_a_library_panic_is_one_line_in_the_app(app, monkeypatch):
     assert "ht-error" in app.generate.part("message").value and "unwrap" in app.generate.part("message").value
 
 
+@pytest.mark.slow
 def test_a_scored_model_shows_its_voice_a_badge_per_card_and_the_base_beside(app, wren_model, monkeypatch):
     from conftest import SMALL_SCORE
     from huggingtweets import voice

@@ -79,6 +79,7 @@ def test_dataset_warning_only_when_ticked(app):
 
 
 # --- preview ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_preview_from_ticked_tweets(trained):
     share = trained.share
     boxes = [box for box, _ in share.part("picks")]
@@ -108,6 +109,7 @@ def test_the_preview_says_when_no_font_has_the_glyphs(trained, monkeypatch):
     assert "ht-success" in shown and "ht-warning" in shown and "Chinese" in shown and "mplfonts" in shown
 
 
+@pytest.mark.slow
 def test_new_tweets_keep_earlier_choices(trained):
     share = trained.share
     first = share.part("picks")[0][0].value = False

@@ -240,6 +240,7 @@ def switched(tmp_path_factory):
     return app, root, before
 
 
+@pytest.mark.slow
 def test_other_authors_reset_steps_2_to_4(switched):
     app, root, before = switched
     assert "ht-loss-train" in before["plot"] and "Held-out loss" in before["summary"]
@@ -252,6 +253,7 @@ def test_other_authors_reset_steps_2_to_4(switched):
     assert app.share.part("repo").placeholder == "kelp" and app.share.part("image").layout.display == "none"
 
 
+@pytest.mark.slow
 def test_authors_with_a_trained_folder_get_it_back(switched):
     app, root, _ = switched
     app.data.files.path.value = ""
@@ -314,6 +316,7 @@ def test_opening_a_folder_with_a_run_draws_its_log(app, tmp_path):
     assert step.part("plot").value == "" and step.part("status").value == "" and not step.part("resume").value
 
 
+@pytest.mark.slow
 def test_stop_then_resume_keeps_every_logged_step(app):
     app.data.button.click()
     fast(app)
@@ -337,6 +340,7 @@ def test_stop_then_resume_keeps_every_logged_step(app):
     assert "(step" not in app.train.part("status").value and app.train.part("status").value.startswith("step 6/6")
 
 
+@pytest.mark.slow
 def test_a_refused_run_leaves_the_plot_and_no_stale_status(app):
     """The training checks run before anything changes on screen: a refusal (here a precision
     this machine may lack, or a folder in the way) is one line, the earlier plot stays, and no

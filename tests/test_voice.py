@@ -95,6 +95,7 @@ def test_the_card_carries_the_voice_paragraph_and_takes_a_new_one():
 
 
 # --- a whole model folder ----------------------------------------------------------------
+@pytest.mark.slow
 def test_a_folder_is_scored_the_same_twice_and_shuffled_posts_fail_the_gate(wren_model, small_score):
     from huggingtweets.voice import score_folder
 
@@ -123,6 +124,7 @@ def test_each_training_post_of_several_authors_starts_with_its_marker():
     assert split_marker("[@wren] Tide's out") == ("wren", "Tide's out")
 
 
+@pytest.mark.slow
 def test_two_voices_are_asked_for_by_handle_and_the_card_names_their_markers(ordered_lm, tmp_path):
     from huggingtweets.config import SamplingConfig, TrainConfig
     from huggingtweets.dataset import build_dataset
@@ -152,6 +154,7 @@ def test_two_voices_are_asked_for_by_handle_and_the_card_names_their_markers(ord
         generator.generate(SamplingConfig(author="@nobody"))
 
 
+@pytest.mark.slow
 def test_a_model_without_held_out_posts_or_a_base_says_not_measured(tmp_path):
     from huggingtweets.config import TrainConfig
     from huggingtweets.dataset import build_dataset
@@ -167,6 +170,7 @@ def test_a_model_without_held_out_posts_or_a_base_says_not_measured(tmp_path):
     assert report.lines() == ["Voice of @wren not measured: the tiny model is trained from scratch, so it has no base model to compare with."]
 
 
+@pytest.mark.slow
 def test_no_held_out_posts_is_not_measured_before_any_model_loads(ordered_lm, tmp_path, monkeypatch):
     from huggingtweets.config import TrainConfig
     from huggingtweets.dataset import build_dataset
