@@ -260,3 +260,10 @@ def work(tmp_path, monkeypatch):
     for name in ("X_BEARER_TOKEN", "TWITTER_BEARER_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _no_visitor_wait(monkeypatch):
+    """The app's visitor mode caps rate-limit waits for the whole process (HUGGINGTWEETS_MAX_WAIT_S):
+    no test inherits it from another that ran before it in the same worker."""
+    monkeypatch.delenv("HUGGINGTWEETS_MAX_WAIT_S", raising=False)

@@ -289,6 +289,9 @@ def test_no_module_but_folder_spells_the_files():
     assert sys.modules["huggingtweets.folder"] is folder_mod
 
 
+STEPS = 160  # long enough to be stopped a second in (about 10 steps here), short enough to finish on resume
+
+
 @pytest.mark.subprocess
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_ctrl_c_or_sigterm_in_the_cli_checkpoints_and_resume_finishes(tmp_path, signame):
@@ -301,7 +304,7 @@ def test_ctrl_c_or_sigterm_in_the_cli_checkpoints_and_resume_finishes(tmp_path, 
     import time
 
     out = tmp_path / "m"
-    flags = _flags({**FAST, "epochs": 200, "save_steps": 10_000, "max_steps": 400})
+    flags = _flags({**FAST, "epochs": 200, "save_steps": 10_000, "max_steps": STEPS})
     cmd = [sys.executable, "-m", "huggingtweets", "train", "--sample", "--output", str(out), *flags]
     default_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731 (a background shell ignores it)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
@@ -309,15 +312,15 @@ def test_ctrl_c_or_sigterm_in_the_cli_checkpoints_and_resume_finishes(tmp_path, 
     while not (out / folder_mod.CHECKPOINTS / folder_mod.EVAL_BEFORE).exists():  # training has begun
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.2)
-    time.sleep(2)
+    time.sleep(1)
     proc.send_signal(getattr(signal, signame))
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 130, stderr  # stopped, not finished: `train && push` must not go on
     assert "Traceback" not in stderr and "Stopped at step" in stderr and "--resume" in stderr
     stopped = json.loads((out / folder_mod.METRICS).read_text())["global_step"]
-    assert 0 < stopped < 400 and ModelFolder(out).latest_checkpoint() is not None
+    assert 0 < stopped < STEPS and ModelFolder(out).latest_checkpoint() is not None
 
     done = subprocess.run([sys.executable, "-m", "huggingtweets", "train", "--output", str(out), "--resume"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert json.loads((out / folder_mod.METRICS).read_text())["global_step"] == 400
+    assert json.loads((out / folder_mod.METRICS).read_text())["global_step"] == STEPS
     assert not (out / folder_mod.CHECKPOINTS).exists()
