@@ -15,6 +15,7 @@ gloo on CPUs, NCCL on GPUs; DDP, FSDP or DeepSpeed as ``accelerate config`` says
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 from typing import Callable, TypeVar
 
@@ -91,13 +92,13 @@ def _state():
     from accelerate import PartialState
 
     state = PartialState(cpu=not has_accelerator())
-    if not _closing:
-        _closing.append(True)
-        atexit.register(_close_group)
+    _close_at_exit()
     return state
 
 
-_closing: list = []
+@functools.cache
+def _close_at_exit() -> None:
+    atexit.register(_close_group)
 
 
 def _close_group() -> None:
