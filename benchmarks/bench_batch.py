@@ -68,13 +68,16 @@ def main() -> None:
     parser.add_argument("--corpora", default=str(ROOT.parent / "shared" / "corpora"))
     parser.add_argument("--ways", nargs="+", default=list(WAYS), choices=list(WAYS))
     parser.add_argument("--out", help="write the results here instead of benchmarks/results/ (a smoke run)")
+    parser.add_argument("--no-warm", action="store_true",
+                        help="skip the first, untimed batch that warms the cache (a smoke run: the ways' times then include reading the archives)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_batch-") as tmp:
         tmp = Path(tmp)
         env = {**os.environ, "HUGGINGTWEETS_CACHE": str(tmp / "cache"), "WANDB_MODE": "disabled", "TOKENIZERS_PARALLELISM": "false"}
         lines = lines_file(tmp, Path(args.corpora), args.model, args.steps)
-        run_way(lines, tmp / "warm", [], env)  # the cache and the model's conversion, outside every timing
+        if not args.no_warm:
+            run_way(lines, tmp / "warm", [], env)  # the cache and the model's conversion, outside every timing
         for name in args.ways:
             row = {"way": name, "model": args.model, "steps_per_line": args.steps, **run_way(lines, tmp / name.replace(" ", "_"), WAYS[name], env),
                    "cpu_kind": cpu_kind(), "load_avg_1min": round(os.getloadavg()[0], 2)}

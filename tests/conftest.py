@@ -18,7 +18,8 @@ COSTLY = ("subprocess", "kernel", "browser", "pretrained")
 
 
 # Fixtures that train a model (once per module or session): a test that needs one is slow.
-TRAINING_FIXTURES = {"trained", "trained_tiny", "llama_trained", "wren_model", "ordered_lm", "switched", "executed"}
+TRAINING_FIXTURES = {"trained_folder", "model_dir", "trained_app", "trained", "trained_tiny", "llama_trained", "wren_model", "ordered_lm",
+                     "switched", "executed"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -241,9 +242,8 @@ def small_score(monkeypatch):
     """Fewer imitations and posts than a real score takes: the same steps, in seconds."""
     from huggingtweets import voice
 
-    monkeypatch.setattr(voice, "N_FIT", 120)
-    monkeypatch.setattr(voice, "N_HELD", 40)
-    monkeypatch.setattr(voice, "N_POSTS", 40)
+    for name, value in SMALL_SCORE.items():
+        monkeypatch.setattr(voice, name, value)
 
 
 
@@ -267,3 +267,45 @@ def _no_visitor_wait(monkeypatch):
     """The app's visitor mode caps rate-limit waits for the whole process (HUGGINGTWEETS_MAX_WAIT_S):
     no test inherits it from another that ran before it in the same worker."""
     monkeypatch.delenv("HUGGINGTWEETS_MAX_WAIT_S", raising=False)
+
+
+# --- trained once a session (copied where a test writes) --------------------------------------
+@pytest.fixture(scope="session")
+def trained_folder(tmp_path_factory):
+    """A real model folder: the tiny model, a few steps, checkpoints kept (as after training).
+    Read it; a test that writes takes ``model_dir``, its copy."""
+    from huggingtweets.config import TrainConfig
+    from huggingtweets.training import fine_tune
+
+    out = tmp_path_factory.mktemp("trained") / "wren-bot"
+    config = TrainConfig(model="tiny", output_dir=str(out), max_steps=4, save_steps=2, block_size=32, batch_size=8, logging_steps=2, keep_checkpoints=True)
+    fine_tune(config, tweet_dataset())
+    return out
+
+
+@pytest.fixture
+def model_dir(trained_folder, tmp_path):
+    """A copy of ``trained_folder`` to write in, plus a stray file nobody meant to share."""
+    import shutil
+
+    folder = tmp_path / "wren-bot"
+    shutil.copytree(trained_folder, folder, ignore=shutil.ignore_patterns("optimizer.pt"))
+    (folder / "notes.txt").write_text("my private notes")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def trained_app(tmp_path_factory):
+    """One app through steps 1 and 2 on the sample with the tiny model (``app_driver.FAST``).
+    A module that needs more (tweets in step 3) sets it up from here in its own fixture; a test
+    that changes the session's folder or step 2 takes its own app (tests/test_ui.py reads step 2
+    as the run left it)."""
+    from app_driver import fast
+    from huggingtweets.ui import App
+
+    app = App(demo="tiny", output_dir=tmp_path_factory.mktemp("ui"))
+    app.data.button.click()
+    fast(app)
+    app.train.button.click()
+    assert app.wait(timeout=600) and app.train.result is not None, app.train.part("message").value
+    return app

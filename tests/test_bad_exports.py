@@ -15,7 +15,7 @@ from huggingtweets.errors import HuggingTweetsError
 from huggingtweets.folder import INCOMPLETE, MANIFEST
 from huggingtweets.generation import load_generator
 from huggingtweets.share import export_zip, push_to_hub, shared_files
-from test_share import SHARED, hub, model_dir, no_token, trained  # noqa: F401  (fixtures)
+from test_share import SHARED, hub, no_token  # noqa: F401  (fixtures)
 
 
 def snapshot(folder: Path) -> dict:
@@ -56,12 +56,12 @@ def nothing_left_beside(path: Path) -> bool:
 
 # --- the manifest -------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_the_save_records_a_manifest_of_what_it_shipped(trained):
-    data = manifest(trained)
+def test_the_save_records_a_manifest_of_what_it_shipped(trained_folder):
+    data = manifest(trained_folder)
     assert data["format"] == 1
     assert set(data["files"]) == SHARED | {"dataset.json"}  # the share list's files, never itself or checkpoints
     for name, entry in data["files"].items():
-        raw = (trained / name).read_bytes()
+        raw = (trained_folder / name).read_bytes()
         assert entry["size"] == len(raw) and entry["sha256"] == hashlib.sha256(raw).hexdigest()
         assert entry.get("edit", False) == (name == "README.md")  # the card alone may be edited before sharing
 

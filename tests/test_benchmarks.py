@@ -228,7 +228,7 @@ def test_bench_batch_smoke_times_each_way(tmp_path):
         pytest.skip("no real archives in ../shared/corpora")
     before = results_files()
     out = tmp_path / "batch.json"
-    done = run_script("bench_batch.py", "--model", "tiny", "--steps", "2", "--ways", "--parallel 2", "--out", str(out))
+    done = run_script("bench_batch.py", "--model", "tiny", "--steps", "2", "--ways", "--parallel 2", "--no-warm", "--out", str(out))
     rows = json.loads(out.read_text())["rows"]
     assert [r["way"] for r in rows] == ["--parallel 2"]
     for row in rows:

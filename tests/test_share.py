@@ -1,7 +1,6 @@
 """Sharing a model folder: the files chosen, the Hub push (real client, local fake Hub), errors, the zip."""
 
 import logging
-import shutil
 import socket
 import sys
 import types
@@ -10,14 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tweet_dataset
 from fake_hub import TOKEN, FakeHub, Repo
 from huggingtweets.card import render_card, retarget_card
 from huggingtweets.config import TrainConfig
 from huggingtweets.errors import HuggingTweetsError
 from huggingtweets.share import SHARED_FILES, export_zip, find_hf_token, push_to_hub, shared_files
 from huggingtweets.sources.base import Author
-from huggingtweets.training import fine_tune
 
 SHARED = {
     "README.md", "config.json", "generation_config.json", "metrics.json", "model.safetensors",
@@ -26,24 +23,6 @@ SHARED = {
 
 
 # --- fixtures ----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A real model folder: the tiny model, a few steps, checkpoints kept (as after training)."""
-    out = tmp_path_factory.mktemp("trained") / "wren-bot"
-    config = TrainConfig(model="tiny", output_dir=str(out), max_steps=4, save_steps=2, block_size=32, batch_size=8, logging_steps=2, keep_checkpoints=True)
-    fine_tune(config, tweet_dataset())
-    return out
-
-
-@pytest.fixture
-def model_dir(trained, tmp_path):
-    """A copy of the trained folder, plus a stray file nobody meant to share."""
-    folder = tmp_path / "wren-bot"
-    shutil.copytree(trained, folder, ignore=shutil.ignore_patterns("optimizer.pt"))
-    (folder / "notes.txt").write_text("my private notes")
-    return folder
-
-
 @pytest.fixture
 def no_token(monkeypatch, tmp_path):
     """No token anywhere: no environment variable, no Hub login, no Colab."""
@@ -120,11 +99,11 @@ def test_shared_files_leave_out_checkpoints_dataset_and_strays(model_dir):
     assert {p.name for p in shared_files(model_dir, include_dataset=True)} == SHARED | {"dataset.json"}
 
 
-def test_every_file_training_writes_is_classified(trained):
+def test_every_file_training_writes_is_classified(trained_folder):
     """A new file in the folder must be added to SHARED_FILES on purpose, not shared by accident."""
     from fnmatch import fnmatchcase
 
-    for path in trained.iterdir():
+    for path in trained_folder.iterdir():
         kinds = [k for k, patterns in SHARED_FILES.items() if any(fnmatchcase(path.name, p) for p in patterns)]
         assert kinds, f"{path.name} is in no SHARED_FILES list"
 

@@ -34,15 +34,10 @@ def app(tmp_path):
     return App(demo="tiny", output_dir=tmp_path)
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One app through steps 1 and 2 with the tiny model and tiny settings."""
-    app = App(demo="tiny", output_dir=tmp_path_factory.mktemp("ui"))
-    app.data.button.click()
-    fast(app)
-    app.train.button.click()
-    assert app.wait(timeout=600)
-    return app
+@pytest.fixture
+def trained(trained_app):
+    """The session's app through steps 1 and 2 (conftest's ``trained_app``)."""
+    return trained_app
 
 
 # --- the contract ------------------------------------------------------------------------

@@ -22,18 +22,13 @@ from test_share import SHARED, hub, no_token  # noqa: E402,F401  (fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
 
-FAST = dict(max_steps=4, block_size=32, batch_size=8, logging_steps=2, save_steps=4)
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """An app through steps 1 to 3: the sample, the tiny model for a few steps, 4 tweets."""
-    app = App(demo="tiny", output_dir=tmp_path_factory.mktemp("ui-share"))
-    app.data.button.click()
-    for name, value in FAST.items():
-        app.train.part("fields")[name].value = value
-    app.train.button.click()
-    assert app.wait(timeout=600) and app.train.result is not None, app.train.part("message").value
+def trained(trained_app):
+    """The session's app through steps 1 and 2 (conftest's ``trained_app``), then 4 tweets in step 3."""
+    app = trained_app
+    app.generate.part("clear").click()
     app.generate.part("n").value = 4
     app.generate.button.click()
     assert len(app.session.tweets) == 4, app.generate.part("message").value
@@ -339,13 +334,10 @@ def test_push_errors_are_one_line_without_the_token(trained, hub, monkeypatch):
     assert hub.commits == [] and share.push_button.button_style == "danger"
 
 
-def test_a_new_model_clears_the_results(trained):
-    share = trained.share
+def test_a_new_model_clears_the_results(trained, app):
+    app.session.folder = trained.session.folder  # its own app: the shared one's step 2 stays as its run left it
+    share = app.share
     share.part("messages")["zip"].value = share.part("push_message").value = "old"
-    folder = trained.session.folder
-    trained.session.folder = folder + "-next"
-    try:
-        assert share.part("messages")["zip"].value == share.part("push_message").value == "" and share.part("image").layout.display == "none"
-        assert share.part("repo").placeholder.endswith("-next")
-    finally:
-        trained.session.folder = folder
+    app.session.folder = trained.session.folder + "-next"
+    assert share.part("messages")["zip"].value == share.part("push_message").value == "" and share.part("image").layout.display == "none"
+    assert share.part("repo").placeholder.endswith("-next")
