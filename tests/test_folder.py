@@ -291,7 +291,7 @@ def test_no_module_but_folder_spells_the_files():
     assert sys.modules["huggingtweets.folder"] is folder_mod
 
 
-STEPS = 160  # long enough to be stopped a second in (about 10 steps here), short enough to finish on resume
+STEPS = 80  # long enough to be stopped a second in (about 10 steps on a quiet 2-core host), short enough to finish on resume
 
 
 @pytest.mark.subprocess
