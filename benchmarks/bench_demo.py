@@ -38,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from _common import cpu_kind, describe_device, print_table, result_kind, save_results, write_json  # noqa: E402
 
-from huggingtweets.folder import METRICS, TRAIN_CONFIG, VOICE  # noqa: E402
+from huggingtweets.folder import CARD, METRICS, TRAIN_CONFIG, VOICE  # noqa: E402
 
 # The demo's process, told the CPU has no native bf16 (--as-fp32).
 AS_FP32 = ("import sys, torch; torch.cpu._is_avx512_bf16_supported = lambda: False; "
@@ -80,6 +80,8 @@ def main() -> None:
         recipe = json.loads((folder / TRAIN_CONFIG).read_text())
         bpc = held_out_bits_per_char(folder)
         voice = json.loads((folder / VOICE).read_text()) if (folder / VOICE).is_file() else {}
+        card = (folder / CARD).is_file()
+    said = done.stdout.splitlines()
     author = (voice.get("authors") or [{}])[0]
     payload = {
         "device": describe_device(),
@@ -104,9 +106,13 @@ def main() -> None:
         "voice_real": author.get("real_rate"), "voice_base": author.get("base_rate"), "voice_shuffled": author.get("shuffled_score"),
         "voice_seconds": voice.get("seconds"),
         "load_avg_1min": os.getloadavg()[0],  # other work on the machine while it ran
+        "card": card,
+        "posts": [line for line in said if line[:3] in {f"{i}. " for i in range(1, 10)}],  # what the demo wrote
+        "folder_said": any(line.startswith(f"The model folder is {folder} ") for line in said),
     }
-    rows = [{"": k, "value": (f"{v:,.3f}" if isinstance(v, float) else v)} for k, v in payload.items()]
+    rows = [{"": k, "value": (f"{v:,.3f}" if isinstance(v, float) else v)} for k, v in payload.items() if k != "posts"]
     print_table(rows, ["", "value"])
+    print("The demo wrote:", *payload["posts"], sep="\n  ")
     if args.out:
         write_json(args.out, payload)
     if not args.tiny:

@@ -146,6 +146,9 @@ def test_bench_demo_times_the_real_command(tmp_path, as_fp32):
     assert result["cpu_kind"] in ("AMX", "AVX512-BF16", "AVX2", "other")
     assert "bits_per_char" in done.stdout
     assert results_files() == before  # --tiny is a smoke test: nothing saved under results/
+    # README's main command (`demo`, here --tiny) end to end: 5 posts from its prompt, the folder named, a card
+    assert len(result["posts"]) == 5 and all(p[3:].startswith("My dream is") for p in result["posts"]), result["posts"]
+    assert result["folder_said"] and result["card"]
 
 
 def test_profile_step_groups_a_step(tmp_path, gpt2_folder):
