@@ -34,12 +34,6 @@ def app(tmp_path):
     return App(demo="tiny", output_dir=tmp_path)
 
 
-@pytest.fixture
-def trained(trained_app):
-    """The session's app through steps 1 and 2 (conftest's ``trained_app``)."""
-    return trained_app
-
-
 # --- the contract ------------------------------------------------------------------------
 def test_contract_and_demo_defaults(app, tmp_path):
     assert app.data.button.description == "Download tweets"
@@ -271,8 +265,8 @@ def test_invalid_learning_rate_shows_one_line(app, lr, error):
 
 
 @pytest.mark.slow
-def test_training_finishes_with_progress_plot_and_summary(trained):
-    step = trained.train
+def test_training_finishes_with_progress_plot_and_summary(trained_app):
+    step = trained_app.train
     assert step.error is None and step.result is not None, step.part("message").value
     assert step.part("progress").value == step.part("progress").max == 6
     assert re.fullmatch(r"step 6/6 · epoch [\d.]+ · loss [\d.]+ · elapsed \d+:\d\d · ETA \d+:\d\d", step.part("status").value)
@@ -281,7 +275,7 @@ def test_training_finishes_with_progress_plot_and_summary(trained):
     assert step.part("plot").value.count('class="ht-loss-eval-point"') >= 2  # before and after
     assert "→" in step.part("summary").value and str(step.result.output_dir) in step.part("summary").value
     # a finished run: buttons back; nothing to resume, and training again there needs "Replace"
-    assert not step.button.disabled and step.stop_button.disabled and not trained.data.button.disabled
+    assert not step.button.disabled and step.stop_button.disabled and not trained_app.data.button.disabled
     assert step.part("resume").disabled and not step.part("resume").value
     assert not step.part("overwrite").disabled and not step.part("overwrite").value and "Replace" in step.part("resume_note").value
 
@@ -327,8 +321,8 @@ def test_generate_before_training(app):
 
 
 @pytest.mark.slow
-def test_generate_renders_cards(trained):
-    gen = trained.generate
+def test_generate_renders_cards(trained_app):
+    gen = trained_app.generate
     gen.part("clear").click()
     gen.part("n").value = 3
     gen.button.click()
@@ -338,7 +332,7 @@ def test_generate_renders_cards(trained):
     assert "https://twitter.com/intent/tweet?text=My%20dream%20is" in gen.part("results").value
 
 
-def test_generated_text_is_escaped_and_newest_first(trained, monkeypatch):
+def test_generated_text_is_escaped_and_newest_first(trained_app, monkeypatch):
     class Fake:
         notes = []
 
@@ -360,7 +354,7 @@ def test_generated_text_is_escaped_and_newest_first(trained, monkeypatch):
         def judge(self, folder, tweets, progress=None):
             return tweets
 
-    gen = trained.generate
+    gen = trained_app.generate
     monkeypatch.setattr(gen, "_generators", FakeGenerators())
     gen.part("clear").click()
     gen.part("n").value = 2
@@ -550,8 +544,8 @@ def test_errors_clear_when_the_step_before_succeeds(app, monkeypatch):
     assert app.generate.part("message").value == "" and app.generate.button.button_style == "primary"
 
 
-def test_a_finished_run_counts_for_step_3(trained):
-    assert trained.session.trained >= 1
+def test_a_finished_run_counts_for_step_3(trained_app):
+    assert trained_app.session.trained >= 1
 
 
 # --- avatars, copy, nearest ------------------------------------------------------------------

@@ -17,11 +17,10 @@ import ipywidgets as widgets  # noqa: E402
 
 from fake_hub import TOKEN  # noqa: E402
 from huggingtweets.ui import App  # noqa: E402
-from huggingtweets.ui import hand_over, share_step  # noqa: E402
+from huggingtweets.ui import hand_over  # noqa: E402
 from test_share import SHARED, hub, no_token  # noqa: E402,F401  (fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
-
 
 
 @pytest.fixture(scope="module")
