@@ -36,7 +36,7 @@ from .dataset import TweetDataset, split_marker, voice_marker
 from .errors import HuggingTweetsError
 from .folder import DATASET as DATASET_FILE
 from .folder import ModelFolder
-from .models import EOS, load_causal_lm, max_positions
+from .models import EOS, load_causal_lm, max_positions, sampling_args
 
 # Memory one generate() call may hold for its KV cache (every layer's keys and values for
 # every token of every tweet in the batch). Estimated from the model's config before the call;
@@ -330,24 +330,22 @@ def sample_texts(model, tokenizer, config: SamplingConfig, prefix: str = "") -> 
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_ids[0]
     batch = batch_size_for(model, len(ids) + max_new, config.n)
 
-    input_ids = torch.tensor([ids], device=model.device)
     if config.seed is not None:
         torch.manual_seed(config.seed)  # seeds CPU and every CUDA device: same seed, same tweets
     rows: list[list[int]] = []
     with torch.inference_mode():
         while len(rows) < config.n:
+            # copies of the prompt, as many as the memory budget allows (greedy decoding over
+            # sampling_args' drawn token takes no num_return_sequences)
+            input_ids = torch.tensor([ids] * min(batch, config.n - len(rows)), device=model.device)
             out = model.generate(
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
-                do_sample=True,
                 num_beams=1,  # sampling, never a beam search a folder's file asked for
-                temperature=config.temperature,
-                top_p=config.top_p,
-                top_k=config.top_k,  # 0 turns the top-k filter off (transformers' default would be 50)
+                **sampling_args(model, config.top_p, config.temperature, config.top_k),  # top_k 0: off
                 repetition_penalty=config.repetition_penalty,
                 max_new_tokens=max_new,
                 min_new_tokens=1,  # an immediate end-of-text would be an empty tweet
-                num_return_sequences=min(batch, config.n - len(rows)),  # batched, within the memory budget
                 pad_token_id=pad,
                 eos_token_id=eos_ids,
             )

@@ -35,6 +35,13 @@ ROW_TOKENS = 160  # tokens written after each prompt: about 6 imitations of Engl
 MAX_CALLS = 8  # generate() calls at most, whatever the posts' length
 CACHE_FOLDER = "voice"
 BUNDLED = Path(__file__).resolve().parent / "data" / "sample" / "imitations.json"
+# The base model's fluency gains (voice.Fluency) of texts that are the same in every run on
+# the same posts (the real held-out posts, their shuffles, the held-out imitations), kept per
+# base model and weight type: a figure per text, so the next score on the same posts makes
+# none of them again. The sample's ship with the package, as its imitations do.
+GAINS_VERSION = 1
+BUNDLED_GAINS = BUNDLED.with_name("gains.json")
+MAX_STORED_GAINS = 100_000  # per base model and weight type (about 40 bytes each on disk)
 
 
 def _prompt(examples: Sequence[str]) -> str:
@@ -103,6 +110,58 @@ def bundle(entries: dict) -> Path:
     return BUNDLED
 
 
+def text_id(text: str) -> str:
+    """What names a text in the stored gains (its content, hashed)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def gains_key(base_id: str, dtype: str, spec: dict) -> str:
+    """Names the gains of one base model in one weight type measured one way (``spec``)."""
+    whole = {"version": GAINS_VERSION, "base": base_id, "dtype": dtype, **spec}
+    return hashlib.sha256(json.dumps(whole, sort_keys=True).encode("utf-8")).hexdigest()[:32]
+
+
+def _gains_file(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _valid_gains(gains) -> dict[str, float]:
+    if not isinstance(gains, dict):
+        return {}
+    return {k: float(v) for k, v in gains.items() if isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def stored_gains(key: str, cache_dir: Optional[Path] = None) -> dict[str, float]:
+    """``{text_id: gain}`` kept for ``key``: the package's (the sample's) and the cache's."""
+    path = Path(cache_dir or default_cache_dir()) / CACHE_FOLDER / f"gains-{key}.json"
+    return {**_valid_gains(_gains_file(BUNDLED_GAINS).get(key)), **_valid_gains(_gains_file(path).get("gains"))}
+
+
+def store_gains(key: str, gains: dict[str, float], cache_dir: Optional[Path] = None) -> None:
+    """Add ``gains`` to what the cache keeps for ``key`` (the newest kept within ``MAX_STORED_GAINS``)."""
+    if not gains:
+        return
+    path = Path(cache_dir or default_cache_dir()) / CACHE_FOLDER / f"gains-{key}.json"
+    merged = {**_valid_gains(_gains_file(path).get("gains")), **gains}
+    kept = dict(list(merged.items())[-MAX_STORED_GAINS:])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path, {"version": GAINS_VERSION, "gains": kept}, indent=None)
+    except OSError:
+        pass  # a read-only cache only costs measuring them again next time
+
+
+def bundle_gains(entries: dict[str, dict[str, float]]) -> Path:
+    """Write ``{gains key: {text_id: gain}}`` as the package's bundled gains (``voice.bundle_sample``)."""
+    atomic_write_json(BUNDLED_GAINS, entries, indent=None)
+    BUNDLED_GAINS.chmod(0o644)
+    return BUNDLED_GAINS
+
+
 def _write(model, tokenizer, pool: list[str], n: int, seed: int, progress: Optional[Progress]) -> list[list[str]]:
     """Rows of ``BATCH`` prompts, each continued for ``ROW_TOKENS``: every whole line after the
     examples is an imitation (the last, cut off, is dropped). Several lines a prompt use the
@@ -132,7 +191,7 @@ def _write(model, tokenizer, pool: list[str], n: int, seed: int, progress: Optio
                 break
             with torch.inference_mode(), inference_autocast(model):
                 out = model.generate(
-                    **enc, do_sample=True, num_beams=1, **sampling_args(model, sampling.top_p, sampling.temperature),
+                    **enc, num_beams=1, **sampling_args(model, sampling.top_p, sampling.temperature),
                     max_new_tokens=min(ROW_TOKENS, room), pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
                 )
             before = made

@@ -266,12 +266,35 @@ class _CappedNucleus:
         return out.scatter(-1, indices, values.masked_fill(~keep, float("-inf")))
 
 
-def sampling_args(model, top_p: float, temperature: float) -> dict:
-    """``generate``'s nucleus-sampling arguments for ``model`` (``_CappedNucleus`` for a big vocabulary)."""
+class _Draw:
+    """The draw that ends sampling, as a logits processor for greedy decoding: one token per row
+    from the warped scores' distribution, by the inverse of its cumulative sum; every other
+    token is set to -inf, so generate()'s argmax takes it. ``torch.multinomial`` over SmolLM2's
+    49,152 tokens took 50 ms a step for 91 posts (6 s of the voice score's 28 s of sampling,
+    2-core AMD EPYC, AVX512-BF16), this about 5 ms. Seeded by torch's global generator."""
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        cum = scores.float().softmax(-1).cumsum(-1)
+        total = cum[:, -1:]
+        point = torch.minimum(torch.rand_like(total) * total, torch.nextafter(total, torch.zeros_like(total)))
+        tokens = torch.searchsorted(cum, point, right=True)  # the first token whose running sum passes the point: never one of no chance
+        return torch.full_like(scores, float("-inf")).scatter_(-1, tokens, 0.0)
+
+
+def sampling_args(model, top_p: float, temperature: float, top_k: int = 0) -> dict:
+    """``generate``'s arguments for nucleus sampling from ``model``: transformers' own warpers
+    (temperature, top-k when > 0, top-p; ``_CappedNucleus`` for a big vocabulary), then
+    ``_Draw``, under greedy decoding (no ``num_return_sequences``: repeat the prompt instead)."""
+    from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
     embeddings = model.get_output_embeddings()
     vocab = embeddings.weight.shape[0] if embeddings is not None else getattr(model.config, "vocab_size", 0)
-    if vocab <= BIG_VOCAB:
-        return {"top_p": top_p, "temperature": temperature, "top_k": 0}
-    from transformers import LogitsProcessorList
-
-    return {"top_p": 1.0, "temperature": 1.0, "top_k": 0, "logits_processor": LogitsProcessorList([_CappedNucleus(top_p, temperature)])}
+    if vocab > BIG_VOCAB:
+        warpers = [_CappedNucleus(top_p, temperature)]
+    else:
+        warpers = [TemperatureLogitsWarper(temperature)] if temperature != 1.0 else []
+        warpers += [TopKLogitsWarper(top_k)] if top_k > 0 else []
+        warpers += [TopPLogitsWarper(top_p)] if top_p < 1.0 else []
+    return {"do_sample": False, "logits_processor": LogitsProcessorList([*warpers, _Draw()])}

@@ -123,15 +123,31 @@ def shuffled(text: str, rng: random.Random) -> str:
 
 class Fluency:
     """Bits per character the base model saves on a text against its own shuffles (each text's
-    gain computed once: the real held-out posts set the gate and are judged again later)."""
+    gain computed once: the real held-out posts set the gate and are judged again later).
 
-    def __init__(self, model, tokenizer):
+    With ``base_id``, the gains of texts asked with ``keep=True`` (those the same in every run on
+    the same posts: the real held-out posts, their shuffles, the held-out imitations) are kept
+    in the cache by ``save`` and read back by the next score of the same base model, as the
+    imitations are; the sample's ship with the package. Generated posts are never kept."""
+
+    def __init__(self, model, tokenizer, base_id: Optional[str] = None, cache_dir: Optional[Path] = None):
+        from .imitation import gains_key, stored_gains
+
         self.model, self.tokenizer = model, tokenizer
         self._known: dict[str, float] = {}
+        self._new: dict[str, float] = {}  # kept texts measured in this run, for ``save``
+        self.cache_dir = cache_dir
+        dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+        self.key = gains_key(base_id, dtype, {"shuffles": SHUFFLES, "seed": SEED}) if base_id else None
+        self._stored = stored_gains(self.key, cache_dir) if self.key else {}
 
-    def gains(self, texts: Sequence[str]) -> list[float]:
+    def gains(self, texts: Sequence[str], keep: bool = False) -> list[float]:
+        from .imitation import text_id
         from .quality import inference_autocast, text_bits
 
+        for text in texts:
+            if text not in self._known and self._stored.get(text_id(text)) is not None:
+                self._known[text] = self._stored[text_id(text)]
         new = list(dict.fromkeys(t for t in texts if t not in self._known))
         if len(self._known) + len(new) > MAX_KNOWN:  # an app judging posts for hours: start over
             self._known.clear()
@@ -146,7 +162,22 @@ class Fluency:
             own, rest = bits[: len(new)], bits[len(new):]
             for i, text in enumerate(new):
                 self._known[text] = (sum(rest[i * SHUFFLES : (i + 1) * SHUFFLES]) / SHUFFLES - own[i]) / (len(text) + 1)
+                if keep and self.key:
+                    self._new[text_id(text)] = self._known[text]
         return [self._known[t] for t in texts]
+
+    def save(self) -> None:
+        """Keep this run's gains of kept texts in the cache (see the class)."""
+        from .imitation import store_gains
+
+        if self.key and self._new:
+            store_gains(self.key, self._new, self.cache_dir)
+            self._stored.update(self._new)
+            self._new = {}
+
+    def kept(self) -> dict[str, float]:
+        """``{text_id: gain}`` of every kept text known (stored or measured): what a bundle ships."""
+        return {**self._stored, **self._new}
 
 
 @dataclass(frozen=True)
@@ -173,10 +204,11 @@ class Judge:
     gate: float  # gain in bits per character from which a post is fluent
     index: object  # generation.NearestIndex of every training post
 
-    def judge(self, texts: Sequence[str]) -> list[PostVoice]:
+    def judge(self, texts: Sequence[str], keep: bool = False) -> list[PostVoice]:
+        """Each text judged; ``keep``: texts the same in every run (see ``Fluency``)."""
         texts = list(texts)
         probs = self.classifier.proba(texts)
-        gains = self.fluency.gains(texts)
+        gains = self.fluency.gains(texts, keep)
         out = []
         for text, p, gain in zip(texts, probs, gains):
             near = self.index.lookup(text).near_copy
@@ -330,6 +362,36 @@ def bundle_sample() -> Path:
     return bundle(entries)
 
 
+def bundle_sample_gains(folder: Union[str, Path]) -> Path:
+    """Bundle the fluency gains the score of a demo folder keeps (``Fluency``: its real held-out
+    posts, their shuffles, the held-out imitations) in the weight type this process scores in,
+    so the demo measures only its own posts' (``imitation.BUNDLED_GAINS``). What a maintainer
+    runs after ``bundle_sample``, on a folder ``huggingtweets demo`` wrote: once as it is, and
+    once with torch's bf16 probes answering no (``benchmarks/bench_demo.py``'s ``AS_FP32``) for
+    CPUs without bf16. Each run replaces its own weight type's entry."""
+    import tempfile
+
+    import torch
+
+    from .config import TrainConfig
+    from .distributed import cpu_has_bf16
+    from .imitation import BUNDLED_GAINS, CACHE_FOLDER, _gains_file, bundle_gains, gains_key
+
+    base_ref = base_model_of(TrainConfig.load(folder))
+    if base_ref is None:
+        raise HuggingTweetsError("The tiny model has no base model: bundle the gains of a demo folder.")
+    dtype = str(torch.bfloat16 if cpu_has_bf16() else torch.float32).removeprefix("torch.")
+    key = gains_key(base_ref[1], dtype, {"shuffles": SHUFFLES, "seed": SEED})
+    entries = {k: v for k, v in _gains_file(BUNDLED_GAINS).items() if k != key}
+    bundle_gains(entries)  # this weight type's measured again from nothing
+    with tempfile.TemporaryDirectory() as tmp:
+        report = measure(folder, cache_dir=Path(tmp))
+        if report.score is None:
+            raise HuggingTweetsError(f"The folder's voice was not measured: {report.lines()[0]}")
+        entries[key] = _gains_file(Path(tmp) / CACHE_FOLDER / f"gains-{key}.json").get("gains", {})
+    return bundle_gains(entries)
+
+
 def load_voices(folder: Union[str, Path], progress: Optional[Progress] = None, cache_dir: Optional[Path] = None,
                 saved: Optional["VoiceReport"] = None) -> Voices:
     """One judge per author of a model folder, with the base model's imitations made or read from
@@ -361,7 +423,7 @@ def load_voices(folder: Union[str, Path], progress: Optional[Progress] = None, c
     base = for_scoring(base).eval()
     known = {a.handle: a for a in saved.authors} if saved is not None else {}
     index = NearestIndex(dataset.all_train_tweets())
-    fluency = Fluency(base, tokenizer)
+    fluency = Fluency(base, tokenizer, base_id, cache_dir)
     judges, held = {}, {}
     spent = 0.0
     for a in dataset.authors:
@@ -380,7 +442,7 @@ def load_voices(folder: Union[str, Path], progress: Optional[Progress] = None, c
         if reuse:
             gate = before.gate
         else:
-            real_gains = sorted(fluency.gains(a.valid)) if a.valid else []
+            real_gains = sorted(fluency.gains(a.valid, keep=True)) if a.valid else []
             gate = real_gains[int(GATE_QUANTILE * (len(real_gains) - 1))] if real_gains else 0.0
         judges[handle] = Judge(handle, classifier, fluency, gate, index)
     return Voices(judges, held, base, tokenizer, base_id, spent)
@@ -417,11 +479,11 @@ def measure(folder: Union[str, Path], progress: Optional[Progress] = None, cache
     for a in dataset.authors:
         handle = a.author.handle
         judge = voices.judges[handle]
-        real = pass_rate(judge.judge(a.valid))
-        base_held = pass_rate(judge.judge(voices.held_imitations[handle]))
+        real = pass_rate(judge.judge(a.valid, keep=True))
+        base_held = pass_rate(judge.judge(voices.held_imitations[handle], keep=True))
         ours = pass_rate(judge.judge(generated[handle]))
         rng = random.Random(SEED)
-        mixed = pass_rate(judge.judge([shuffled(t, rng) for t in a.valid]))
+        mixed = pass_rate(judge.judge([shuffled(t, rng) for t in a.valid], keep=True))
         result = AuthorVoice(handle, passed=ours[0], counted=ours[1], near_copies=ours[2], gate=round(judge.gate, 6),
                              threshold=round(judge.classifier.threshold, 6))
         if not real[1] or not base_held[1]:
@@ -437,6 +499,8 @@ def measure(folder: Union[str, Path], progress: Optional[Progress] = None, cache
                 result.score = round(calibrated(ours[0] / ours[1], result.real_rate, result.base_rate), 1)
                 result.shuffled_score = round(calibrated(mixed[0] / max(mixed[1], 1), result.real_rate, result.base_rate), 1)
         report.authors.append(result)
+    for judge in voices.judges.values():  # one Fluency, shared: the first saves, the rest find nothing new
+        judge.fluency.save()
     report.seconds = {"imitations": round(voices.imitation_seconds, 1), "setup": round(made - started, 1),
                       "generation": round(wrote - made, 1), "scoring": round(time.monotonic() - wrote, 1)}
     return report

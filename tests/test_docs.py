@@ -128,7 +128,7 @@ FIGURES = [
     ("bench_attention-avx512bf16.json", lambda d: d["rows"][1]["bits_per_char"], "{:.3f}", "`bench_attention.py`: {} against"),
     ("bench_attention-avx512bf16.json", lambda d: d["rows"][0]["bits_per_char"], "{:.3f}", "against {} bits per character, but"),
     ("bench_demo-avx512bf16-as-fp32.json", lambda d: d["wall_s"], "{:.0f}", "it took {} s at 1.301 bits"),
-    ("bench_demo-avx512bf16-as-fp32.json", lambda d: d["bits_per_char"], "{:.3f}", "s at {} bits per character (93 to 114 s"),
+    ("bench_demo-avx512bf16-as-fp32.json", lambda d: d["bits_per_char"], "{:.3f}", "s at {} bits per character (93 to 114 s in three"),
 ]
 
 

@@ -281,11 +281,36 @@ def test_generate_calls_model_as_the_original(generator, monkeypatch):
     monkeypatch.setattr(generator.model, "generate", spy)
     generator.generate(prompt="My dream is", n=2, seed=0)
     eos = generator.tokenizer.eos_token_id
-    assert seen["input_ids"].shape[0] == 1 and seen["input_ids"][0, 0].item() == eos
-    assert seen["input_ids"][0, 1].item() != eos  # exactly one end-of-text in front
-    assert seen["do_sample"] and seen["top_p"] == 0.95 and seen["top_k"] == 0 and seen["temperature"] == 1.0
-    assert seen["num_return_sequences"] == 2 and seen["pad_token_id"] is not None
+    from transformers import TopPLogitsWarper
+
+    from huggingtweets.models import _Draw
+
+    assert seen["input_ids"].shape[0] == 2 and (seen["input_ids"][:, 0] == eos).all()  # the prompt once a post
+    assert (seen["input_ids"][:, 1] != eos).all()  # exactly one end-of-text in front
+    # sampling: the top-p warper (temperature 1 and top-k 0 add none), then our draw under greedy decoding
+    processors = seen["logits_processor"]
+    assert not seen["do_sample"] and [type(p) for p in processors] == [TopPLogitsWarper, _Draw] and processors[0].top_p == 0.95
+    assert "num_return_sequences" not in seen and seen["pad_token_id"] is not None
     assert seen["inference"]
+
+
+def test_the_draw_follows_the_warped_distribution():
+    """``_Draw`` (the inverse of the running sum, not torch.multinomial): each token as often as its
+    probability, never one the warpers set to -inf, the same draws from the same seed."""
+    import torch
+
+    from huggingtweets.models import _Draw
+
+    scores = torch.tensor([[0.0, 1.0, 2.0, float("-inf"), 0.5]] * 20_000)
+    torch.manual_seed(0)
+    out = _Draw()(None, scores.clone())
+    tokens = out.argmax(-1)
+    assert (torch.isfinite(out).sum(-1) == 1).all() and not (tokens == 3).any()
+    expected = scores[0].softmax(-1)
+    seen = torch.bincount(tokens, minlength=5).float() / len(tokens)
+    assert torch.allclose(seen, expected, atol=0.01), (seen, expected)
+    torch.manual_seed(0)
+    assert torch.equal(_Draw()(None, scores.clone()), out)
 
 
 def test_generate_clamps_to_position_table(generator):

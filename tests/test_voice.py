@@ -108,6 +108,43 @@ def test_a_folder_is_scored_the_same_twice_and_shuffled_posts_fail_the_gate(wren
     assert again.to_dict()["authors"] == first.to_dict()["authors"]
 
 
+@pytest.mark.slow
+def test_gains_of_the_fixed_texts_are_kept_and_only_generated_posts_are_measured_again(wren_model, small_score, tmp_path, monkeypatch):
+    """The base model's fluency gains of the real held-out posts, their shuffles and the held-out
+    imitations are kept (the cache, or the package's bundle): a second score measures only the
+    posts it writes, and gives the same report; generated posts' gains are never kept."""
+    from huggingtweets import imitation, quality, voice
+    from huggingtweets.dataset import TweetDataset
+
+    cache = wren_model.parent / "cache"
+    (kept_file,) = (cache / imitation.CACHE_FOLDER).glob("gains-*.json")
+    kept = json.loads(kept_file.read_text())["gains"]
+    dataset = TweetDataset.load(wren_model)
+    (author,) = dataset.authors
+    assert {imitation.text_id(t) for t in author.valid} <= set(kept)
+    measured = []
+    real_bits = quality.text_bits
+    monkeypatch.setattr(quality, "text_bits", lambda model, tok, texts, *a, **k: measured.extend(texts) or real_bits(model, tok, texts, *a, **k))
+    again = voice.score_folder(wren_model, cache_dir=cache)
+    per_post = 1 + voice.SHUFFLES
+    assert 0 < len(measured) <= voice.N_POSTS * per_post  # the generated posts and their shuffles alone
+    originals = measured[: len(measured) // per_post]
+    assert not {imitation.text_id(t) for t in originals} & set(kept)  # and never kept
+    assert json.loads(kept_file.read_text())["gains"] == kept
+    first = json.loads((wren_model / "voice.json").read_text())
+    assert again.to_dict()["authors"] == first["authors"]
+
+    # bundled: what a fresh cache finds in the package
+    monkeypatch.setattr(imitation, "BUNDLED_GAINS", tmp_path / "gains.json")
+    voice.bundle_sample_gains(wren_model)
+    bundled = json.loads((tmp_path / "gains.json").read_text())
+    assert list(bundled) == [kept_file.stem.removeprefix("gains-")] and bundled[kept_file.stem.removeprefix("gains-")] == kept
+    measured.clear()
+    fresh = voice.score_folder(wren_model, cache_dir=tmp_path / "empty-cache")
+    assert 0 < len(measured) <= voice.N_POSTS * per_post
+    assert fresh.to_dict()["authors"] == first["authors"]
+
+
 # --- voices: a model of several authors -----------------------------------------------------
 def test_each_training_post_of_several_authors_starts_with_its_marker():
     from huggingtweets.dataset import build_dataset, split_marker, voice_marker
