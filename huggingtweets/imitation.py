@@ -121,7 +121,13 @@ def gains_key(base_id: str, dtype: str, spec: dict) -> str:
     return hashlib.sha256(json.dumps(whole, sort_keys=True).encode("utf-8")).hexdigest()[:32]
 
 
-def _gains_file(path: Path) -> dict:
+def gains_path(key: str, cache_dir: Optional[Path] = None) -> Path:
+    """Where the cache keeps the gains named ``key``."""
+    return Path(cache_dir or default_cache_dir()) / CACHE_FOLDER / f"gains-{key}.json"
+
+
+def read_gains_file(path: Path) -> dict:
+    """A gains file's JSON object (``{}`` when it is missing or damaged)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -137,16 +143,16 @@ def _valid_gains(gains) -> dict[str, float]:
 
 def stored_gains(key: str, cache_dir: Optional[Path] = None) -> dict[str, float]:
     """``{text_id: gain}`` kept for ``key``: the package's (the sample's) and the cache's."""
-    path = Path(cache_dir or default_cache_dir()) / CACHE_FOLDER / f"gains-{key}.json"
-    return {**_valid_gains(_gains_file(BUNDLED_GAINS).get(key)), **_valid_gains(_gains_file(path).get("gains"))}
+    bundled, cached = read_gains_file(BUNDLED_GAINS).get(key), read_gains_file(gains_path(key, cache_dir)).get("gains")
+    return {**_valid_gains(bundled), **_valid_gains(cached)}
 
 
 def store_gains(key: str, gains: dict[str, float], cache_dir: Optional[Path] = None) -> None:
     """Add ``gains`` to what the cache keeps for ``key`` (the newest kept within ``MAX_STORED_GAINS``)."""
     if not gains:
         return
-    path = Path(cache_dir or default_cache_dir()) / CACHE_FOLDER / f"gains-{key}.json"
-    merged = {**_valid_gains(_gains_file(path).get("gains")), **gains}
+    path = gains_path(key, cache_dir)
+    merged = {**_valid_gains(read_gains_file(path).get("gains")), **gains}
     kept = dict(list(merged.items())[-MAX_STORED_GAINS:])
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -375,20 +375,20 @@ def bundle_sample_gains(folder: Union[str, Path]) -> Path:
 
     from .config import TrainConfig
     from .distributed import cpu_has_bf16
-    from .imitation import BUNDLED_GAINS, CACHE_FOLDER, _gains_file, bundle_gains, gains_key
+    from .imitation import BUNDLED_GAINS, bundle_gains, gains_key, gains_path, read_gains_file
 
     base_ref = base_model_of(TrainConfig.load(folder))
     if base_ref is None:
         raise HuggingTweetsError("The tiny model has no base model: bundle the gains of a demo folder.")
     dtype = str(torch.bfloat16 if cpu_has_bf16() else torch.float32).removeprefix("torch.")
     key = gains_key(base_ref[1], dtype, {"shuffles": SHUFFLES, "seed": SEED})
-    entries = {k: v for k, v in _gains_file(BUNDLED_GAINS).items() if k != key}
+    entries = {k: v for k, v in read_gains_file(BUNDLED_GAINS).items() if k != key}
     bundle_gains(entries)  # this weight type's measured again from nothing
     with tempfile.TemporaryDirectory() as tmp:
         report = measure(folder, cache_dir=Path(tmp))
         if report.score is None:
             raise HuggingTweetsError(f"The folder's voice was not measured: {report.lines()[0]}")
-        entries[key] = _gains_file(Path(tmp) / CACHE_FOLDER / f"gains-{key}.json").get("gains", {})
+        entries[key] = read_gains_file(gains_path(key, Path(tmp))).get("gains", {})
     return bundle_gains(entries)
 
 
