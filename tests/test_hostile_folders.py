@@ -126,7 +126,7 @@ def test_generation_runs_in_batches_within_the_memory_budget(work, gpt2_folder, 
     original = generator.model.generate
 
     def counted(**kwargs):
-        calls.append(kwargs["num_return_sequences"])
+        calls.append(kwargs["input_ids"].shape[0])  # one row a tweet: the prompt repeated
         return original(**kwargs)
 
     monkeypatch.setattr(generator.model, "generate", counted)
