@@ -121,6 +121,13 @@ def shuffled(text: str, rng: random.Random) -> str:
     return "".join(pieces)
 
 
+def fluency_key(base_id: str, dtype: str) -> str:
+    """Names the kept gains of ``base_id`` scoring in ``dtype`` ("bfloat16", "float32") as ``Fluency`` measures them."""
+    from .imitation import gains_key
+
+    return gains_key(base_id, dtype, {"shuffles": SHUFFLES, "seed": SEED})
+
+
 class Fluency:
     """Bits per character the base model saves on a text against its own shuffles (each text's
     gain computed once: the real held-out posts set the gate and are judged again later).
@@ -131,14 +138,14 @@ class Fluency:
     imitations are; the sample's ship with the package. Generated posts are never kept."""
 
     def __init__(self, model, tokenizer, base_id: Optional[str] = None, cache_dir: Optional[Path] = None):
-        from .imitation import gains_key, stored_gains
+        from .imitation import stored_gains
 
         self.model, self.tokenizer = model, tokenizer
         self._known: dict[str, float] = {}
         self._new: dict[str, float] = {}  # kept texts measured in this run, for ``save``
         self.cache_dir = cache_dir
         dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
-        self.key = gains_key(base_id, dtype, {"shuffles": SHUFFLES, "seed": SEED}) if base_id else None
+        self.key = fluency_key(base_id, dtype) if base_id else None
         self._stored = stored_gains(self.key, cache_dir) if self.key else {}
 
     def gains(self, texts: Sequence[str], keep: bool = False) -> list[float]:
@@ -146,8 +153,9 @@ class Fluency:
         from .quality import inference_autocast, text_bits
 
         for text in texts:
-            if text not in self._known and self._stored.get(text_id(text)) is not None:
-                self._known[text] = self._stored[text_id(text)]
+            stored = self._stored.get(text_id(text)) if text not in self._known else None
+            if stored is not None:
+                self._known[text] = stored
         new = list(dict.fromkeys(t for t in texts if t not in self._known))
         if len(self._known) + len(new) > MAX_KNOWN:  # an app judging posts for hours: start over
             self._known.clear()
@@ -174,10 +182,6 @@ class Fluency:
             store_gains(self.key, self._new, self.cache_dir)
             self._stored.update(self._new)
             self._new = {}
-
-    def kept(self) -> dict[str, float]:
-        """``{text_id: gain}`` of every kept text known (stored or measured): what a bundle ships."""
-        return {**self._stored, **self._new}
 
 
 @dataclass(frozen=True)
@@ -371,17 +375,14 @@ def bundle_sample_gains(folder: Union[str, Path]) -> Path:
     CPUs without bf16. Each run replaces its own weight type's entry."""
     import tempfile
 
-    import torch
-
     from .config import TrainConfig
     from .distributed import cpu_has_bf16
-    from .imitation import BUNDLED_GAINS, bundle_gains, gains_key, gains_path, read_gains_file
+    from .imitation import BUNDLED_GAINS, bundle_gains, gains_path, read_gains_file
 
     base_ref = base_model_of(TrainConfig.load(folder))
     if base_ref is None:
         raise HuggingTweetsError("The tiny model has no base model: bundle the gains of a demo folder.")
-    dtype = str(torch.bfloat16 if cpu_has_bf16() else torch.float32).removeprefix("torch.")
-    key = gains_key(base_ref[1], dtype, {"shuffles": SHUFFLES, "seed": SEED})
+    key = fluency_key(base_ref[1], "bfloat16" if cpu_has_bf16() else "float32")  # as quality.for_scoring chooses
     entries = {k: v for k, v in read_gains_file(BUNDLED_GAINS).items() if k != key}
     bundle_gains(entries)  # this weight type's measured again from nothing
     with tempfile.TemporaryDirectory() as tmp:
